@@ -1,0 +1,124 @@
+"""App factories: an anonymizer in, a Falcon WSGI app out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import falcon
+
+from ..models.base import SupervisedLearningAnonymizer
+from ..wire import ChallengeClient
+from .errors import register_error_handlers
+from .middleware import RequestLogger
+from .resources import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    AliveResource,
+    FitResource,
+    InferenceResource,
+)
+from .storage import ModelStore
+
+__all__ = ["supervised_learning_anonymizer_server_factory"]
+
+
+def supervised_learning_anonymizer_server_factory(
+    anonymizer_identifier: str,
+    anonymizer_obj: SupervisedLearningAnonymizer,
+    model_filepath: str | Path,
+    default_batch_size: int,
+    training_data_url: str,
+    tuning_data_url: str,
+    validation_data_url: str,
+    utility_evaluation_url: str,
+    model_loader: Callable[[str | Path], SupervisedLearningAnonymizer],
+    download_timeout: float = 10.0,
+    upload_timeout: float = 10.0,
+    *,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+) -> falcon.App:
+    """Create the web app of a supervised-learning anonymizer.
+
+    Routes: ``GET /`` (alive), ``POST /fit``, ``POST /evaluate?data_split=``
+    (``tuning`` or ``validation``) and ``POST /predict[?batch_size=N]``. Every
+    error is a JSON body ``{"title": ..., "description": ...}``.
+
+    Parameters
+    ----------
+    anonymizer_identifier : str
+        This anonymizer's name at the challenge.
+    anonymizer_obj : SupervisedLearningAnonymizer
+        The model to fit.
+    model_filepath : str | pathlib.Path
+        Where the fitted model is saved (atomically) and loaded from.
+    default_batch_size : int
+        Batch size of ``/predict`` without ``batch_size``, and of evaluations.
+    training_data_url : str
+        Serves the training arrays ``X`` and ``y``
+        (``http://HOST/data/anonymizer/training``).
+    tuning_data_url : str
+        Serves the tuning ``X`` (``http://HOST/data/anonymizer/tuning``).
+    validation_data_url : str
+        Serves the validation ``X`` (``http://HOST/data/anonymizer/validation``).
+    utility_evaluation_url : str
+        Scores predictions (``http://HOST/utility/anonymizer``).
+    model_loader : Callable[[str | pathlib.Path], SupervisedLearningAnonymizer]
+        Restores what ``anonymizer_obj.save`` wrote (the outer object, if
+        ``anonymizer_obj`` is a wrapper).
+    download_timeout : float, optional
+        Seconds to wait for challenge downloads, by default 10.
+    upload_timeout : float, optional
+        Seconds to wait for the challenge to score, by default 10.
+    max_request_bytes : int, optional
+        Largest ``/predict`` body and largest decompressed payload (413 above),
+        by default 256 MiB.
+
+    Returns
+    -------
+    falcon.App
+        A WSGI app; serve it with gunicorn.
+
+    Raises
+    ------
+    ValueError
+        If ``default_batch_size`` or ``max_request_bytes`` is not positive.
+    """
+    if not isinstance(default_batch_size, int) or default_batch_size < 1:
+        raise ValueError(
+            f"default_batch_size must be a positive integer, got {default_batch_size!r}"
+        )
+    if max_request_bytes < 1:
+        raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes}")
+    client = ChallengeClient(
+        download_timeout=download_timeout,
+        upload_timeout=upload_timeout,
+        max_response_bytes=max(max_request_bytes, 1 << 30),
+    )
+    store = ModelStore(model_filepath, model_loader)
+    app = falcon.App(middleware=[RequestLogger()])
+    register_error_handlers(app)
+    app.add_route("/", AliveResource())
+    app.add_route(
+        "/fit",
+        FitResource(
+            anonymizer=anonymizer_obj,
+            store=store,
+            training_data_url=training_data_url,
+            client=client,
+        ),
+    )
+    inference = InferenceResource(
+        anonymizer_identifier=anonymizer_identifier,
+        model_filepath=model_filepath,
+        model_loader=model_loader,
+        default_batch_size=default_batch_size,
+        tuning_data_url=tuning_data_url,
+        validation_data_url=validation_data_url,
+        utility_evaluation_url=utility_evaluation_url,
+        max_request_bytes=max_request_bytes,
+        store=store,
+        client=client,
+    )
+    app.add_route("/evaluate", inference, suffix="evaluate")
+    app.add_route("/predict", inference, suffix="predict")
+    return app

@@ -1,0 +1,312 @@
+"""Falcon resources of a supervised-learning anonymizer server.
+
+They are the building blocks of
+:func:`~anomed_anonymizer.supervised_learning_anonymizer_server_factory`, and
+can be mounted on an app of your own (call
+:func:`~anomed_anonymizer.server.errors.register_error_handlers` on it too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import falcon
+import numpy as np
+
+from ..models.base import SupervisedLearningAnonymizer
+from ..wire import (
+    ChallengeClient,
+    ChallengeProtocolError,
+    PayloadTooLargeError,
+    decode_named_arrays,
+    encode_named_arrays,
+)
+from .errors import AnonymizerInputError
+from .storage import ModelStore
+
+__all__ = [
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "AliveResource",
+    "FitResource",
+    "InferenceResource",
+    "read_body",
+    "validate_anonymizer_input_or_raise",
+]
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_REQUEST_BYTES = 256 * 1024 * 1024
+DATA_SPLITS = ("tuning", "validation")
+
+
+class AliveResource:
+    """``GET /``: a static JSON alive message.
+
+    Parameters
+    ----------
+    message : str, optional
+        The message, by default ``"Anonymizer server is alive!"``.
+    """
+
+    def __init__(self, message: str = "Anonymizer server is alive!") -> None:
+        self._body = json.dumps({"message": message})
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.text = self._body
+        resp.content_type = falcon.MEDIA_JSON
+
+
+def validate_anonymizer_input_or_raise(
+    feature_array: np.ndarray,
+    anonymizer: SupervisedLearningAnonymizer,
+    error_status: str | int | None = falcon.HTTP_INTERNAL_SERVER_ERROR,
+    error_message: str | None = None,
+) -> None:
+    """Validate ``feature_array`` with the anonymizer, or raise an HTTP error.
+
+    Parameters
+    ----------
+    feature_array : numpy.ndarray
+        The features.
+    anonymizer : SupervisedLearningAnonymizer
+        Its ``validate_input`` decides.
+    error_status : str | int | None, optional
+        The status of the error raised if validation fails, by default 500.
+    error_message : str | None, optional
+        Prefix of the error description; the validator's own message follows.
+
+    Raises
+    ------
+    falcon.HTTPError
+        If the validator raises ``ValueError``.
+    """
+    try:
+        anonymizer.validate_input(feature_array)
+    except ValueError as exc:
+        description = f"{error_message}: {exc}" if error_message else str(exc)
+        raise falcon.HTTPError(
+            status=error_status or falcon.HTTP_INTERNAL_SERVER_ERROR,
+            title="Invalid feature array",
+            description=description,
+        ) from exc
+
+
+def read_body(req: falcon.Request, max_bytes: int) -> bytes:
+    """Read the request body, refusing more than ``max_bytes``.
+
+    Raises
+    ------
+    PayloadTooLargeError
+        If the declared or actual length exceeds ``max_bytes``.
+    """
+    declared = req.content_length
+    if declared is not None and declared > max_bytes:
+        raise PayloadTooLargeError(
+            f"the body has {declared} bytes, more than the limit of {max_bytes}",
+            size=declared,
+            limit=max_bytes,
+        )
+    body = req.bounded_stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise PayloadTooLargeError(
+            f"the body has more than the limit of {max_bytes} bytes",
+            size=len(body),
+            limit=max_bytes,
+        )
+    return body
+
+
+def _check_features(
+    X: np.ndarray, anonymizer: SupervisedLearningAnonymizer, origin: str
+):
+    try:
+        anonymizer.validate_input(X)
+    except ValueError as exc:
+        raise AnonymizerInputError(
+            f"{origin} (shape {X.shape}, dtype {X.dtype}) was rejected by the "
+            f"anonymizer: {exc}"
+        ) from exc
+
+
+def _predict(
+    anonymizer: SupervisedLearningAnonymizer, X: np.ndarray, batch_size: int | None
+) -> np.ndarray:
+    prediction = np.asarray(anonymizer.predict(X, batch_size=batch_size))
+    if prediction.ndim == 0 or len(prediction) != len(X):
+        raise RuntimeError(
+            f"the anonymizer's predict() returned shape {prediction.shape} for "
+            f"{len(X)} rows; it must return one prediction per row"
+        )
+    return prediction
+
+
+class FitResource:
+    """``POST /fit``: pull training data, validate, fit, save atomically.
+
+    Parameters
+    ----------
+    anonymizer : SupervisedLearningAnonymizer
+        The model to fit.
+    store : ModelStore
+        Where the fitted model goes.
+    training_data_url : str
+        Serves ``.npz`` arrays ``X`` and ``y``.
+    client : ChallengeClient
+        Downloads the data.
+    """
+
+    def __init__(
+        self,
+        anonymizer: SupervisedLearningAnonymizer,
+        store: ModelStore,
+        training_data_url: str,
+        client: ChallengeClient,
+    ) -> None:
+        self._anonymizer = anonymizer
+        self._store = store
+        self._training_data_url = training_data_url
+        self._client = client
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self._store.fitting():
+            arrays = self._client.fetch_named_arrays(
+                self._training_data_url, required=("X", "y")
+            )
+            X, y = arrays["X"], arrays["y"]
+            try:
+                self._anonymizer.validate_input(X)
+            except ValueError as exc:
+                raise ChallengeProtocolError(
+                    f"the training features from {self._training_data_url} (shape "
+                    f"{X.shape}, dtype {X.dtype}) were rejected by the anonymizer's "
+                    f"validate_input: {exc}",
+                    self._training_data_url,
+                ) from exc
+            _logger.info(
+                "fitting on X %s %s, y %s %s", X.shape, X.dtype, y.shape, y.dtype
+            )
+            started = time.perf_counter()
+            self._anonymizer.fit(X, y)
+            duration = time.perf_counter() - started
+            _logger.info("fitted in %.3f s", duration)
+            self._store.save(self._anonymizer)
+        resp.status = falcon.HTTP_CREATED
+        resp.media = {
+            "message": "Fitting has been completed successfully.",
+            "n_samples": len(X),
+            "fit_seconds": round(duration, 3),
+        }
+
+
+class InferenceResource:
+    """``POST /predict`` and ``POST /evaluate`` of a fitted anonymizer.
+
+    Mount with ``app.add_route("/predict", resource, suffix="predict")`` and
+    ``app.add_route("/evaluate", resource, suffix="evaluate")``.
+
+    Parameters
+    ----------
+    anonymizer_identifier : str
+        This anonymizer's name at the challenge (query ``anonymizer=``).
+    model_filepath : str | pathlib.Path
+        Where the fitted model is saved.
+    model_loader : Callable[[str | pathlib.Path], SupervisedLearningAnonymizer]
+        Restores the model from ``model_filepath``.
+    default_batch_size : int
+        Batch size when a request names none, and for evaluations.
+    tuning_data_url, validation_data_url : str
+        Serve the ``X`` of each evaluation split.
+    utility_evaluation_url : str
+        Scores predictions.
+    download_timeout, upload_timeout : float
+        Seconds to wait for the challenge.
+    max_request_bytes : int, optional
+        Largest ``/predict`` body, and largest decompressed payload.
+    store : ModelStore | None, optional
+        Share a store with a :class:`FitResource`; by default one is made.
+    client : ChallengeClient | None, optional
+        Share a client; by default one is made from the timeouts.
+    """
+
+    def __init__(
+        self,
+        anonymizer_identifier: str,
+        model_filepath: str | Path,
+        model_loader: Callable[[str | Path], SupervisedLearningAnonymizer],
+        default_batch_size: int,
+        tuning_data_url: str,
+        validation_data_url: str,
+        utility_evaluation_url: str,
+        download_timeout: float = 10.0,
+        upload_timeout: float = 10.0,
+        *,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        store: ModelStore | None = None,
+        client: ChallengeClient | None = None,
+    ) -> None:
+        self._anon_id = anonymizer_identifier
+        self._default_batch_size = default_batch_size
+        self._split_urls = {
+            "tuning": tuning_data_url,
+            "validation": validation_data_url,
+        }
+        self._utility_url = utility_evaluation_url
+        self._max_request_bytes = max_request_bytes
+        self._store = store or ModelStore(model_filepath, model_loader)
+        self._client = client or ChallengeClient(download_timeout, upload_timeout)
+
+    def on_post_predict(self, req: falcon.Request, resp: falcon.Response) -> None:
+        anonymizer = self._store.latest()
+        batch_size = req.get_param_as_int(
+            "batch_size", min_value=1, default=self._default_batch_size
+        )
+        body = read_body(req, self._max_request_bytes)
+        X = decode_named_arrays(
+            body, required=("X",), max_decompressed_bytes=self._max_request_bytes
+        )["X"]
+        _check_features(X, anonymizer, "the array 'X'")
+        try:
+            prediction = _predict(anonymizer, X, batch_size)
+        except ValueError as exc:
+            # The validator let X through but the model cannot use it: still
+            # the client's array, so a 400 that says why.
+            raise AnonymizerInputError(
+                f"the anonymizer could not predict for 'X' (shape {X.shape}, "
+                f"dtype {X.dtype}): {exc}"
+            ) from exc
+        resp.status = falcon.HTTP_CREATED
+        resp.content_type = "application/octet-stream"
+        resp.data = encode_named_arrays({"prediction": prediction})
+
+    def on_post_evaluate(self, req: falcon.Request, resp: falcon.Response) -> None:
+        data_split = req.get_param("data_split", required=True)
+        if data_split not in DATA_SPLITS:
+            raise falcon.HTTPInvalidParam(
+                f"it must be one of {', '.join(DATA_SPLITS)}, not {data_split!r}",
+                "data_split",
+            )
+        anonymizer = self._store.latest()
+        url = self._split_urls[data_split]
+        X = self._client.fetch_named_arrays(url, required=("X",))["X"]
+        prediction = _predict(anonymizer, X, self._default_batch_size)
+        _logger.info(
+            "evaluating on %s: X %s -> prediction %s %s",
+            data_split,
+            X.shape,
+            prediction.shape,
+            prediction.dtype,
+        )
+        evaluation = self._client.post_named_arrays(
+            self._utility_url,
+            {"prediction": prediction},
+            params={"anonymizer": self._anon_id, "data_split": data_split},
+        )
+        resp.status = falcon.HTTP_CREATED
+        resp.media = {
+            "message": f"The anonymizer has been evaluated based on {data_split} data.",
+            "evaluation": evaluation,
+        }

@@ -1,0 +1,35 @@
+"""Wire formats and transport of the AnoMed protocol.
+
+Nothing here knows about models or servers: ``server`` and ``models`` build on
+this package, never the other way round.
+"""
+
+from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
+from .http import (
+    ChallengeClient,
+    ChallengeError,
+    ChallengeProtocolError,
+    ChallengeRejectedError,
+    ChallengeUnavailableError,
+)
+from .multipart import encode_multipart
+from .npz import NamedArraysCodec, decode_named_arrays, encode_named_arrays
+from .parquet import TableCodec, decode_table, encode_table
+
+__all__ = [
+    "ChallengeClient",
+    "ChallengeError",
+    "ChallengeProtocolError",
+    "ChallengeRejectedError",
+    "ChallengeUnavailableError",
+    "MissingArrayError",
+    "NamedArraysCodec",
+    "PayloadError",
+    "PayloadTooLargeError",
+    "TableCodec",
+    "decode_named_arrays",
+    "decode_table",
+    "encode_multipart",
+    "encode_named_arrays",
+    "encode_table",
+]

@@ -1,0 +1,32 @@
+"""Exceptions raised while encoding or decoding wire payloads."""
+
+from __future__ import annotations
+
+__all__ = ["MissingArrayError", "PayloadError", "PayloadTooLargeError"]
+
+
+class PayloadError(ValueError):
+    """A payload could not be decoded (empty, wrong format, corrupt, unsafe)."""
+
+
+class PayloadTooLargeError(PayloadError):
+    """A payload, or what it would inflate to, exceeds the configured limit.
+
+    Parameters
+    ----------
+    message : str
+        What was too large.
+    size : int
+        The offending (declared or actual) size in bytes.
+    limit : int
+        The limit in bytes.
+    """
+
+    def __init__(self, message: str, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class MissingArrayError(PayloadError):
+    """A named-array payload lacks an array that the receiver needs."""

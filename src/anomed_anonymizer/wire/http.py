@@ -1,0 +1,309 @@
+"""An HTTP client for the challenge server, with errors that say what failed.
+
+One :class:`requests.Session` per process is reused for connection pooling
+(gunicorn forks workers, and a session must not cross a fork). Every call has
+an explicit timeout, and responses are read with a size bound.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+
+from .errors import PayloadError
+from .multipart import encode_multipart
+from .npz import decode_named_arrays, encode_named_arrays
+from .parquet import decode_table, encode_table
+
+__all__ = [
+    "ChallengeClient",
+    "ChallengeError",
+    "ChallengeProtocolError",
+    "ChallengeRejectedError",
+    "ChallengeUnavailableError",
+]
+
+_logger = logging.getLogger(__name__)
+
+_BODY_EXCERPT = 300
+DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
+
+
+class ChallengeError(Exception):
+    """Talking to the challenge failed.
+
+    Parameters
+    ----------
+    message : str
+        What failed.
+    url : str
+        The URL that was requested.
+    """
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ChallengeUnavailableError(ChallengeError):
+    """The challenge could not be reached, or did not answer in time."""
+
+
+class ChallengeRejectedError(ChallengeError):
+    """The challenge answered with an unexpected HTTP status.
+
+    Parameters
+    ----------
+    message : str
+        What failed.
+    url : str
+        The URL that was requested.
+    status : int
+        The status the challenge answered with.
+    body_excerpt : str
+        The first bytes of its body, decoded leniently.
+    """
+
+    def __init__(self, message: str, url: str, status: int, body_excerpt: str) -> None:
+        super().__init__(message, url)
+        self.status = status
+        self.body_excerpt = body_excerpt
+
+
+class ChallengeProtocolError(ChallengeError):
+    """The challenge answered, but its payload is not what the protocol says."""
+
+
+class ChallengeClient:
+    """Fetches data from and posts results to a challenge server.
+
+    Parameters
+    ----------
+    download_timeout : float, optional
+        Seconds to wait for a download (connect and each read), by default 10.
+    upload_timeout : float, optional
+        Seconds to wait for an upload to be answered, by default 10.
+    max_response_bytes : int, optional
+        The largest response body (and decompressed payload) accepted.
+    """
+
+    def __init__(
+        self,
+        download_timeout: float = 10.0,
+        upload_timeout: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self.download_timeout = download_timeout
+        self.upload_timeout = upload_timeout
+        self.max_response_bytes = max_response_bytes
+        self._session: requests.Session | None = None
+        self._session_pid: int | None = None
+
+    # -- data downloads ---------------------------------------------------------
+
+    def fetch_named_arrays(
+        self,
+        url: str,
+        required: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """GET ``url`` and decode its ``.npz`` body.
+
+        Raises
+        ------
+        ChallengeUnavailableError, ChallengeRejectedError, ChallengeProtocolError
+            If the request fails, the status is not 200, or the body is not
+            the expected ``.npz``.
+        """
+        body = self._get(url, params)
+        try:
+            return decode_named_arrays(
+                body, required=required, max_decompressed_bytes=self.max_response_bytes
+            )
+        except PayloadError as exc:
+            raise ChallengeProtocolError(
+                f"the challenge at {url} sent an unusable .npz payload: {exc}", url
+            ) from exc
+
+    def fetch_table(
+        self, url: str, params: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """GET ``url`` and decode its Parquet body (see :meth:`fetch_named_arrays`)."""
+        body = self._get(url, params)
+        try:
+            return decode_table(body, max_decompressed_bytes=self.max_response_bytes)
+        except PayloadError as exc:
+            raise ChallengeProtocolError(
+                f"the challenge at {url} sent an unusable Parquet payload: {exc}", url
+            ) from exc
+
+    # -- evaluation uploads ----------------------------------------------------
+
+    def post_named_arrays(
+        self,
+        url: str,
+        arrays: Mapping[str, np.ndarray],
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """POST arrays as ``.npz`` and return the JSON of a 201 answer."""
+        return self._post_for_json(
+            url,
+            data=encode_named_arrays(arrays),
+            headers={"Content-Type": "application/octet-stream"},
+            params=params,
+        )
+
+    def post_table_and_scheme(
+        self,
+        url: str,
+        table: pd.DataFrame,
+        scheme: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """POST a table and its scheme as multipart and return the 201 JSON."""
+        body, content_type = encode_multipart(
+            {"anon_data": encode_table(table), "anon_scheme": scheme}
+        )
+        return self._post_for_json(
+            url, data=body, headers={"Content-Type": content_type}, params=params
+        )
+
+    # -- plumbing ---------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        """The session of this process (a new one after a fork)."""
+        pid = os.getpid()
+        if self._session is None or self._session_pid != pid:
+            self._session = requests.Session()
+            self._session_pid = pid
+        return self._session
+
+    def _get(self, url: str, params: Mapping[str, Any] | None) -> bytes:
+        started = time.perf_counter()
+        try:
+            with self.session.get(
+                url, params=params, timeout=self.download_timeout, stream=True
+            ) as response:
+                body = self._read_bounded(response, url)
+                status = response.status_code
+        except requests.Timeout as exc:
+            raise ChallengeUnavailableError(
+                f"the challenge at {url} did not answer within "
+                f"{self.download_timeout} s",
+                url,
+            ) from exc
+        except requests.RequestException as exc:
+            raise ChallengeUnavailableError(
+                f"the challenge at {url} is unreachable: {_reason(exc)}", url
+            ) from exc
+        if status != 200:
+            raise _rejected(url, status, body, expected=200)
+        _logger.info(
+            "GET %s -> %d bytes in %.3f s",
+            url,
+            len(body),
+            time.perf_counter() - started,
+        )
+        return body
+
+    def _post_for_json(
+        self,
+        url: str,
+        data: bytes,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            response = self.session.post(
+                url,
+                data=data,
+                headers=dict(headers),
+                params=params,
+                timeout=self.upload_timeout,
+            )
+        except requests.Timeout as exc:
+            raise ChallengeUnavailableError(
+                f"the challenge at {url} did not answer within {self.upload_timeout} s",
+                url,
+            ) from exc
+        except requests.RequestException as exc:
+            raise ChallengeUnavailableError(
+                f"the challenge at {url} is unreachable: {_reason(exc)}", url
+            ) from exc
+        if response.status_code != 201:
+            raise _rejected(url, response.status_code, response.content, expected=201)
+        try:
+            result = response.json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ChallengeProtocolError(
+                f"the challenge at {url} answered 201 without JSON: "
+                f"{_excerpt(response.content)!r}",
+                url,
+            ) from exc
+        _logger.info(
+            "POST %s (%d bytes) -> 201 in %.3f s",
+            url,
+            len(data),
+            time.perf_counter() - started,
+        )
+        return result
+
+    def _read_bounded(self, response: requests.Response, url: str) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_response_bytes
+        ):
+            raise ChallengeProtocolError(
+                f"the challenge at {url} sent {declared} bytes, more than the "
+                f"limit of {self.max_response_bytes}",
+                url,
+            )
+        chunks = []
+        received = 0
+        for chunk in response.iter_content(chunk_size=1 << 16):
+            received += len(chunk)
+            if received > self.max_response_bytes:
+                raise ChallengeProtocolError(
+                    f"the challenge at {url} sent more than the limit of "
+                    f"{self.max_response_bytes} bytes",
+                    url,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _excerpt(body: bytes) -> str:
+    return body[:_BODY_EXCERPT].decode("utf-8", errors="replace")
+
+
+def _rejected(
+    url: str, status: int, body: bytes, expected: int
+) -> ChallengeRejectedError:
+    excerpt = _excerpt(body)
+    return ChallengeRejectedError(
+        f"the challenge at {url} answered {status} (expected {expected}): {excerpt!r}",
+        url,
+        status=status,
+        body_excerpt=excerpt,
+    )
+
+
+def _reason(exc: requests.RequestException) -> str:
+    # requests nests the socket error several levels deep; its innermost cause
+    # ("Connection refused") is what an operator needs to read.
+    cause: BaseException = exc
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    return f"{type(cause).__name__}: {cause}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +22,28 @@ from .resources import (
 )
 from .storage import ModelStore
 
-__all__ = ["supervised_learning_anonymizer_server_factory"]
+__all__ = ["configure_logging", "supervised_learning_anonymizer_server_factory"]
+
+
+def configure_logging() -> None:
+    """Send the library's logs to stderr, unless the application configured
+    logging itself.
+
+    Under gunicorn nothing configures the root logger, and an operator would
+    otherwise never see a request line or a failing URL. The level comes from
+    ``ANOMED_LOG_LEVEL`` (default ``INFO``).
+    """
+    logger = logging.getLogger("anomed_anonymizer")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(os.environ.get("ANOMED_LOG_LEVEL", "INFO").upper())
 
 
 def supervised_learning_anonymizer_server_factory(
@@ -95,6 +119,7 @@ def supervised_learning_anonymizer_server_factory(
         max_response_bytes=max(max_request_bytes, 1 << 30),
     )
     store = ModelStore(model_filepath, model_loader)
+    configure_logging()
     app = falcon.App(middleware=[RequestLogger()])
     register_error_handlers(app)
     app.add_route("/", AliveResource())

@@ -27,13 +27,14 @@ class RequestLogger:
     ) -> None:
         started = getattr(req.context, "started", None)
         duration = time.perf_counter() - started if started is not None else 0.0
-        data = resp.data if resp.data is not None else (resp.text or "")
+        # render_body() caches rendered media, so Falcon does not serialize twice.
+        body = resp.render_body() or b""
         _logger.info(
             "%s %s -> %s (in %s B, out %d B, %.3f s)",
             req.method,
             req.relative_uri,
             resp.status,
             req.content_length if req.content_length is not None else 0,
-            len(data),
+            len(body),
             duration,
         )

@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine with Python >= 3.10:
+#   make demo   - .venv, install, run the example anonymizer end to end
+#   make test   - .venv, the peers' .venv-peers, ruff, every test
+PYTHON ?= python3
+VENV := .venv
+PEERS := .venv-peers
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+.PHONY: demo test lint unit interop peers venv clean
+
+venv: $(VENV)/.installed
+peers: $(PEERS)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]"
+	touch $@
+
+# Keras 3 on the CPU build of torch (2.13.0 lies on local disk; a looser pin
+# would download a multi-GB CUDA build), for TFKerasWrapper's test.
+$(VENV)/.keras: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[keras]"
+	touch $@
+
+# The real AnoMed peers pin NumPy 1.26: they get their own environment.
+$(PEERS)/.installed: tests/interop/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(PEERS)/bin/python -m pip install $(PIP_FLAGS) -r tests/interop/requirements-peers.txt
+	touch $@
+
+demo: $(VENV)/.installed $(PEERS)/.installed
+	$(VENV)/bin/python examples/demo.py --peers-python $(PEERS)/bin/python
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff format --check src tests examples benchmarks
+
+unit: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/unit src
+
+interop: $(VENV)/.installed $(PEERS)/.installed
+	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest tests/interop
+
+test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed lint
+	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(PEERS) .pytest_cache .ruff_cache

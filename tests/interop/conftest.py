@@ -1,0 +1,130 @@
+"""Real peers as separate processes: platform stub, challenge, our anonymizer,
+deanonymizer. The peers run in their own environment (``.venv-peers``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import (
+    PEER_APPS,
+    REPO_ROOT,
+    ServerProcess,
+    free_port,
+    gunicorn_argv,
+    peers_python,
+    start_server,
+)
+
+pytestmark = pytest.mark.interop
+
+# Server apps run as separate processes, never imported here.
+collect_ignore = ["peer_apps", "our_apps"]
+
+
+@pytest.fixture(scope="session")
+def peers() -> Path:
+    python = peers_python()
+    if python is None:
+        message = (
+            "the peers' environment is missing: run `make peers` (or `make test`), "
+            "or point ANOMED_PEERS_PYTHON at its interpreter"
+        )
+        if os.environ.get("ANOMED_REQUIRE_PEERS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("interop")
+
+
+class PlatformStub:
+    def __init__(self, server: ServerProcess, record: Path) -> None:
+        self.server = server
+        self.record = record
+
+    def received(self) -> list[dict]:
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def platform(work_dir):
+    port = free_port()
+    record = work_dir / "platform.jsonl"
+    server = start_server(
+        "platform",
+        [sys.executable, str(PEER_APPS / "platform_stub.py"), str(port), str(record)],
+        port,
+        work_dir,
+    )
+    yield PlatformStub(server, record)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def challenge(peers, platform, work_dir):
+    port = free_port()
+    server = start_server(
+        "challenge",
+        gunicorn_argv(peers, "challenge_app:application", port, chdir=PEER_APPS),
+        port,
+        work_dir,
+        env={"ANOMED_HOST": platform.server.host},
+    )
+    yield server
+    server.stop()
+
+
+def readme_example() -> str:
+    """The first Python code block of the README, exactly as written."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    return re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+
+
+@pytest.fixture(scope="session")
+def anonymizer(challenge, work_dir):
+    app_dir = work_dir / "readme_app"
+    app_dir.mkdir()
+    (app_dir / "app.py").write_text(readme_example())
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        gunicorn_argv(
+            sys.executable, "app:application", port, workers=2, chdir=app_dir
+        ),
+        port,
+        work_dir,
+        env={"CHALLENGE_HOST": challenge.host},
+        cwd=app_dir,
+    )
+    server.app_dir = app_dir
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def deanonymizer(peers, challenge, anonymizer, work_dir):
+    port = free_port()
+    server = start_server(
+        "deanonymizer",
+        gunicorn_argv(peers, "deanonymizer_app:application", port, chdir=PEER_APPS),
+        port,
+        work_dir,
+        env={
+            "ANONYMIZER_HOST": anonymizer.host,
+            "CHALLENGE_HOST": challenge.host,
+            "DEANONYMIZER_MODEL": str(work_dir / "deanonymizer.pkl"),
+        },
+    )
+    yield server
+    server.stop()

@@ -1,0 +1,118 @@
+"""A scriptable stand-in challenge for route unit tests.
+
+Interop with the real challenge is proven in ``tests/interop``; here we need a
+challenge that can also misbehave on demand (fail, stall, send garbage).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import falcon
+import numpy as np
+import pytest
+
+from anomed_anonymizer.wire import decode_named_arrays, encode_named_arrays
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _ThreadingWSGIServer(WSGIServer):
+    daemon_threads = True
+
+    def process_request(self, request, client_address):
+        threading.Thread(
+            target=self._handle, args=(request, client_address), daemon=True
+        ).start()
+
+    def _handle(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+
+@dataclass
+class FakeChallenge:
+    """Serves iris-like arrays and records what is posted for scoring."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_eval: np.ndarray
+    y_eval: np.ndarray
+    url: str = ""
+    posted: list = field(default_factory=list)
+    # Misbehaviours, switched on by tests: route suffix -> (status, body)
+    overrides: dict = field(default_factory=dict)
+    delay: float = 0.0
+
+    def app(self) -> falcon.App:
+        app = falcon.App()
+        challenge = self
+
+        class Data:
+            def on_get(self, req, resp, split):
+                challenge._misbehave(f"data/{split}", resp)
+                if resp.complete:
+                    return
+                if split == "training":
+                    arrays = {"X": challenge.X_train, "y": challenge.y_train}
+                else:
+                    arrays = {"X": challenge.X_eval, "y": np.array([])}
+                resp.content_type = "application/octet-stream"
+                resp.data = encode_named_arrays(arrays)
+
+        class Utility:
+            def on_post(self, req, resp):
+                challenge._misbehave("utility", resp)
+                if resp.complete:
+                    return
+                prediction = decode_named_arrays(
+                    req.bounded_stream.read(), required=["prediction"]
+                )["prediction"]
+                challenge.posted.append((dict(req.params), prediction))
+                accuracy = float(np.mean(prediction == challenge.y_eval))
+                resp.status = falcon.HTTP_CREATED
+                resp.media = {"accuracy": accuracy}
+
+        app.add_route("/data/anonymizer/{split}", Data())
+        app.add_route("/utility/anonymizer", Utility())
+        return app
+
+    def _misbehave(self, route: str, resp: falcon.Response) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        if route in self.overrides:
+            status, body = self.overrides[route]
+            resp.status = status
+            resp.data = body
+            resp.complete = True
+
+
+@pytest.fixture
+def fake_challenge():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 5, size=(60, 4))
+    y = (X[:, 0] > 2.5).astype(np.int64)
+    challenge = FakeChallenge(X[:40], y[:40], X[40:], y[40:])
+    server = make_server(
+        "127.0.0.1",
+        0,
+        challenge.app(),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    challenge.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield challenge
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,122 @@
+"""The .npz codec: byte-compatible with numpy.savez_compressed, and safe."""
+
+import io
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+from anomed_anonymizer.wire import (
+    MissingArrayError,
+    NamedArraysCodec,
+    PayloadError,
+    PayloadTooLargeError,
+    decode_named_arrays,
+    encode_named_arrays,
+)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(12, dtype=np.float64).reshape(3, 4),
+        np.array([1, 0, 2], dtype=np.int64),
+        np.array([True, False]),
+        np.array(["a", "bcd"]),
+        np.zeros((0, 4)),
+    ],
+    ids=["float", "int", "bool", "str", "empty"],
+)
+@pytest.mark.parametrize("compress", [True, False])
+def test_round_trip_keeps_values_shape_and_dtype(array, compress):
+    decoded = decode_named_arrays(encode_named_arrays({"X": array}, compress=compress))
+    assert decoded["X"].dtype == array.dtype
+    np.testing.assert_array_equal(decoded["X"], array)
+
+
+def test_reads_what_numpy_savez_compressed_writes():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, X=np.eye(3), y=np.array([0, 1, 2]))
+    decoded = decode_named_arrays(buffer.getvalue(), required=["X", "y"])
+    np.testing.assert_array_equal(decoded["X"], np.eye(3))
+    np.testing.assert_array_equal(decoded["y"], [0, 1, 2])
+
+
+def test_numpy_load_reads_what_we_write():
+    data = encode_named_arrays({"prediction": np.array([2, 1])})
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        np.testing.assert_array_equal(loaded["prediction"], [2, 1])
+
+
+def test_empty_body_is_refused():
+    with pytest.raises(PayloadError, match="empty"):
+        decode_named_arrays(b"")
+
+
+def test_non_zip_body_is_refused():
+    with pytest.raises(PayloadError, match=r"not an \.npz archive"):
+        decode_named_arrays(b"definitely not a zip archive")
+
+
+def test_corrupt_member_is_refused():
+    data = bytearray(encode_named_arrays({"X": np.arange(1000.0)}))
+    # Flip bytes in the middle of the deflated stream: the CRC or inflate fails.
+    for offset in range(200, 260):
+        data[offset] ^= 0xFF
+    with pytest.raises(PayloadError, match="'X'"):
+        decode_named_arrays(bytes(data))
+
+
+def test_truncated_archive_is_refused():
+    data = encode_named_arrays({"X": np.arange(1000.0)})
+    with pytest.raises(PayloadError):
+        decode_named_arrays(data[: len(data) // 2])
+
+
+def test_missing_required_array_names_it_and_what_was_found():
+    data = encode_named_arrays({"features": np.zeros(3)})
+    with pytest.raises(MissingArrayError, match=r"'X'.*found: 'features'"):
+        decode_named_arrays(data, required=["X"])
+
+
+def test_pickled_object_arrays_are_refused():
+    buffer = io.BytesIO()
+    np.savez(buffer, X=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(PayloadError, match="pickled"):
+        decode_named_arrays(buffer.getvalue())
+
+
+def test_non_npy_members_are_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(PayloadError, match=r"notes\.txt"):
+        decode_named_arrays(buffer.getvalue())
+
+
+def test_zip_bomb_is_refused_before_inflating():
+    # 64 MiB of zeros deflate to about 64 KiB.
+    bomb = encode_named_arrays({"X": np.zeros(8 * 1024 * 1024)})
+    assert len(bomb) < 1024 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooLargeError) as excinfo:
+            decode_named_arrays(bomb, max_decompressed_bytes=1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert excinfo.value.size > 64 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024, "the archive must not be inflated"
+
+
+def test_encoding_object_arrays_is_refused():
+    with pytest.raises(PayloadError, match="dtype object"):
+        encode_named_arrays({"X": np.array([None, 1], dtype=object)})
+
+
+def test_codec_applies_its_limit():
+    codec = NamedArraysCodec(max_decompressed_bytes=1000)
+    with pytest.raises(PayloadTooLargeError):
+        codec.deserialize(codec.serialize({"X": np.zeros(200)}))
+    assert codec.deserialize(codec.serialize({"X": np.zeros(2)}))["X"].shape == (2,)

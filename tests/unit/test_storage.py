@@ -1,0 +1,97 @@
+"""The model store shared by worker processes."""
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from anomed_anonymizer.models import pickle_anonymizer, unpickle_anonymizer
+from anomed_anonymizer.server import FitInProgressError, ModelStore, NotFittedError
+
+
+class Model:
+    def __init__(self, version):
+        self.version = version
+
+    def save(self, filepath):
+        pickle_anonymizer(self, filepath)
+
+
+def test_latest_before_any_save_says_fit_first(tmp_path):
+    with pytest.raises(NotFittedError, match="POST /fit"):
+        ModelStore(tmp_path / "m.pkl", unpickle_anonymizer).latest()
+
+
+def test_latest_reloads_after_every_save_even_within_one_mtime_tick(tmp_path):
+    writer = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    reader = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    for version in range(5):
+        writer.save(Model(version))
+        assert reader.latest().version == version
+
+
+def test_latest_does_not_reload_an_unchanged_file(tmp_path):
+    loads = []
+
+    def loader(path):
+        loads.append(path)
+        return unpickle_anonymizer(path)
+
+    store = ModelStore(tmp_path / "m.pkl", loader)
+    store.save(Model(1))
+    store.latest()
+    store.latest()
+    assert len(loads) == 1
+
+
+def test_second_fit_in_the_same_process_is_refused(tmp_path):
+    store = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    entered = threading.Event()
+    release = threading.Event()
+
+    def first():
+        with store.fitting():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        assert entered.wait(10)
+        with pytest.raises(FitInProgressError), store.fitting():
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with store.fitting():
+        pass  # free again once the first fit ended
+
+
+def test_fit_in_another_process_is_refused(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from anomed_anonymizer.server import ModelStore
+        store = ModelStore({str(tmp_path / "m.pkl")!r}, None)
+        with store.fitting():
+            print("locked", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        store = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+        with pytest.raises(FitInProgressError, match="another worker"), store.fitting():
+            pass
+    finally:
+        holder.communicate("done\n", timeout=10)
+    with ModelStore(tmp_path / "m.pkl", unpickle_anonymizer).fitting():
+        pass

@@ -4,9 +4,10 @@
 PYTHON ?= python3
 VENV := .venv
 PEERS := .venv-peers
+NUMPY1 := .venv-numpy1
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: demo test lint unit interop peers venv clean
+.PHONY: demo test lint unit unit-numpy1 interop peers venv clean
 
 venv: $(VENV)/.installed
 peers: $(PEERS)/.installed
@@ -30,6 +31,14 @@ $(PEERS)/.installed: tests/interop/requirements-peers.txt
 	$(PEERS)/bin/python -m pip install $(PIP_FLAGS) -r tests/interop/requirements-peers.txt
 	touch $@
 
+# Our package also supports the peers' stack (NumPy 1.26, pandas 2.2, pyarrow 19).
+$(NUMPY1)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(NUMPY1)
+	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]" "numpy~=1.26.0" \
+		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
+	touch $@
+
 demo: $(VENV)/.installed $(PEERS)/.installed
 	$(VENV)/bin/python examples/demo.py --peers-python $(PEERS)/bin/python
 
@@ -43,8 +52,12 @@ unit: $(VENV)/.installed
 interop: $(VENV)/.installed $(PEERS)/.installed
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest tests/interop
 
-test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed lint
+unit-numpy1: $(NUMPY1)/.installed
+	$(NUMPY1)/bin/python -m pytest tests/unit src
+
+test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed $(NUMPY1)/.installed lint
+	$(NUMPY1)/bin/python -m pytest -q tests/unit src
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(PEERS) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(NUMPY1) .pytest_cache .ruff_cache

@@ -455,3 +455,16 @@ def test_validate_anonymizer_input_or_raise_uses_status_and_message():
     assert excinfo.value.status == falcon.HTTP_400
     assert "Incompatible array: expected shape (n, 4)" in excinfo.value.description
     anon.validate_anonymizer_input_or_raise(np.zeros((1, 4)), model)
+
+
+def test_unexpected_errors_are_logged_with_traceback(tmp_path, fake_challenge, caplog):
+    model = anon.WrappedAnonymizer(
+        Crashing(), serializer=anon.pickle_anonymizer, feature_array_validator=validate
+    )
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path, model=model))
+    client.simulate_post("/fit")
+    with caplog.at_level("ERROR", logger="anomed_anonymizer"):
+        predict(client, encode_named_arrays({"X": fake_challenge.X_eval}))
+    record = next(r for r in caplog.records if "POST /predict" in r.getMessage())
+    assert record.exc_info is not None
+    assert "CUDA out of memory" in str(record.exc_info[1])

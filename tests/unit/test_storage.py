@@ -95,3 +95,45 @@ def test_fit_in_another_process_is_refused(tmp_path):
         holder.communicate("done\n", timeout=10)
     with ModelStore(tmp_path / "m.pkl", unpickle_anonymizer).fitting():
         pass
+
+
+class SlowlySavedModel(Model):
+    """Writes its pickle in small chunks, so a non-atomic save would be seen
+    half-written by a concurrent reader."""
+
+    def save(self, filepath):
+        import pickle
+        import time
+
+        data = pickle.dumps(self)
+        with open(filepath, "wb") as file:
+            for start in range(0, len(data), 16):
+                file.write(data[start : start + 16])
+                file.flush()
+                time.sleep(0.0005)
+
+
+def test_readers_never_see_a_half_written_model(tmp_path):
+    writer = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    writer.save(SlowlySavedModel(0))
+    errors, seen = [], set()
+    done = threading.Event()
+
+    def read():
+        reader = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+        while not done.is_set():
+            try:
+                seen.add(reader.latest().version)
+            except Exception as exc:  # a torn read would land here
+                errors.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for version in range(1, 15):
+            writer.save(SlowlySavedModel(version))
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert len(seen) > 1, "the reader must have observed several versions"

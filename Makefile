@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PEERS := .venv-peers
 NUMPY1 := .venv-numpy1
+LINT_PATHS := src tests examples $(wildcard benchmarks)
 PIP_FLAGS := --disable-pip-version-check --quiet
 
 .PHONY: demo test lint unit unit-numpy1 interop peers venv clean
@@ -43,8 +44,8 @@ demo: $(VENV)/.installed $(PEERS)/.installed
 	$(VENV)/bin/python examples/demo.py --peers-python $(PEERS)/bin/python
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check src tests examples benchmarks
-	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit src

@@ -72,10 +72,11 @@ def platform(work_dir):
 
 
 @pytest.fixture(scope="session")
-def challenge(peers, platform, work_dir):
+def real_challenge(peers, platform, work_dir):
+    """The real anomed-challenge 0.0.21 (iris, seed 42), in the peers' env."""
     port = free_port()
     server = start_server(
-        "challenge",
+        "real-challenge",
         gunicorn_argv(peers, "challenge_app:application", port, chdir=PEER_APPS),
         port,
         work_dir,
@@ -83,6 +84,40 @@ def challenge(peers, platform, work_dir):
     )
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulated_challenge(platform, work_dir):
+    """Our emulator, through the real console script, on the same data."""
+    port = free_port()
+    server = start_server(
+        "emulated-challenge",
+        [
+            str(Path(sys.executable).with_name("anomed-anonymizer")),
+            "emulate-challenge",
+            "--dataset=iris",
+            "--seed=42",
+            "--mia-length=5",
+            f"--port={port}",
+        ],
+        port,
+        work_dir,
+        env={"ANOMED_HOST": platform.server.host},
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["anomed-challenge", "emulator"])
+def challenge(request):
+    """Every test that needs a challenge runs against both: any difference is a
+    bug in the emulator."""
+    name = (
+        "real_challenge"
+        if request.param == "anomed-challenge"
+        else "emulated_challenge"
+    )
+    return request.getfixturevalue(name)
 
 
 def readme_example() -> str:
@@ -93,12 +128,12 @@ def readme_example() -> str:
 
 @pytest.fixture(scope="session")
 def anonymizer(challenge, work_dir):
-    app_dir = work_dir / "readme_app"
+    app_dir = work_dir / f"readme_app_{challenge.name}"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(readme_example())
     port = free_port()
     server = start_server(
-        "anonymizer",
+        f"anonymizer-for-{challenge.name}",
         gunicorn_argv(
             sys.executable, "app:application", port, workers=2, chdir=app_dir
         ),
@@ -116,14 +151,14 @@ def anonymizer(challenge, work_dir):
 def deanonymizer(peers, challenge, anonymizer, work_dir):
     port = free_port()
     server = start_server(
-        "deanonymizer",
+        f"deanonymizer-for-{challenge.name}",
         gunicorn_argv(peers, "deanonymizer_app:application", port, chdir=PEER_APPS),
         port,
         work_dir,
         env={
             "ANONYMIZER_HOST": anonymizer.host,
             "CHALLENGE_HOST": challenge.host,
-            "DEANONYMIZER_MODEL": str(work_dir / "deanonymizer.pkl"),
+            "DEANONYMIZER_MODEL": str(work_dir / f"deanonymizer_{challenge.name}.pkl"),
         },
     )
     yield server

@@ -1,0 +1,220 @@
+"""The ``anomed-anonymizer`` command line: demo, serve, emulate-challenge, init.
+
+Exit codes: 0 success, 1 a failure the message explains, 2 a usage error,
+130 interrupted. Errors are one line on stderr; ``--verbose`` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .serving import ServeOptions, run_gunicorn
+
+__all__ = ["CommandError", "main"]
+
+
+class CommandError(click.ClickException):
+    """A failure the user can act on: printed as one line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # every other failure becomes one line
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            raise CommandError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _serve_options(function):
+    options = [
+        click.option(
+            "--host",
+            envvar="ANOMED_SERVE_HOST",
+            default="127.0.0.1",
+            show_default=True,
+            help="Interface to bind [env ANOMED_SERVE_HOST].",
+        ),
+        click.option(
+            "--port",
+            envvar="ANOMED_SERVE_PORT",
+            type=click.IntRange(0, 65535),
+            default=8000,
+            show_default=True,
+            help="[env ANOMED_SERVE_PORT]",
+        ),
+        click.option(
+            "--workers",
+            envvar="ANOMED_SERVE_WORKERS",
+            type=click.IntRange(1),
+            default=2,
+            show_default=True,
+            help="Worker processes [env ANOMED_SERVE_WORKERS].",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="anomed-anonymizer")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Build, serve and test AnoMed anonymizers locally."""
+    ctx.obj = {"verbose": verbose}
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.argument("app")
+@_serve_options
+@click.option(
+    "--threads",
+    envvar="ANOMED_SERVE_THREADS",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Threads per worker [env ANOMED_SERVE_THREADS].",
+)
+@click.option(
+    "--timeout",
+    envvar="ANOMED_SERVE_TIMEOUT",
+    type=click.IntRange(1),
+    default=120,
+    show_default=True,
+    help="Seconds a worker may stay unresponsive; long /fit requests are "
+    "not affected [env ANOMED_SERVE_TIMEOUT].",
+)
+@click.option(
+    "--chdir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Import APP from this folder.",
+)
+@click.pass_context
+def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
+    """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
+
+    Several workers share one model file; a /fit may train for as long as it
+    needs; SIGTERM shuts down cleanly.
+    """
+    from gunicorn.errors import AppImportError
+    from gunicorn.util import import_app
+
+    chdir = chdir.resolve()
+    sys.path.insert(0, str(chdir))
+    if ":" not in app:
+        raise click.BadParameter(
+            "expected MODULE:VARIABLE, e.g. app:application", param_hint="APP"
+        )
+    try:
+        import_app(app)  # fail here, in one line, rather than in every worker
+    except (AppImportError, ImportError, SyntaxError) as exc:
+        if ctx.obj["verbose"]:
+            traceback.print_exc()
+        raise CommandError(
+            f"cannot import {app!r} from {chdir}: {type(exc).__name__}: {exc}"
+        ) from exc
+    options = ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        log_level="debug" if ctx.obj["verbose"] else "info",
+    )
+    click.echo(f"serving {app} on http://{host}:{port} ({workers} workers)", err=True)
+    _run(lambda: import_app(app), options)
+
+
+@main.command("emulate-challenge")
+@click.option(
+    "--dataset",
+    default="iris",
+    show_default=True,
+    help="An embedded dataset (iris, breast-cancer, wine, digits) or a "
+    ".npz/.csv/.parquet file.",
+)
+@click.option(
+    "--target", help="Target column of a .csv/.parquet (target array of a .npz)."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Seeds the splits and member partition (same in every worker).",
+)
+@click.option(
+    "--mia-length",
+    type=click.IntRange(1),
+    default=None,
+    help="Members (and non-members) per attack evaluation [default: as many "
+    "as the data allows, at most 100].",
+)
+@_serve_options
+@click.pass_context
+def emulate_challenge(
+    ctx, dataset, target, seed, mia_length, host, port, workers
+) -> None:
+    """Run a local challenge, wire-identical to anomed-challenge's supervised-learning
+    MIA server, on your own dummy data or an embedded default."""
+    from ..emulator import MIAChallenge, load_dataset, supervised_challenge_app
+
+    try:
+        data = load_dataset(dataset, target)
+        challenge = _challenge(MIAChallenge, data, seed, mia_length)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(
+        f"challenge on http://{host}:{port}: {data.name}, {len(data.X)} samples, "
+        f"{data.X.shape[1]} features, {data.n_classes} classes, seed {seed}",
+        err=True,
+    )
+    options = ServeOptions(host=host, port=port, workers=workers, threads=2)
+    _run(lambda: supervised_challenge_app(challenge), options)
+
+
+def _challenge(factory, data, seed, mia_length):
+    if mia_length is not None:
+        return factory(data, seed=seed, mia_evaluation_length=mia_length)
+    probe = factory(data, seed=seed, mia_evaluation_length=1)
+    largest = min(len(probe._members_rest[0]), len(probe._non_members_rest[0])) // 2
+    return factory(data, seed=seed, mia_evaluation_length=min(100, largest))
+
+
+def _run(load, options: ServeOptions) -> None:
+    try:
+        run_gunicorn(load, options)
+    except OSError as exc:
+        raise CommandError(str(exc)) from exc
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise CommandError(
+                f"gunicorn stopped with exit code {exc.code}; see the log above"
+            ) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

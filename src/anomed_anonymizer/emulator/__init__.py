@@ -1,0 +1,16 @@
+"""A local AnoMed challenge, wire-identical to ``anomed-challenge``'s servers,
+for developing anonymizers without the platform."""
+
+from .app import supervised_challenge_app
+from .datasets import EMBEDDED_DATASETS, Dataset, load_dataset
+from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
+
+__all__ = [
+    "EMBEDDED_DATASETS",
+    "Dataset",
+    "MIAChallenge",
+    "evaluate_membership_inference",
+    "load_dataset",
+    "strict_accuracy",
+    "supervised_challenge_app",
+]

@@ -1,0 +1,168 @@
+"""The local challenge's web app: the routes, encodings and status codes of
+``anomed_challenge.supervised_learning_MIA_challenge_server_factory``.
+
+Where upstream answers a bare 500 (a prediction of the wrong dtype or shape),
+this one answers 500 too, but with a JSON description that says what is wrong:
+the status is the contract, the words are for the competitor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+
+import falcon
+import numpy as np
+import requests
+
+from ..wire import PayloadError, decode_named_arrays, encode_named_arrays
+from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
+
+__all__ = ["supervised_challenge_app"]
+
+_logger = logging.getLogger(__name__)
+
+
+class _Alive:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.text = json.dumps({"message": "Challenge server is alive!"})
+
+
+class _Arrays:
+    """GET: a fixed (or request-dependent) pair of arrays as ``.npz``."""
+
+    def __init__(
+        self, provide: Callable[[falcon.Request], tuple[np.ndarray, np.ndarray]]
+    ):
+        self._provide = provide
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        X, y = self._provide(req)
+        resp.content_type = "application/octet-stream"
+        resp.data = encode_named_arrays({"X": X, "y": y})
+
+
+class _Utility:
+    """POST: score an ``.npz`` ``prediction`` against a ground truth."""
+
+    def __init__(
+        self,
+        ground_truth: Callable[[falcon.Request], np.ndarray],
+        evaluate: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+        forward: Callable[[falcon.Request, dict[str, float]], None],
+    ) -> None:
+        self._ground_truth = ground_truth
+        self._evaluate = evaluate
+        self._forward = forward
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            prediction = decode_named_arrays(
+                req.bounded_stream.read(), required=("prediction",)
+            )["prediction"]
+        except PayloadError as exc:
+            _logger.warning("unusable prediction upload: %s", exc)
+            raise falcon.HTTPBadRequest(
+                title="Malformed request.",
+                description="Expected a NumPy array with name 'prediction'.",
+            ) from exc
+        truth = self._ground_truth(req)
+        try:
+            evaluation = self._evaluate(prediction, truth)
+        except ValueError as exc:
+            raise falcon.HTTPInternalServerError(
+                title="Evaluation failed",
+                description=(
+                    f"{exc} (the ground truth has shape {truth.shape} and dtype "
+                    f"{truth.dtype}; predictions must match both exactly)"
+                ),
+            ) from exc
+        self._forward(req, evaluation)
+        resp.status = falcon.HTTP_CREATED
+        resp.text = json.dumps(evaluation)
+
+
+def _forwarder(kind: str, anomed_host: str | None):
+    """Forward scores to the platform at ``ANOMED_HOST``, when one is set."""
+
+    def forward(req: falcon.Request, evaluation: dict[str, float]) -> None:
+        if not anomed_host:
+            return
+        url = f"http://{anomed_host}/submissions/{kind}-evaluation-results"
+        payload = {"secret": "", **dict(req.params), **evaluation}
+        try:
+            requests.post(url, json=payload, timeout=10)
+        except requests.RequestException as exc:
+            _logger.warning("could not forward the %s score to %s: %s", kind, url, exc)
+
+    return forward
+
+
+def supervised_challenge_app(
+    challenge: MIAChallenge, anomed_host: str | None = None
+) -> falcon.App:
+    """Create the web app of a supervised-learning MIA challenge.
+
+    Parameters
+    ----------
+    challenge : MIAChallenge
+        Data and scoring.
+    anomed_host : str | None, optional
+        ``host:port`` of the platform to forward scores to; by default the
+        ``ANOMED_HOST`` environment variable, and none if that is unset.
+
+    Returns
+    -------
+    falcon.App
+        Routes ``GET /``, ``GET /data/anonymizer/{training,tuning,validation}``,
+        ``GET /data/deanonymizer/{members,non-members}``,
+        ``GET /data/attack-success-evaluation``, ``POST /utility/anonymizer``,
+        ``POST /utility/deanonymizer``.
+    """
+    host = anomed_host if anomed_host is not None else os.environ.get("ANOMED_HOST")
+    empty = np.array([])
+
+    def attack_evaluation(req: falcon.Request):
+        return challenge.attack_evaluation(
+            anonymizer=req.get_param("anonymizer", required=True),
+            deanonymizer=req.get_param("deanonymizer", required=True),
+            data_split=req.get_param("data_split", required=True),
+        )
+
+    app = falcon.App()
+    app.add_route("/", _Alive())
+    app.add_route("/data/anonymizer/training", _Arrays(lambda req: challenge.training))
+    app.add_route(
+        "/data/anonymizer/tuning", _Arrays(lambda req: (challenge.tuning[0], empty))
+    )
+    app.add_route(
+        "/data/anonymizer/validation",
+        _Arrays(lambda req: (challenge.validation[0], empty)),
+    )
+    app.add_route("/data/deanonymizer/members", _Arrays(lambda req: challenge.members))
+    app.add_route(
+        "/data/deanonymizer/non-members", _Arrays(lambda req: challenge.non_members)
+    )
+    app.add_route(
+        "/data/attack-success-evaluation",
+        _Arrays(lambda req: attack_evaluation(req)[0]),
+    )
+    app.add_route(
+        "/utility/anonymizer",
+        _Utility(
+            lambda req: challenge.targets(req.get_param("data_split", required=True)),
+            strict_accuracy,
+            _forwarder("anonymizer", host),
+        ),
+    )
+    app.add_route(
+        "/utility/deanonymizer",
+        _Utility(
+            lambda req: attack_evaluation(req)[1],
+            evaluate_membership_inference,
+            _forwarder("deanonymizer", host),
+        ),
+    )
+    return app

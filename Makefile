@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PEERS := .venv-peers
 NUMPY1 := .venv-numpy1
-LINT_PATHS := src tests examples $(wildcard benchmarks)
+LINT_PATHS := src tests $(wildcard benchmarks)
 PIP_FLAGS := --disable-pip-version-check --quiet
 
 .PHONY: demo test lint unit unit-numpy1 interop peers venv clean
@@ -40,8 +40,8 @@ $(NUMPY1)/.installed: pyproject.toml
 		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
 	touch $@
 
-demo: $(VENV)/.installed $(PEERS)/.installed
-	$(VENV)/bin/python examples/demo.py --peers-python $(PEERS)/bin/python
+demo: $(VENV)/.installed
+	$(VENV)/bin/anomed-anonymizer demo
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -137,3 +137,23 @@ def test_readers_never_see_a_half_written_model(tmp_path):
         thread.join()
     assert errors == []
     assert len(seen) > 1, "the reader must have observed several versions"
+
+
+def test_store_made_before_a_fork_still_locks_in_the_child(tmp_path):
+    # gunicorn may import the app (and so make the store) in the master.
+    import os
+
+    store = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    with store.fitting():
+        pass
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            with store.fitting():
+                store.save(Model(7))
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.latest().version == 7

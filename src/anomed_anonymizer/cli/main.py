@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .serving import ServeOptions, run_gunicorn
+from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
 __all__ = ["CommandError", "main"]
 
@@ -144,8 +144,7 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
         timeout=timeout,
         log_level="debug" if ctx.obj["verbose"] else "info",
     )
-    click.echo(f"serving {app} on http://{host}:{port} ({workers} workers)", err=True)
-    _run(lambda: import_app(app), options)
+    _run(lambda: import_app(app), options, f"serving {app} ({workers} workers)")
 
 
 @main.command("emulate-challenge")
@@ -187,13 +186,125 @@ def emulate_challenge(
         challenge = _challenge(MIAChallenge, data, seed, mia_length)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    click.echo(
-        f"challenge on http://{host}:{port}: {data.name}, {len(data.X)} samples, "
-        f"{data.X.shape[1]} features, {data.n_classes} classes, seed {seed}",
-        err=True,
-    )
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
-    _run(lambda: supervised_challenge_app(challenge), options)
+    banner = (
+        f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
+        f"{data.n_classes} classes, seed {seed}"
+    )
+    _run(lambda: supervised_challenge_app(challenge), options, banner)
+
+
+@main.command()
+@click.option(
+    "--dataset",
+    default="iris",
+    show_default=True,
+    type=click.Choice(["iris", "breast-cancer", "wine", "digits"]),
+    help="Embedded dataset the emulated challenge serves.",
+)
+@click.option(
+    "--epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Differential-privacy budget of the anonymizer.",
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--challenge",
+    metavar="HOST:PORT",
+    help="Use this running challenge instead of starting the emulator.",
+)
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave the servers up (their URLs are printed) until Ctrl-C.",
+)
+def demo(dataset, epsilon, seed, challenge, keep_running) -> None:
+    """Run challenge, DP anonymizer and membership-inference attack locally and
+    print utility and privacy."""
+    from .demo import run_demo
+
+    try:
+        run_demo(
+            dataset=dataset,
+            epsilon=epsilon,
+            seed=seed,
+            challenge=challenge,
+            keep_running=keep_running,
+        )
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+@main.command("serve-attack")
+@click.option(
+    "--anonymizer",
+    "anonymizer_url",
+    required=True,
+    metavar="URL",
+    help="Base URL of the anonymizer under audit.",
+)
+@click.option(
+    "--challenge",
+    "challenge_url",
+    required=True,
+    metavar="URL",
+    help="Base URL of the challenge.",
+)
+@click.option("--n-features", type=click.IntRange(1), required=True)
+@click.option("--n-classes", type=click.IntRange(2), required=True)
+@click.option("--anonymizer-id", default="example_anonymizer", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8002, show_default=True)
+def serve_attack(
+    anonymizer_url, challenge_url, n_features, n_classes, anonymizer_id, host, port
+) -> None:
+    """Serve a black-box membership-inference attack (ART) against an anonymizer,
+    with the routes of an AnoMed deanonymizer: a privacy self-audit."""
+    try:
+        from ..audit import audit_server_factory
+    except ImportError as exc:
+        raise CommandError(
+            f"the attack needs the 'audit' extra ({exc.name} is missing): "
+            "pip install 'anomed-anonymizer[audit]'"
+        ) from exc
+
+    def load():
+        return audit_server_factory(
+            anonymizer_url,
+            challenge_url,
+            n_features,
+            n_classes,
+            anonymizer_identifier=anonymizer_id,
+        )
+
+    options = ServeOptions(host=host, port=port, workers=1, threads=1, timeout=600)
+    _run(load, options, f"membership-inference attack on {anonymizer_url}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    type=click.Choice(["supervised", "tabular"]),
+    default="supervised",
+    show_default=True,
+)
+@click.option("--force", is_flag=True, help="Write into a non-empty directory.")
+def init(directory, template, force) -> None:
+    """Scaffold a submission in DIRECTORY: app.py, pinned requirements.txt,
+    Dockerfile, README for attackers and a smoke test."""
+    from .scaffold import scaffold
+
+    try:
+        written = scaffold(directory, template, force=force)
+    except (FileExistsError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    click.echo(f"created {len(written)} files in {directory}:")
+    for path in written:
+        click.echo(f"  {path.relative_to(directory)}")
+    click.echo(f"next: cd {directory} && python -m pytest test_smoke.py")
 
 
 def _challenge(factory, data, seed, mia_length):
@@ -204,8 +315,10 @@ def _challenge(factory, data, seed, mia_length):
     return factory(data, seed=seed, mia_evaluation_length=min(100, largest))
 
 
-def _run(load, options: ServeOptions) -> None:
+def _run(load, options: ServeOptions, banner: str) -> None:
     try:
+        ensure_port_free(options.host, options.port)
+        click.echo(f"{banner} on http://{options.host}:{options.port}", err=True)
         run_gunicorn(load, options)
     except OSError as exc:
         raise CommandError(str(exc)) from exc

@@ -49,9 +49,10 @@ class ModelStore:
     ) -> None:
         self.model_filepath = Path(model_filepath)
         self._load = model_loader
-        lock_path = self.model_filepath.with_name(self.model_filepath.name + ".lock")
-        # timeout=0: refuse at once instead of queueing a second fit.
-        self._file_lock = filelock.FileLock(lock_path, timeout=0, thread_local=False)
+        self._lock_path = self.model_filepath.with_name(
+            self.model_filepath.name + ".lock"
+        )
+        self._file_lock_and_pid: tuple[filelock.FileLock, int] | None = None
         self._thread_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._loaded: Any = None
@@ -69,8 +70,9 @@ class ModelStore:
         if not self._thread_lock.acquire(blocking=False):
             raise FitInProgressError("fitting is already in progress")
         try:
+            file_lock = self._file_lock()
             try:
-                self._file_lock.acquire()
+                file_lock.acquire()
             except filelock.Timeout as exc:
                 raise FitInProgressError(
                     "fitting is already in progress in another worker"
@@ -78,9 +80,19 @@ class ModelStore:
             try:
                 yield
             finally:
-                self._file_lock.release()
+                file_lock.release()
         finally:
             self._thread_lock.release()
+
+    def _file_lock(self) -> filelock.FileLock:
+        # A lock object must not cross a fork (gunicorn may import the app in
+        # the master): each process makes its own. timeout=0 refuses at once
+        # instead of queueing a second fit.
+        pid = os.getpid()
+        if self._file_lock_and_pid is None or self._file_lock_and_pid[1] != pid:
+            lock = filelock.FileLock(self._lock_path, timeout=0, thread_local=False)
+            self._file_lock_and_pid = (lock, pid)
+        return self._file_lock_and_pid[0]
 
     def save(self, model: Any) -> None:
         """Save ``model`` with its own ``save`` method, atomically."""

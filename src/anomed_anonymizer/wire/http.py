@@ -130,7 +130,7 @@ class ChallengeClient:
             )
         except PayloadError as exc:
             raise ChallengeProtocolError(
-                f"the challenge at {url} sent an unusable .npz payload: {exc}", url
+                f"{url} sent an unusable .npz payload: {exc}", url
             ) from exc
 
     def fetch_table(
@@ -142,7 +142,7 @@ class ChallengeClient:
             return decode_table(body, max_decompressed_bytes=self.max_response_bytes)
         except PayloadError as exc:
             raise ChallengeProtocolError(
-                f"the challenge at {url} sent an unusable Parquet payload: {exc}", url
+                f"{url} sent an unusable Parquet payload: {exc}", url
             ) from exc
 
     # -- evaluation uploads ----------------------------------------------------
@@ -160,6 +160,32 @@ class ChallengeClient:
             headers={"Content-Type": "application/octet-stream"},
             params=params,
         )
+
+    def exchange_named_arrays(
+        self,
+        url: str,
+        arrays: Mapping[str, np.ndarray],
+        required: Iterable[str] = (),
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """POST arrays as ``.npz`` and decode the ``.npz`` of a 201 answer
+        (what an attack does with an anonymizer's ``/predict``)."""
+        response = self._post(
+            url,
+            data=encode_named_arrays(arrays),
+            headers={"Content-Type": "application/octet-stream"},
+            params=params,
+        )
+        try:
+            return decode_named_arrays(
+                response.content,
+                required=required,
+                max_decompressed_bytes=self.max_response_bytes,
+            )
+        except PayloadError as exc:
+            raise ChallengeProtocolError(
+                f"{url} answered with an unusable .npz payload: {exc}", url
+            ) from exc
 
     def post_table_and_scheme(
         self,
@@ -197,13 +223,12 @@ class ChallengeClient:
                 status = response.status_code
         except requests.Timeout as exc:
             raise ChallengeUnavailableError(
-                f"the challenge at {url} did not answer within "
-                f"{self.download_timeout} s",
+                f"{url} did not answer within {self.download_timeout} s",
                 url,
             ) from exc
         except requests.RequestException as exc:
             raise ChallengeUnavailableError(
-                f"the challenge at {url} is unreachable: {_reason(exc)}", url
+                f"{url} is unreachable: {_reason(exc)}", url
             ) from exc
         if status != 200:
             raise _rejected(url, status, body, expected=200)
@@ -215,13 +240,13 @@ class ChallengeClient:
         )
         return body
 
-    def _post_for_json(
+    def _post(
         self,
         url: str,
         data: bytes,
         headers: Mapping[str, str],
         params: Mapping[str, Any] | None,
-    ) -> Any:
+    ) -> requests.Response:
         started = time.perf_counter()
         try:
             response = self.session.post(
@@ -233,30 +258,38 @@ class ChallengeClient:
             )
         except requests.Timeout as exc:
             raise ChallengeUnavailableError(
-                f"the challenge at {url} did not answer within {self.upload_timeout} s",
-                url,
+                f"{url} did not answer within {self.upload_timeout} s", url
             ) from exc
         except requests.RequestException as exc:
             raise ChallengeUnavailableError(
-                f"the challenge at {url} is unreachable: {_reason(exc)}", url
+                f"{url} is unreachable: {_reason(exc)}", url
             ) from exc
         if response.status_code != 201:
             raise _rejected(url, response.status_code, response.content, expected=201)
-        try:
-            result = response.json()
-        except (ValueError, json.JSONDecodeError) as exc:
-            raise ChallengeProtocolError(
-                f"the challenge at {url} answered 201 without JSON: "
-                f"{_excerpt(response.content)!r}",
-                url,
-            ) from exc
         _logger.info(
-            "POST %s (%d bytes) -> 201 in %.3f s",
+            "POST %s (%d bytes) -> 201 (%d bytes) in %.3f s",
             url,
             len(data),
+            len(response.content),
             time.perf_counter() - started,
         )
-        return result
+        return response
+
+    def _post_for_json(
+        self,
+        url: str,
+        data: bytes,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+    ) -> Any:
+        response = self._post(url, data, headers, params)
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ChallengeProtocolError(
+                f"{url} answered 201 without JSON: {_excerpt(response.content)!r}",
+                url,
+            ) from exc
 
     def _read_bounded(self, response: requests.Response, url: str) -> bytes:
         declared = response.headers.get("Content-Length")
@@ -266,7 +299,7 @@ class ChallengeClient:
             and int(declared) > self.max_response_bytes
         ):
             raise ChallengeProtocolError(
-                f"the challenge at {url} sent {declared} bytes, more than the "
+                f"{url} sent {declared} bytes, more than the "
                 f"limit of {self.max_response_bytes}",
                 url,
             )
@@ -276,7 +309,7 @@ class ChallengeClient:
             received += len(chunk)
             if received > self.max_response_bytes:
                 raise ChallengeProtocolError(
-                    f"the challenge at {url} sent more than the limit of "
+                    f"{url} sent more than the limit of "
                     f"{self.max_response_bytes} bytes",
                     url,
                 )
@@ -293,7 +326,7 @@ def _rejected(
 ) -> ChallengeRejectedError:
     excerpt = _excerpt(body)
     return ChallengeRejectedError(
-        f"the challenge at {url} answered {status} (expected {expected}): {excerpt!r}",
+        f"{url} answered {status} (expected {expected}): {excerpt!r}",
         url,
         status=status,
         body_excerpt=excerpt,

@@ -1,0 +1,1 @@
+"""Ready-to-serve example anonymizers (used by ``anomed-anonymizer demo``)."""

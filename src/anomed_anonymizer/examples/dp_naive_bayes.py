@@ -1,0 +1,57 @@
+"""The README's differentially private Gaussian naive Bayes, configured from
+the environment so that the demo can serve it for any embedded dataset.
+
+Environment: ``CHALLENGE_HOST`` (host:port), ``ANOMED_EPSILON`` (privacy
+budget, default 1.0), ``ANOMED_FEATURE_BOUNDS`` (JSON ``[[lower...],
+[upper...]]``), ``ANOMED_N_CLASSES``, ``ANOMED_MODEL_FILE``.
+Serve with
+``anomed-anonymizer serve anomed_anonymizer.examples.dp_naive_bayes:application``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+from diffprivlib.models import GaussianNB
+
+import anomed_anonymizer as anon
+
+lower, upper = json.loads(os.environ["ANOMED_FEATURE_BOUNDS"])
+n_classes = int(os.environ["ANOMED_N_CLASSES"])
+n_features = len(lower)
+
+
+def validate_feature_array(feature_array: np.ndarray) -> None:
+    """Accept float64 arrays of shape (n_samples, n_features)."""
+    if feature_array.ndim != 2 or feature_array.shape[1] != n_features:
+        raise ValueError(
+            f"Feature array needs to have shape (n_samples, {n_features}), "
+            f"got {feature_array.shape}."
+        )
+    if feature_array.dtype != np.float64:
+        raise ValueError(f"Feature array must be float64, got {feature_array.dtype}.")
+
+
+estimator = GaussianNB(
+    epsilon=float(os.environ.get("ANOMED_EPSILON", "1.0")),
+    bounds=(lower, upper),
+    priors=n_classes * [1.0 / n_classes],
+)
+hostname = os.environ["CHALLENGE_HOST"]
+application = anon.supervised_learning_anonymizer_server_factory(
+    anonymizer_identifier="example_anonymizer",
+    anonymizer_obj=anon.WrappedAnonymizer(
+        anonymizer=estimator,
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=validate_feature_array,
+    ),
+    model_filepath=os.environ.get("ANOMED_MODEL_FILE", "anonymizer.pkl"),
+    default_batch_size=64,
+    training_data_url=f"http://{hostname}/data/anonymizer/training",
+    tuning_data_url=f"http://{hostname}/data/anonymizer/tuning",
+    validation_data_url=f"http://{hostname}/data/anonymizer/validation",
+    utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+    model_loader=anon.unpickle_anonymizer,
+)

@@ -1,0 +1,303 @@
+"""The ``anomed-anonymizer`` console script, end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from anomed_anonymizer.cli.processes import free_port, start_server
+
+CLI = str(Path(sys.executable).with_name("anomed-anonymizer"))
+OUR_APPS = Path(__file__).resolve().parents[1] / "interop" / "our_apps"
+
+
+def run(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str):
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["demo"], ["serve"], ["emulate-challenge"], ["init"], ["serve-attack"]],
+)
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage: anomed-anonymizer" in result.stdout
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0
+    assert "anomed-anonymizer" in result.stdout
+
+
+# -- serve -------------------------------------------------------------------
+
+
+def test_serve_app_that_does_not_import_is_one_line(tmp_path):
+    (tmp_path / "broken.py").write_text("import not_a_module_anywhere\n")
+    result = run("serve", "broken:application", "--chdir", str(tmp_path))
+    assert_one_line_error(result, "cannot import 'broken:application'", "not_a_module")
+
+
+def test_serve_verbose_shows_the_traceback(tmp_path):
+    (tmp_path / "broken.py").write_text("import not_a_module_anywhere\n")
+    result = run("--verbose", "serve", "broken:application", "--chdir", str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+
+
+def test_serve_missing_variable_is_one_line(tmp_path):
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    result = run("serve", "empty:application", "--chdir", str(tmp_path))
+    assert_one_line_error(result, "application")
+
+
+def test_serve_app_path_without_colon_is_a_usage_error():
+    result = run("serve", "just_a_module")
+    assert result.returncode == 2
+    assert "MODULE:VARIABLE" in result.stderr
+
+
+def test_serve_port_in_use_is_one_line(tmp_path):
+    (tmp_path / "hello.py").write_text(
+        "def application(environ, start_response):\n    pass\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "serve", "hello:application", "--chdir", str(tmp_path), f"--port={port}"
+        )
+    assert_one_line_error(result, f"port {port}", "already in use", "--port")
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [CLI, "emulate-challenge", f"--port={port}", "--workers=1"],
+        port,
+        tmp_path,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_serve_lets_a_fit_outlive_the_worker_timeout(emulator, tmp_path):
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "versioned_app:application",
+            "--chdir",
+            str(OUR_APPS),
+            f"--port={port}",
+            "--workers=2",
+            "--timeout=2",
+        ],
+        port,
+        tmp_path,
+        env={
+            "CHALLENGE_HOST": emulator.host,
+            "MODEL_FILE": str(tmp_path / "m.pkl"),
+            "FIT_SECONDS": "6",
+        },
+    )
+    try:
+        started = time.monotonic()
+        response = requests.post(f"{server.url}/fit", timeout=60)
+        assert response.status_code == 201, response.text + server.log()[-2000:]
+        assert time.monotonic() - started >= 6 > 2
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_serve_takes_workers_from_the_environment_and_stops_on_sigterm(
+    tmp_path, emulator
+):
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        [CLI, "serve", "versioned_app:application", "--chdir", str(OUR_APPS)],
+        port,
+        tmp_path,
+        env={
+            "CHALLENGE_HOST": emulator.host,
+            "MODEL_FILE": str(tmp_path / "m.pkl"),
+            "ANOMED_SERVE_PORT": str(port),
+            "ANOMED_SERVE_WORKERS": "3",
+        },
+    )
+    assert server.log().count("Booting worker") == 3 or _wait_for_workers(server, 3)
+    os.killpg(server.process.pid, signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+    assert "Shutting down" in server.log()
+
+
+def _wait_for_workers(server, expected: int) -> bool:
+    for _ in range(50):
+        if server.log().count("Booting worker") >= expected:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# -- emulate-challenge ---------------------------------------------------------
+
+
+def test_emulate_challenge_serves_the_users_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    table["label"] = rng.integers(0, 2, 200)
+    table.to_csv(tmp_path / "dummy.csv", index=False)
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [
+            CLI,
+            "emulate-challenge",
+            f"--dataset={tmp_path / 'dummy.csv'}",
+            "--target=label",
+            f"--port={port}",
+        ],
+        port,
+        tmp_path,
+    )
+    try:
+        from anomed_anonymizer.wire import decode_named_arrays
+
+        data = decode_named_arrays(
+            requests.get(f"{server.url}/data/anonymizer/training", timeout=10).content
+        )
+        assert data["X"].shape == (140, 3)
+        assert data["y"].shape == (140,)
+    finally:
+        server.stop()
+
+
+def test_emulate_challenge_missing_file_is_one_line():
+    result = run("emulate-challenge", "--dataset=/nowhere/data.csv")
+    assert_one_line_error(result, "/nowhere/data.csv", "neither an embedded dataset")
+
+
+def test_emulate_challenge_table_without_target_is_one_line(tmp_path):
+    pd.DataFrame({"a": [1.0, 2.0]}).to_csv(tmp_path / "t.csv", index=False)
+    result = run("emulate-challenge", f"--dataset={tmp_path / 't.csv'}")
+    assert_one_line_error(result, "--target")
+
+
+def test_emulate_challenge_unknown_target_is_one_line(tmp_path):
+    pd.DataFrame({"a": [1.0, 2.0]}).to_csv(tmp_path / "t.csv", index=False)
+    result = run("emulate-challenge", f"--dataset={tmp_path / 't.csv'}", "--target=y")
+    assert_one_line_error(result, "no column 'y'")
+
+
+# -- demo ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_demo_prints_utility_and_privacy_and_stops_its_servers():
+    result = run("demo", "--epsilon=2.0", timeout=300)
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "[6/6] attack the validation evaluation set ... done" in out
+    assert "Results for iris, epsilon = 2.0" in out
+    for label in ("accuracy", "attack accuracy", "attack TPR", "attack FPR"):
+        line = next(line for line in out.splitlines() if f" {label} " in f" {line} ")
+        values = [float(cell) for cell in line.split()[-2:]]
+        assert all(0.0 <= value <= 1.0 for value in values), line
+    leftover = subprocess.run(
+        ["pgrep", "-f", "anomed_anonymizer (emulate-challenge|serve)"],
+        capture_output=True,
+        text=True,
+    )
+    assert leftover.stdout.strip() == "", "the demo must stop every server it started"
+
+
+def test_demo_with_a_challenge_that_is_down_is_one_line():
+    result = run("demo", f"--challenge=127.0.0.1:{free_port()}")
+    assert_one_line_error(result, "unreachable", "emulate-challenge")
+
+
+# -- init ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_init_scaffold_passes_its_own_smoke_test(tmp_path):
+    target = tmp_path / "my_anonymizer"
+    result = run("init", str(target))
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in target.iterdir())
+    assert names == [
+        "Dockerfile",
+        "README.md",
+        "app.py",
+        "requirements.txt",
+        "test_smoke.py",
+        "wheels",
+    ]
+    requirements = (target / "requirements.txt").read_text()
+    assert "anomed-anonymizer==" in requirements
+    assert "numpy==" in requirements
+    assert (
+        'CMD ["anomed-anonymizer", "serve", "app:application"]'
+        in (target / "Dockerfile").read_text()
+    )
+    smoke = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_smoke.py",
+        ],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "2 passed" in smoke.stdout
+
+
+def test_init_refuses_a_non_empty_directory(tmp_path):
+    (tmp_path / "existing.txt").write_text("keep me")
+    result = run("init", str(tmp_path))
+    assert_one_line_error(result, "not empty", "--force")
+    assert (tmp_path / "existing.txt").read_text() == "keep me"
+
+
+def test_init_unknown_template_is_a_usage_error(tmp_path):
+    result = run("init", str(tmp_path / "x"), "--template=graph")
+    assert result.returncode == 2

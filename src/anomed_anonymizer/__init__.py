@@ -18,22 +18,29 @@ from .server import (
     InferenceResource,
     register_error_handlers,
     supervised_learning_anonymizer_server_factory,
+    tabular_data_anonymizer_server_factory,
     validate_anonymizer_input_or_raise,
 )
+from .tabular.base import AnonymizationScheme, TabularDataAnonymizer
+from .tabular.persistence import PersistingTabularDataAnonymizer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AliveResource",
+    "AnonymizationScheme",
     "FitResource",
     "InferenceResource",
+    "PersistingTabularDataAnonymizer",
     "SupervisedLearningAnonymizer",
     "TFKerasWrapper",
+    "TabularDataAnonymizer",
     "WrappedAnonymizer",
     "batch_views",
     "pickle_anonymizer",
     "register_error_handlers",
     "supervised_learning_anonymizer_server_factory",
+    "tabular_data_anonymizer_server_factory",
     "unpickle_anonymizer",
     "validate_anonymizer_input_or_raise",
 ]

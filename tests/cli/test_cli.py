@@ -291,6 +291,31 @@ def test_init_scaffold_passes_its_own_smoke_test(tmp_path):
     assert "2 passed" in smoke.stdout
 
 
+@pytest.mark.slow
+def test_init_tabular_scaffold_passes_its_own_smoke_test(tmp_path):
+    target = tmp_path / "my_tabular"
+    result = run("init", str(target), "--template=tabular")
+    assert result.returncode == 0, result.stderr
+    assert "pandas==" in (target / "requirements.txt").read_text()
+    smoke = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_smoke.py",
+        ],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "1 passed" in smoke.stdout
+
+
 def test_init_refuses_a_non_empty_directory(tmp_path):
     (tmp_path / "existing.txt").write_text("keep me")
     result = run("init", str(tmp_path))

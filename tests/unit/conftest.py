@@ -6,8 +6,10 @@ challenge that can also misbehave on demand (fail, stall, send garbage).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -95,24 +97,33 @@ class FakeChallenge:
             resp.complete = True
 
 
+@contextlib.contextmanager
+def serve_in_thread(app) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port; yields its base URL."""
+    server = make_server(
+        "127.0.0.1",
+        0,
+        app,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def fake_challenge():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 5, size=(60, 4))
     y = (X[:, 0] > 2.5).astype(np.int64)
     challenge = FakeChallenge(X[:40], y[:40], X[40:], y[40:])
-    server = make_server(
-        "127.0.0.1",
-        0,
-        challenge.app(),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    challenge.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield challenge
-    server.shutdown()
-    server.server_close()
+    with serve_in_thread(challenge.app()) as url:
+        challenge.url = url
+        yield challenge

@@ -149,14 +149,30 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
 
 @main.command("emulate-challenge")
 @click.option(
-    "--dataset",
-    default="iris",
+    "--kind",
+    type=click.Choice(["supervised", "tabular"]),
+    default="supervised",
     show_default=True,
-    help="An embedded dataset (iris, breast-cancer, wine, digits) or a "
-    ".npz/.csv/.parquet file.",
+    help="supervised: the MIA challenge (arrays); tabular: the data-"
+    "reconstruction challenge (tables).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="supervised: iris (default), breast-cancer, wine, digits or a "
+    ".npz/.csv/.parquet file; tabular: adult (a synthetic Adult-like "
+    "table, default) or a .csv/.parquet file.",
 )
 @click.option(
     "--target", help="Target column of a .csv/.parquet (target array of a .npz)."
+)
+@click.option("--sensitive", help="tabular: a column the attacker's background lacks.")
+@click.option(
+    "--rows",
+    type=click.IntRange(10),
+    default=2000,
+    show_default=True,
+    help="tabular: rows of the synthetic Adult-like table.",
 )
 @click.option(
     "--seed",
@@ -173,25 +189,47 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
     "as the data allows, at most 100].",
 )
 @_serve_options
-@click.pass_context
 def emulate_challenge(
-    ctx, dataset, target, seed, mia_length, host, port, workers
+    kind, dataset, target, sensitive, rows, seed, mia_length, host, port, workers
 ) -> None:
-    """Run a local challenge, wire-identical to anomed-challenge's supervised-learning
-    MIA server, on your own dummy data or an embedded default."""
-    from ..emulator import MIAChallenge, load_dataset, supervised_challenge_app
+    """Run a local challenge, wire-identical to anomed-challenge's servers, on your
+    own dummy data or an embedded default."""
+    from .. import emulator
 
+    options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     try:
-        data = load_dataset(dataset, target)
-        challenge = _challenge(MIAChallenge, data, seed, mia_length)
+        if kind == "tabular":
+            table = _load_table(dataset or "adult", rows, seed)
+            challenge = emulator.ReconstructionChallenge(
+                table, seed=seed, sensitive=sensitive
+            )
+            banner = f"tabular challenge: {len(table)} rows x {table.shape[1]} columns"
+            _run(lambda: emulator.tabular_challenge_app(challenge), options, banner)
+            return
+        data = emulator.load_dataset(dataset or "iris", target)
+        mia = _challenge(emulator.MIAChallenge, data, seed, mia_length)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     banner = (
         f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
         f"{data.n_classes} classes, seed {seed}"
     )
-    _run(lambda: supervised_challenge_app(challenge), options, banner)
+    _run(lambda: emulator.supervised_challenge_app(mia), options, banner)
+
+
+def _load_table(source: str, rows: int, seed: int):
+    import pandas as pd
+
+    from ..tabular.datasets import adult_like
+
+    if source == "adult":
+        return adult_like(rows, seed=seed)
+    path = Path(source)
+    if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
+        raise ValueError(
+            f"{source!r} is neither 'adult' nor an existing .csv/.parquet file"
+        )
+    return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
 
 
 @main.command()

@@ -4,13 +4,16 @@ for developing anonymizers without the platform."""
 from .app import supervised_challenge_app
 from .datasets import EMBEDDED_DATASETS, Dataset, load_dataset
 from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
+from .tabular import ReconstructionChallenge, tabular_challenge_app
 
 __all__ = [
     "EMBEDDED_DATASETS",
     "Dataset",
     "MIAChallenge",
+    "ReconstructionChallenge",
     "evaluate_membership_inference",
     "load_dataset",
     "strict_accuracy",
     "supervised_challenge_app",
+    "tabular_challenge_app",
 ]

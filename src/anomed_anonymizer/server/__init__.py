@@ -9,6 +9,12 @@ from .resources import (
     validate_anonymizer_input_or_raise,
 )
 from .storage import FitInProgressError, ModelStore, NotFittedError
+from .tabular import (
+    TabularDataResource,
+    TabularEvaluationResource,
+    TabularFitResource,
+    tabular_data_anonymizer_server_factory,
+)
 
 __all__ = [
     "AliveResource",
@@ -17,7 +23,11 @@ __all__ = [
     "InferenceResource",
     "ModelStore",
     "NotFittedError",
+    "TabularDataResource",
+    "TabularEvaluationResource",
+    "TabularFitResource",
     "register_error_handlers",
     "supervised_learning_anonymizer_server_factory",
+    "tabular_data_anonymizer_server_factory",
     "validate_anonymizer_input_or_raise",
 ]

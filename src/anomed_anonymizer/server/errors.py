@@ -14,6 +14,11 @@ from typing import Any
 
 import falcon
 
+from ..tabular.persistence import (
+    AnonymizationError,
+    AnonymizationInProgressError,
+    NotAnonymizedError,
+)
 from ..wire import (
     ChallengeProtocolError,
     ChallengeRejectedError,
@@ -80,6 +85,19 @@ def register_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(
         FitInProgressError,
         _raise(falcon.HTTPServiceUnavailable, "Fitting in progress", retry_after=5),
+    )
+    app.add_error_handler(
+        NotAnonymizedError, _raise(falcon.HTTPServiceUnavailable, "Not anonymized")
+    )
+    app.add_error_handler(
+        AnonymizationInProgressError,
+        _raise(
+            falcon.HTTPServiceUnavailable, "Anonymization in progress", retry_after=5
+        ),
+    )
+    app.add_error_handler(
+        AnonymizationError,
+        _raise(falcon.HTTPInternalServerError, "Anonymization failed"),
     )
     app.add_error_handler(
         ChallengeUnavailableError,

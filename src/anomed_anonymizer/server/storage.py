@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import filelock
-
-from ..models.persistence import save_atomically
+from ..files import ExclusiveLock, LockHeldError, save_atomically
 
 __all__ = ["FitInProgressError", "ModelStore", "NotFittedError"]
 
@@ -29,7 +27,7 @@ class NotFittedError(RuntimeError):
     """No fitted model has been saved yet."""
 
 
-class FitInProgressError(RuntimeError):
+class FitInProgressError(LockHeldError):
     """Another request (in any worker process) is fitting right now."""
 
 
@@ -49,11 +47,9 @@ class ModelStore:
     ) -> None:
         self.model_filepath = Path(model_filepath)
         self._load = model_loader
-        self._lock_path = self.model_filepath.with_name(
-            self.model_filepath.name + ".lock"
+        self._fit_lock = ExclusiveLock(
+            self.model_filepath.with_name(self.model_filepath.name + ".lock")
         )
-        self._file_lock_and_pid: tuple[filelock.FileLock, int] | None = None
-        self._thread_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._loaded: Any = None
         self._loaded_signature: tuple[int, int, int] | None = None
@@ -65,34 +61,13 @@ class ModelStore:
         Raises
         ------
         FitInProgressError
-            If another thread or process holds it.
+            If another thread or worker process is fitting.
         """
-        if not self._thread_lock.acquire(blocking=False):
-            raise FitInProgressError("fitting is already in progress")
         try:
-            file_lock = self._file_lock()
-            try:
-                file_lock.acquire()
-            except filelock.Timeout as exc:
-                raise FitInProgressError(
-                    "fitting is already in progress in another worker"
-                ) from exc
-            try:
+            with self._fit_lock.held():
                 yield
-            finally:
-                file_lock.release()
-        finally:
-            self._thread_lock.release()
-
-    def _file_lock(self) -> filelock.FileLock:
-        # A lock object must not cross a fork (gunicorn may import the app in
-        # the master): each process makes its own. timeout=0 refuses at once
-        # instead of queueing a second fit.
-        pid = os.getpid()
-        if self._file_lock_and_pid is None or self._file_lock_and_pid[1] != pid:
-            lock = filelock.FileLock(self._lock_path, timeout=0, thread_local=False)
-            self._file_lock_and_pid = (lock, pid)
-        return self._file_lock_and_pid[0]
+        except LockHeldError as exc:
+            raise FitInProgressError(f"fitting is already in progress ({exc})") from exc
 
     def save(self, model: Any) -> None:
         """Save ``model`` with its own ``save`` method, atomically."""

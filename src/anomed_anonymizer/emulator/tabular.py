@@ -1,0 +1,299 @@
+"""A tabular data-reconstruction challenge: the routes of
+``anomed_challenge.tabular_data_reconstruction_challenge_server_factory``,
+with utility and privacy metrics defined here (upstream leaves them to the
+challenge author).
+
+Metrics, all in ``[0, 1]`` and row-aligned with the leaky table:
+
+- scheme ``same``: ``marginal_tvd``, the mean total-variation distance between
+  each column's distribution in the leaky and the anonymized table (numeric
+  columns binned into the leaky table's deciles); ``utility = 1 - marginal_tvd``.
+- scheme ``generalization``: ``ncp``, the normalized certainty penalty of the
+  ``c_min``/``c_max`` ranges and ``c=<category>`` indicators;
+  ``utility = 1 - ncp``.
+- scheme ``microaggregation``: ``sse_sst``, the squared error of the numeric
+  columns over their total sum of squares; ``utility = 1 - sse_sst``.
+- reconstruction (``/utility/deanonymizer``): ``cell_accuracy`` and
+  ``row_accuracy`` of the reconstructed table (numbers count as equal within
+  1 % of the column's range).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+import falcon
+import numpy as np
+import pandas as pd
+
+from ..wire import PayloadError, decode_table, encode_table
+from .app import _Alive, _forwarder
+
+__all__ = ["ReconstructionChallenge", "tabular_challenge_app"]
+
+_logger = logging.getLogger(__name__)
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
+        column
+    )
+
+
+@dataclass
+class ReconstructionChallenge:
+    """Leaky table, attacker's background knowledge and the scoring.
+
+    Parameters
+    ----------
+    leaky : pandas.DataFrame
+        The table anonymizers protect.
+    seed : int
+        Seeds the background-knowledge sample.
+    background_fraction : float
+        Share of rows the attacker knows.
+    sensitive : str | None
+        A column the attacker does not know (dropped from the background).
+    """
+
+    leaky: pd.DataFrame
+    seed: int = 42
+    background_fraction: float = 0.2
+    sensitive: str | None = None
+    background: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.leaky.empty:
+            raise ValueError("the leaky table is empty")
+        if self.sensitive is not None and self.sensitive not in self.leaky.columns:
+            raise ValueError(
+                f"the leaky table has no sensitive column {self.sensitive!r}"
+            )
+        sample = self.leaky.sample(
+            frac=self.background_fraction, random_state=self.seed
+        )
+        if self.sensitive is not None:
+            sample = sample.drop(columns=[self.sensitive])
+        self.background = sample
+
+    def evaluate_utility(
+        self, anonymized: pd.DataFrame, scheme: str
+    ) -> dict[str, float]:
+        """Score a release (see the module's documentation).
+
+        Raises
+        ------
+        ValueError
+            If the release does not follow ``scheme`` or is not row-aligned.
+        """
+        if len(anonymized) != len(self.leaky):
+            raise ValueError(
+                f"the release has {len(anonymized)} rows; the leaky table has "
+                f"{len(self.leaky)} and releases must be row-aligned with it"
+            )
+        if scheme == "same":
+            tvd = float(np.mean([self._tvd(c, anonymized) for c in self.leaky.columns]))
+            return {"marginal_tvd": tvd, "utility": 1.0 - tvd}
+        if scheme == "generalization":
+            ncp = self._ncp(anonymized)
+            return {"ncp": ncp, "utility": 1.0 - ncp}
+        if scheme == "microaggregation":
+            ratio = self._sse_sst(anonymized)
+            return {"sse_sst": ratio, "utility": 1.0 - ratio}
+        raise ValueError(
+            f"unknown scheme {scheme!r}: "
+            "expected same, generalization or microaggregation"
+        )
+
+    def evaluate_privacy(self, reconstructed: pd.DataFrame) -> dict[str, float]:
+        """Score a reconstruction attack's output against the leaky table."""
+        if len(reconstructed) != len(self.leaky):
+            raise ValueError(
+                f"the reconstruction has {len(reconstructed)} rows, expected "
+                f"{len(self.leaky)}"
+            )
+        matches = []
+        for column in self.leaky.columns:
+            truth = self.leaky[column].reset_index(drop=True)
+            if column not in reconstructed.columns:
+                matches.append(np.zeros(len(truth), dtype=bool))
+                continue
+            guess = reconstructed[column].reset_index(drop=True)
+            if _is_numeric(truth):
+                span = float(truth.max() - truth.min()) or 1.0
+                values = pd.to_numeric(guess, errors="coerce").to_numpy(dtype=float)
+                close = np.abs(values - truth.to_numpy(dtype=float)) <= 0.01 * span
+                matches.append(np.nan_to_num(close, nan=False).astype(bool))
+            else:
+                matches.append((guess.astype(str) == truth.astype(str)).to_numpy())
+        cells = np.column_stack(matches)
+        return {
+            "cell_accuracy": float(cells.mean()),
+            "row_accuracy": float(cells.all(axis=1).mean()),
+        }
+
+    def _tvd(self, column, anonymized: pd.DataFrame) -> float:
+        if column not in anonymized.columns:
+            raise ValueError(f"scheme 'same' keeps every column; {column!r} is missing")
+        truth, release = self.leaky[column], anonymized[column]
+        if _is_numeric(truth):
+            edges = np.unique(
+                np.quantile(truth.to_numpy(dtype=float), np.linspace(0, 1, 11))
+            )
+            truth = pd.Series(np.digitize(truth.to_numpy(dtype=float), edges[1:-1]))
+            release = pd.Series(
+                np.digitize(
+                    pd.to_numeric(release, errors="coerce").to_numpy(dtype=float),
+                    edges[1:-1],
+                )
+            )
+        p = truth.astype(str).value_counts(normalize=True)
+        q = release.astype(str).value_counts(normalize=True)
+        return float(0.5 * p.sub(q, fill_value=0.0).abs().sum())
+
+    def _ncp(self, anonymized: pd.DataFrame) -> float:
+        penalties = []
+        for column in self.leaky.columns:
+            truth = self.leaky[column]
+            if _is_numeric(truth):
+                low, high = f"{column}_min", f"{column}_max"
+                if low not in anonymized.columns or high not in anonymized.columns:
+                    raise ValueError(
+                        f"scheme 'generalization' represents numeric {column!r} as "
+                        f"{low!r} and {high!r}"
+                    )
+                span = float(truth.max() - truth.min()) or 1.0
+                width = (anonymized[high] - anonymized[low]).to_numpy(dtype=float)
+                penalties.append(np.clip(width / span, 0.0, 1.0))
+            else:
+                indicators = [
+                    c for c in anonymized.columns if str(c).startswith(f"{column}=")
+                ]
+                if not indicators:
+                    raise ValueError(
+                        f"scheme 'generalization' represents nominal {column!r} as "
+                        f"indicator columns '{column}=<category>'"
+                    )
+                n_categories = max(truth.nunique(), 2)
+                chosen = anonymized[indicators].astype(bool).sum(axis=1).to_numpy()
+                penalties.append(np.clip((chosen - 1) / (n_categories - 1), 0.0, 1.0))
+        return float(np.mean(np.column_stack(penalties)))
+
+    def _sse_sst(self, anonymized: pd.DataFrame) -> float:
+        sse = sst = 0.0
+        for column in self.leaky.columns:
+            truth = self.leaky[column]
+            if not _is_numeric(truth):
+                continue
+            if column not in anonymized.columns:
+                raise ValueError(
+                    "scheme 'microaggregation' keeps every column; "
+                    f"{column!r} is missing"
+                )
+            values = truth.to_numpy(dtype=float)
+            released = pd.to_numeric(anonymized[column], errors="coerce").to_numpy(
+                float
+            )
+            scale = values.std() or 1.0
+            sse += float(np.nansum(((values - released) / scale) ** 2))
+            sst += float(np.sum(((values - values.mean()) / scale) ** 2))
+        if sst == 0.0:
+            raise ValueError("the leaky table has no varying numeric column to compare")
+        return min(sse / sst, 1.0)
+
+
+class _Table:
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._body = encode_table(table)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = "application/octet-stream"
+        resp.data = self._body
+
+
+def _score(evaluate, *args):
+    try:
+        return evaluate(*args)
+    except ValueError as exc:
+        # Upstream's evaluators raise too, which it answers with a bare 500.
+        raise falcon.HTTPInternalServerError(
+            title="Evaluation failed", description=str(exc)
+        ) from exc
+
+
+class _AnonymizerUtility:
+    def __init__(self, challenge: ReconstructionChallenge, forward) -> None:
+        self._challenge = challenge
+        self._forward = forward
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        parts = {}
+        for part in req.get_media():
+            parts[part.name] = part.data if part.name == "anon_data" else part.text
+        missing = [name for name in ("anon_data", "anon_scheme") if name not in parts]
+        if missing:
+            raise falcon.HTTPBadRequest(
+                title="Malformed request.",
+                description=f"multipart parts missing: {', '.join(missing)}",
+            )
+        try:
+            table = decode_table(parts["anon_data"])
+        except PayloadError as exc:
+            raise falcon.HTTPBadRequest(
+                title="Malformed request.", description=str(exc)
+            ) from exc
+        evaluation = _score(
+            self._challenge.evaluate_utility, table, parts["anon_scheme"]
+        )
+        self._forward(req, evaluation)
+        resp.status = falcon.HTTP_CREATED
+        resp.text = json.dumps(evaluation)
+
+
+class _DeanonymizerUtility:
+    def __init__(self, challenge: ReconstructionChallenge, forward) -> None:
+        self._challenge = challenge
+        self._forward = forward
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            table = decode_table(req.bounded_stream.read())
+        except PayloadError as exc:
+            raise falcon.HTTPBadRequest(
+                title="Malformed request.", description=str(exc)
+            ) from exc
+        evaluation = _score(self._challenge.evaluate_privacy, table)
+        self._forward(req, evaluation)
+        resp.status = falcon.HTTP_CREATED
+        resp.text = json.dumps(evaluation)
+
+
+def tabular_challenge_app(
+    challenge: ReconstructionChallenge, anomed_host: str | None = None
+) -> falcon.App:
+    """Create the web app of a tabular data-reconstruction challenge.
+
+    Routes: ``GET /``, ``GET /data/anonymizer/leaky``,
+    ``GET /data/deanonymizer/background-knowledge`` (Parquet),
+    ``POST /utility/anonymizer?anonymizer=ID`` (multipart ``anon_data`` +
+    ``anon_scheme``), ``POST /utility/deanonymizer`` (Parquet).
+    """
+    host = anomed_host if anomed_host is not None else os.environ.get("ANOMED_HOST")
+    app = falcon.App()
+    app.add_route("/", _Alive())
+    app.add_route("/data/anonymizer/leaky", _Table(challenge.leaky))
+    app.add_route(
+        "/data/deanonymizer/background-knowledge", _Table(challenge.background)
+    )
+    app.add_route(
+        "/utility/anonymizer",
+        _AnonymizerUtility(challenge, _forwarder("anonymizer", host)),
+    )
+    app.add_route(
+        "/utility/deanonymizer",
+        _DeanonymizerUtility(challenge, _forwarder("deanonymizer", host)),
+    )
+    return app

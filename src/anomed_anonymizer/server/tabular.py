@@ -1,0 +1,157 @@
+"""Falcon resources and the app factory of a tabular data anonymizer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import falcon
+
+from ..tabular.base import TabularDataAnonymizer
+from ..tabular.persistence import AnonymizationError, PersistingTabularDataAnonymizer
+from ..wire import ChallengeClient, decode_table
+from .errors import register_error_handlers
+from .middleware import RequestLogger
+from .resources import AliveResource
+
+__all__ = [
+    "TabularDataResource",
+    "TabularEvaluationResource",
+    "TabularFitResource",
+    "tabular_data_anonymizer_server_factory",
+]
+
+_logger = logging.getLogger(__name__)
+
+
+class TabularFitResource:
+    """``POST /fit``: pull the leaky table, anonymize it, persist the release."""
+
+    def __init__(
+        self,
+        persisting_anonymizer: PersistingTabularDataAnonymizer,
+        leaky_data_url: str,
+        client: ChallengeClient,
+    ) -> None:
+        self._anonymizer = persisting_anonymizer
+        self._url = leaky_data_url
+        self._client = client
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        leaky = self._client.fetch_table(self._url)
+        try:
+            self._anonymizer.anonymize(leaky)
+        except ValueError as exc:
+            raise AnonymizationError(
+                f"the anonymizer rejected the leaky table from {self._url} "
+                f"({leaky.shape[0]} rows x {leaky.shape[1]} columns): {exc}"
+            ) from exc
+        resp.status = falcon.HTTP_CREATED
+        resp.media = {
+            "message": "Anonymization has been completed successfully.",
+            "scheme": self._anonymizer.get_anon_scheme(),
+            "report": self._anonymizer.get_report(),
+        }
+
+
+class TabularEvaluationResource:
+    """``POST /evaluate``: upload table and scheme (multipart) for scoring."""
+
+    def __init__(
+        self,
+        anonymizer_identifier: str,
+        persisting_anonymizer: PersistingTabularDataAnonymizer,
+        utility_evaluation_url: str,
+        client: ChallengeClient,
+    ) -> None:
+        self._anon_id = anonymizer_identifier
+        self._anonymizer = persisting_anonymizer
+        self._url = utility_evaluation_url
+        self._client = client
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        table = decode_table(self._anonymizer.release_bytes())
+        scheme = self._anonymizer.get_anon_scheme()
+        evaluation = self._client.post_table_and_scheme(
+            self._url, table, scheme, params={"anonymizer": self._anon_id}
+        )
+        resp.status = falcon.HTTP_CREATED
+        resp.media = {
+            "message": "The anonymized data's utility has been evaluated.",
+            "evaluation": evaluation,
+        }
+
+
+class TabularDataResource:
+    """``GET /anon_data`` (Parquet) and ``GET /anon_data_scheme`` (JSON)."""
+
+    def __init__(self, persisting_anonymizer: PersistingTabularDataAnonymizer) -> None:
+        self._anonymizer = persisting_anonymizer
+
+    def on_get_data(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = "application/octet-stream"
+        resp.data = self._anonymizer.release_bytes()
+
+    def on_get_scheme(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.text = json.dumps({"scheme": self._anonymizer.get_anon_scheme()})
+
+
+def tabular_data_anonymizer_server_factory(
+    anonymizer_identifier: str,
+    anonymizer_obj: TabularDataAnonymizer,
+    output_dir: str | Path,
+    leaky_data_url: str,
+    utility_evaluation_url: str,
+    download_timeout: float = 10.0,
+    upload_timeout: float = 10.0,
+) -> falcon.App:
+    """Create the web app of a tabular data anonymizer.
+
+    Routes: ``GET /``; ``POST /fit`` (pull the leaky table, anonymize,
+    persist table and scheme atomically); ``POST /evaluate`` (upload both as
+    multipart ``anon_data``/``anon_scheme`` to the challenge); ``GET
+    /anon_data`` (Parquet); ``GET /anon_data_scheme`` (``{"scheme": ...}``).
+    Errors are JSON; before the first fit the data routes answer 503.
+
+    Parameters
+    ----------
+    anonymizer_identifier : str
+        This anonymizer's name at the challenge (query ``anonymizer=``).
+    anonymizer_obj : TabularDataAnonymizer
+        The anonymizer (e.g. :class:`~anomed_anonymizer.tabular.MondrianKAnonymizer`).
+    output_dir : str | pathlib.Path
+        Where the release is persisted (survives restarts).
+    leaky_data_url : str
+        Serves the leaky table (``http://HOST/data/anonymizer/leaky``).
+    utility_evaluation_url : str
+        Scores releases (``http://HOST/utility/anonymizer``).
+    download_timeout, upload_timeout : float, optional
+        Seconds to wait for the challenge, by default 10.
+
+    Returns
+    -------
+    falcon.App
+        A WSGI app; serve it with ``anomed-anonymizer serve``.
+    """
+    from .app import configure_logging
+
+    configure_logging()
+    persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
+    client = ChallengeClient(
+        download_timeout=download_timeout, upload_timeout=upload_timeout
+    )
+    app = falcon.App(middleware=[RequestLogger()])
+    register_error_handlers(app)
+    app.add_route("/", AliveResource())
+    app.add_route("/fit", TabularFitResource(persisting, leaky_data_url, client))
+    app.add_route(
+        "/evaluate",
+        TabularEvaluationResource(
+            anonymizer_identifier, persisting, utility_evaluation_url, client
+        ),
+    )
+    data = TabularDataResource(persisting)
+    app.add_route("/anon_data", data, suffix="data")
+    app.add_route("/anon_data_scheme", data, suffix="scheme")
+    return app

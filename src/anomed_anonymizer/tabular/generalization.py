@@ -1,0 +1,393 @@
+"""Mondrian k-anonymity (with optional distinct l-diversity) by generalization."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._checks import (
+    check_int,
+    check_table,
+    column_list,
+    encode_column,
+    nominal_codes,
+    numeric_values,
+)
+from .base import TabularDataAnonymizer
+from .metrics import _group_min_max, _ncp
+
+__all__ = ["MondrianKAnonymizer"]
+
+
+class MondrianKAnonymizer(TabularDataAnonymizer):
+    """Generalize quasi-identifiers until every row hides among ``k`` others.
+
+    Mondrian multidimensional strict partitioning (LeFevre, DeWitt &
+    Ramakrishnan 2006) splits the table recursively. A partition is split on
+    the quasi-identifier of widest normalized range in it (numeric: its range
+    over the table's range; nominal: its number of distinct categories over
+    the table's), trying the next widest when a split is not allowed, and is
+    released as an equivalence class when no quasi-identifier can be split. A
+    split must leave at least ``k`` rows on both sides and, when ``l`` is set,
+    at least ``l`` distinct values of ``sensitive_column`` on both sides
+    (distinct l-diversity, Machanavajjhala et al. 2007).
+
+    * A numeric quasi-identifier is split at its median ``m`` (the value of
+      the partition's row of rank ``size // 2`` in sorted order) into rows
+      ``< m`` and rows ``>= m``; when that split is not allowed (for instance
+      because ties at the median leave the lower side too small or empty),
+      into rows ``<= m`` and rows ``> m``.
+    * A nominal quasi-identifier's categories are ordered by descending
+      frequency in the partition (ties in category order: lexical for
+      strings, declared order for pandas categoricals, ``False < True``) and
+      the ordered categories are cut in half *by rows*, exactly like a numeric
+      column whose values are these frequency ranks: the categories before the
+      median row's category go to one side, the others to the other (if not
+      allowed, the median row's category joins the first side). Frequency
+      order isolates dominant categories (one category per class means no
+      information loss for that column), and halving rows rather than
+      categories keeps both sides large enough to split further: on the
+      Adult-like benchmark this gives a quarter less NCP than cutting the
+      lexically ordered categories into halves of equal count. Either way the
+      sides hold disjoint sets of categories, and the split does not depend
+      on row order.
+
+    Parameters
+    ----------
+    quasi_identifiers : sequence of Hashable
+        The columns an attacker may know and link on; numeric or nominal. A
+        single label (such as a string) stands for one column.
+    k : int, default 10
+        Every released equivalence class holds at least ``k`` rows.
+    sensitive_column : Hashable or None, default None
+        The column whose values must stay diverse within classes; never a
+        quasi-identifier and never generalized. Required when ``l`` is set.
+    l : int or None, default None
+        If set, every class holds at least ``l`` distinct values of
+        ``sensitive_column``.
+
+    Attributes
+    ----------
+    group_ : numpy.ndarray of intp, shape (n_rows,)
+        The equivalence class of each input row, numbered ``0, 1, ...`` in order
+        of first appearance. Set by :meth:`anonymize`.
+    report_ : dict
+        Utility of the last release: ``"ncp"`` (global normalized certainty
+        penalty in ``[0, 1]``, see
+        :func:`~anomed_anonymizer.tabular.metrics.normalized_certainty_penalty`),
+        ``"discernibility"`` (sum of squared class sizes), ``"n_classes"``,
+        ``"mean_class_size"``, ``"min_class_size"`` and ``"max_class_size"``.
+
+    Notes
+    -----
+    **The "generalization" representation** (the wire contract of the scheme):
+    the output has the input's rows in the input's order, with the input's
+    index, and for each input column, in input column order:
+
+    * a numeric column ``c`` (integer or float dtype, not bool) becomes two
+      columns ``f"{c}_min"`` and ``f"{c}_max"`` with ``c``'s dtype (nullable
+      pandas dtypes become their NumPy counterpart). For a quasi-identifier they
+      hold the smallest and largest value of ``c`` in the row's equivalence
+      class, so ``c_min <= c <= c_max``; for any other column both equal the
+      row's own value.
+    * a nominal column ``c`` (bool, category, string or object-of-strings
+      dtype) becomes one bool column ``f"{c}={v}"`` per category ``v`` of the
+      input: the dtype's categories in declared order (unused ones included)
+      for a pandas categorical, ``False`` then ``True`` for bools, the sorted
+      distinct values otherwise. For a quasi-identifier a row's indicators mark
+      the set of categories of its equivalence class (multi-hot; the row's own
+      category is among them); for any other column exactly the row's own
+      category (one-hot).
+
+    The sensitive column is never generalized: it is encoded like any other
+    column that is not a quasi-identifier. Rows with equal quasi-identifier
+    columns form exactly one equivalence class (classes are disjoint boxes), so
+    grouping the output on those columns recovers :attr:`group_`.
+
+    Every column is re-encoded, so every column must be numeric or nominal and
+    free of missing values; drop or impute others first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame(
+    ...     {
+    ...         "age": [23, 27, 35, 39, 52, 58],
+    ...         "sex": ["f", "m", "f", "m", "f", "f"],
+    ...         "disease": ["flu", "cold", "flu", "hiv", "cold", "flu"],
+    ...     }
+    ... )
+    >>> anonymizer = MondrianKAnonymizer(["age", "sex"], k=3)
+    >>> anon, scheme = anonymizer.anonymize(table)
+    >>> scheme
+    'generalization'
+    >>> anon[["age_min", "age_max", "sex=f", "sex=m"]]
+       age_min  age_max  sex=f  sex=m
+    0       23       35   True   True
+    1       23       35   True   True
+    2       23       35   True   True
+    3       39       58   True   True
+    4       39       58   True   True
+    5       39       58   True   True
+    >>> anonymizer.group_
+    array([0, 0, 0, 1, 1, 1])
+    >>> anonymizer.report_["n_classes"], anonymizer.report_["discernibility"]
+    (2, 18)
+    """
+
+    def __init__(
+        self,
+        quasi_identifiers: Sequence[Hashable],
+        k: int = 10,
+        sensitive_column: Hashable | None = None,
+        l: int | None = None,  # noqa: E741 (the established name)
+    ) -> None:
+        self.quasi_identifiers = quasi_identifiers
+        self.k = k
+        self.sensitive_column = sensitive_column
+        self.l = l
+
+    def anonymize(
+        self, table: pd.DataFrame
+    ) -> tuple[pd.DataFrame, Literal["generalization"]]:
+        """Release a k-anonymous (and l-diverse) generalization of ``table``.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            The table to anonymize; every column numeric or nominal, without
+            missing values.
+
+        Returns
+        -------
+        anon_table : pandas.DataFrame
+            The generalized table, in the representation the class docstring
+            describes.
+        scheme : {"generalization"}
+            The representation of ``anon_table``.
+
+        Raises
+        ------
+        TypeError
+            If ``table`` is not a DataFrame.
+        ValueError
+            If the table is empty; if ``quasi_identifiers`` is empty or names
+            a missing column; if ``sensitive_column`` is missing or a
+            quasi-identifier; if a column has an unsupported dtype or missing
+            or infinite values; if ``k`` is not an integer between 1 and the
+            number of rows; if ``l`` is set without ``sensitive_column``, is
+            not an integer of at least 1, or exceeds the number of distinct
+            sensitive values (no l-diverse release exists then); if two output
+            columns would get the same name.
+        """
+        kinds, qis, k, l, sensitive = self._validate(table)  # noqa: E741
+        encoded = {label: encode_column(table[label], kinds[label]) for label in kinds}
+        values = np.empty((len(table), len(qis)), dtype=np.float64)
+        is_nominal = np.zeros(len(qis), dtype=bool)
+        n_categories = np.zeros(len(qis), dtype=np.intp)
+        for j, label in enumerate(qis):
+            column, categories = encoded[label]
+            values[:, j] = column
+            if categories is not None:
+                is_nominal[j] = True
+                n_categories[j] = len(categories)
+        groups = _mondrian_partition(values, is_nominal, n_categories, k, sensitive, l)
+
+        anon = _generalize(table, encoded, set(qis), groups)
+        sizes = np.bincount(groups)
+        self.group_ = groups
+        self.report_: dict[str, Any] = {
+            "ncp": _ncp([encoded[q] for q in qis], groups),
+            "discernibility": int(np.dot(sizes, sizes.astype(np.int64))),
+            "n_classes": int(sizes.size),
+            "mean_class_size": float(sizes.mean()),
+            "min_class_size": int(sizes.min()),
+            "max_class_size": int(sizes.max()),
+        }
+        return anon, "generalization"
+
+    def _validate(
+        self, table: pd.DataFrame
+    ) -> tuple[dict, list, int, int | None, np.ndarray | None]:
+        qis = column_list(self.quasi_identifiers, "quasi_identifiers")
+        kinds = check_table(
+            table, qis, parameter="quasi_identifiers", check_others=True
+        )
+        sensitive_column = self.sensitive_column
+        if sensitive_column is not None:
+            if sensitive_column not in table.columns:
+                raise ValueError(
+                    f"sensitive_column {sensitive_column!r} is not a column of "
+                    "the table"
+                )
+            if sensitive_column in qis:
+                raise ValueError(
+                    f"sensitive_column {sensitive_column!r} is also a quasi-"
+                    "identifier; it must not be generalized"
+                )
+        k = check_int(
+            self.k, "k", max_value=len(table), max_reason="the number of rows"
+        )
+        if self.l is None:
+            return kinds, qis, k, None, None
+        if sensitive_column is None:
+            raise ValueError("l is set but sensitive_column is None; name one")
+        l = check_int(self.l, "l")  # noqa: E741
+        column = table[sensitive_column]
+        if kinds[sensitive_column] == "nominal":
+            codes, _ = nominal_codes(column)
+        else:
+            _, codes = np.unique(numeric_values(column), return_inverse=True)
+        codes = codes.reshape(-1).astype(np.intp, copy=False)
+        n_distinct = np.unique(codes).size
+        if l > n_distinct:
+            raise ValueError(
+                f"l={l} is larger than the number of distinct values "
+                f"({n_distinct}) of sensitive_column {sensitive_column!r}; "
+                "no l-diverse release exists"
+            )
+        return kinds, qis, k, l, codes
+
+
+def _n_distinct(codes: np.ndarray, n_codes: int) -> int:
+    # Counting by bincount is linear but costs n_codes; sorting wins for
+    # sensitive columns with many more distinct values than the partition.
+    if n_codes <= 4 * codes.size + 64:
+        return int(np.count_nonzero(np.bincount(codes, minlength=n_codes)))
+    return int(np.unique(codes).size)
+
+
+def _mondrian_partition(
+    values: np.ndarray,
+    is_nominal: np.ndarray,
+    n_categories: np.ndarray,
+    k: int,
+    sensitive: np.ndarray | None,
+    l: int | None,  # noqa: E741
+) -> np.ndarray:
+    """Return the equivalence class of each row of ``values`` (n_rows, n_qis).
+
+    Nominal columns of ``values`` hold integer codes ``0 .. n_categories-1``.
+    """
+    n_rows = values.shape[0]
+    nominal = np.flatnonzero(is_nominal)
+    # One bincount over all nominal columns of a partition counts their
+    # categories at once: each column's codes get their own offset range.
+    offsets = np.concatenate(([0], np.cumsum(n_categories[nominal])[:-1]))
+    offset_codes = values[:, nominal].astype(np.intp) + offsets
+    n_offset_codes = int(n_categories[nominal].sum())
+
+    # Normalize widths by the table's: range for numeric, categories present
+    # for nominal; a constant column gets an infinite scale, i.e. width 0.
+    scale = values.max(axis=0) - values.min(axis=0)
+    if nominal.size:
+        present = np.bincount(offset_codes.ravel(), minlength=n_offset_codes) > 0
+        scale[nominal] = np.add.reduceat(present, offsets)
+    scale = np.where(scale > 0, scale, np.inf)
+    diverse = l is not None and l > 1
+    n_sensitive = int(sensitive.max()) + 1 if diverse else 0
+
+    groups = np.empty(n_rows, dtype=np.intp)
+    n_groups = 0
+    worklist = [np.arange(n_rows)]
+    while worklist:
+        rows = worklist.pop()
+        size = rows.size
+        if size >= 2 * k:  # else no split can leave k rows on both sides
+            part = values[rows]
+            widths = part.max(axis=0) - part.min(axis=0)
+            if nominal.size:
+                present = (
+                    np.bincount(offset_codes[rows].ravel(), minlength=n_offset_codes)
+                    > 0
+                )
+                n_present = np.add.reduceat(present, offsets)
+                widths[nominal] = np.where(n_present > 1, n_present, 0)
+            widths /= scale
+            split = None
+            for j in np.argsort(-widths, kind="stable"):
+                if widths[j] <= 0:
+                    break
+                column = part[:, j]
+                if is_nominal[j]:
+                    # Rank categories by descending frequency in the partition
+                    # and split the ranks like numbers.
+                    codes = column.astype(np.intp)
+                    counts = np.bincount(codes, minlength=n_categories[j])
+                    rank = np.empty(n_categories[j], dtype=np.intp)
+                    rank[np.argsort(-counts, kind="stable")] = np.arange(rank.size)
+                    column = rank[codes]
+                median = np.partition(column, size // 2)[size // 2]
+                for left in (column < median, column <= median):
+                    n_left = int(np.count_nonzero(left))
+                    if n_left < k or size - n_left < k:
+                        continue
+                    if diverse:
+                        codes = sensitive[rows]
+                        if (
+                            _n_distinct(codes[left], n_sensitive) < l
+                            or _n_distinct(codes[~left], n_sensitive) < l
+                        ):
+                            continue
+                    split = left
+                    break
+                if split is not None:
+                    break
+            if split is not None:
+                worklist.append(rows[~split])
+                worklist.append(rows[split])
+                continue
+        groups[rows] = n_groups
+        n_groups += 1
+
+    # Number classes by first appearance so that group ids read top-down.
+    first_row = np.full(n_groups, n_rows, dtype=np.intp)
+    np.minimum.at(first_row, groups, np.arange(n_rows))
+    rank = np.empty(n_groups, dtype=np.intp)
+    rank[np.argsort(first_row)] = np.arange(n_groups)
+    return rank[groups]
+
+
+def _generalize(
+    table: pd.DataFrame,
+    encoded: dict[Hashable, tuple[np.ndarray, pd.Index | None]],
+    quasi_identifiers: set[Hashable],
+    groups: np.ndarray,
+) -> pd.DataFrame:
+    n_rows = len(table)
+    out: dict[str, np.ndarray] = {}
+
+    def put(name: str, array: np.ndarray) -> None:
+        # Labels such as "a" next to "a_min", or a category "x" of a column
+        # "c" next to a column "c=x", would silently overwrite each other.
+        if name in out:
+            raise ValueError(
+                f"two output columns would be named {name!r}; rename input "
+                "columns or categories"
+            )
+        out[name] = array
+
+    for label in table.columns:
+        values, categories = encoded[label]
+        if categories is None:
+            if label in quasi_identifiers:
+                lo, hi = _group_min_max(values, groups)
+                put(f"{label}_min", lo[groups])
+                put(f"{label}_max", hi[groups])
+            else:
+                put(f"{label}_min", values)
+                put(f"{label}_max", values.copy())
+        else:
+            if label in quasi_identifiers:
+                in_class = np.zeros((int(groups.max()) + 1, len(categories)), bool)
+                in_class[groups, values] = True
+                indicators = in_class[groups]
+            else:
+                indicators = np.zeros((n_rows, len(categories)), dtype=bool)
+                indicators[np.arange(n_rows), values] = True
+            for i, category in enumerate(categories):
+                put(f"{label}={category}", indicators[:, i])
+    return pd.DataFrame(out, index=table.index)

@@ -1,0 +1,182 @@
+"""Persisting anonymized tables: table, scheme and report in one atomic file.
+
+The scheme and the report travel inside the Parquet file's key-value
+metadata, and the file is replaced by a single rename. So a reader never sees
+a new table with an old scheme, a crash leaves the previous release, and a
+restarted server serves what was persisted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..files import ExclusiveLock, LockHeldError, save_atomically
+from .base import SCHEMES, AnonymizationScheme, TabularDataAnonymizer
+
+__all__ = [
+    "AnonymizationError",
+    "AnonymizationInProgressError",
+    "NotAnonymizedError",
+    "PersistingTabularDataAnonymizer",
+]
+
+_logger = logging.getLogger(__name__)
+
+_SCHEME_KEY = b"anomed.scheme"
+_REPORT_KEY = b"anomed.report"
+
+
+class NotAnonymizedError(RuntimeError):
+    """Nothing has been anonymized (and persisted) yet."""
+
+
+class AnonymizationInProgressError(LockHeldError):
+    """Another request (in any worker process) is anonymizing right now."""
+
+
+class AnonymizationError(RuntimeError):
+    """The anonymizer failed or returned something that cannot be released."""
+
+
+class PersistingTabularDataAnonymizer:
+    """Runs a :class:`TabularDataAnonymizer` and persists what it releases.
+
+    Parameters
+    ----------
+    tabular_data_anonymizer : TabularDataAnonymizer
+        Any object with ``anonymize(table) -> (table, scheme)``.
+    output_dir : str | pathlib.Path
+        Where ``anon_data.parquet`` (table, scheme and report) is kept.
+    """
+
+    def __init__(
+        self, tabular_data_anonymizer: TabularDataAnonymizer, output_dir: str | Path
+    ) -> None:
+        self._anonymizer = tabular_data_anonymizer
+        self.output_dir = Path(output_dir)
+        self.release_path = self.output_dir / "anon_data.parquet"
+        self._lock = ExclusiveLock(self.output_dir / "anon_data.lock")
+
+    def anonymize(self, leaky_data: pd.DataFrame) -> None:
+        """Anonymize ``leaky_data`` and persist the release atomically.
+
+        Raises
+        ------
+        AnonymizationInProgressError
+            If another anonymization runs.
+        AnonymizationError
+            If the anonymizer's output is not a releasable (table, scheme).
+        ValueError
+            Whatever the anonymizer raised for unsuitable data.
+        """
+        try:
+            with self._lock.held():
+                self._anonymize(leaky_data)
+        except LockHeldError as exc:
+            if isinstance(exc, AnonymizationInProgressError):
+                raise
+            raise AnonymizationInProgressError(
+                f"anonymization is already in progress ({exc})"
+            ) from exc
+
+    def _anonymize(self, leaky_data: pd.DataFrame) -> None:
+        started = time.perf_counter()
+        result = self._anonymizer.anonymize(leaky_data)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise AnonymizationError(
+                "anonymize() must return (anonymized table, scheme), "
+                f"got {type(result).__name__}"
+            )
+        table, scheme = result
+        if not isinstance(table, pd.DataFrame):
+            raise AnonymizationError(
+                f"anonymize() returned a {type(table).__name__}, not a DataFrame"
+            )
+        if scheme not in SCHEMES:
+            raise AnonymizationError(
+                f"anonymize() returned scheme {scheme!r}; it must be one of "
+                f"{', '.join(SCHEMES)}"
+            )
+        report = getattr(self._anonymizer, "report_", None)
+        arrow = _to_arrow(table, scheme, report)
+        save_atomically(lambda path: pq.write_table(arrow, path), self.release_path)
+        _logger.info(
+            "anonymized %d x %d -> %d x %d (%s) in %.3f s",
+            *leaky_data.shape,
+            *table.shape,
+            scheme,
+            time.perf_counter() - started,
+        )
+
+    def release_bytes(self) -> bytes:
+        """The persisted Parquet file, as served on the wire.
+
+        Raises
+        ------
+        NotAnonymizedError
+            If nothing has been persisted yet.
+        """
+        try:
+            return self.release_path.read_bytes()
+        except FileNotFoundError as exc:
+            raise _not_yet() from exc
+
+    def get_anon_data(self) -> pd.DataFrame:
+        """The persisted table (raises :class:`NotAnonymizedError` before any)."""
+        try:
+            return pq.read_table(self.release_path).to_pandas()
+        except FileNotFoundError as exc:
+            raise _not_yet() from exc
+
+    def get_anon_scheme(self) -> AnonymizationScheme:
+        """The persisted table's scheme (raises :class:`NotAnonymizedError`)."""
+        return self._metadata()[0]
+
+    def get_report(self) -> dict[str, Any] | None:
+        """The anonymizer's ``report_`` at release time, if it had one."""
+        return self._metadata()[1]
+
+    def _metadata(self) -> tuple[AnonymizationScheme, dict[str, Any] | None]:
+        try:
+            metadata = pq.read_schema(self.release_path).metadata or {}
+        except FileNotFoundError as exc:
+            raise _not_yet() from exc
+        report = metadata.get(_REPORT_KEY)
+        return (
+            metadata[_SCHEME_KEY].decode(),
+            json.loads(report) if report else None,
+        )
+
+
+def _to_arrow(table: pd.DataFrame, scheme: str, report: Any) -> pa.Table:
+    try:
+        arrow = pa.Table.from_pandas(table)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise AnonymizationError(
+            f"the anonymized table cannot be written as Parquet: {exc}"
+        ) from exc
+    metadata = dict(arrow.schema.metadata or {})
+    metadata[_SCHEME_KEY] = scheme.encode()
+    if report is not None:
+        metadata[_REPORT_KEY] = json.dumps(report, default=_jsonable).encode()
+    return arrow.replace_schema_metadata(metadata)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # NumPy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _not_yet() -> NotAnonymizedError:
+    return NotAnonymizedError("no anonymized data yet: POST /fit first")

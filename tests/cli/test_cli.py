@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -241,6 +242,39 @@ def test_demo_prints_utility_and_privacy_and_stops_its_servers():
         text=True,
     )
     assert leftover.stdout.strip() == "", "the demo must stop every server it started"
+
+
+@pytest.mark.slow
+def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything():
+    demo = subprocess.Popen(
+        [CLI, "demo", "--keep-running"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    urls = {}
+    try:
+        for line in demo.stdout:
+            match = re.fullmatch(
+                r"\s+(challenge|anonymizer|attack)\s+(http://\S+)\s*", line
+            )
+            if match:
+                urls[match[1]] = match[2]
+            if len(urls) == 3:
+                break
+        assert set(urls) == {"challenge", "anonymizer", "attack"}
+        for url in urls.values():
+            assert requests.get(url + "/", timeout=5).status_code == 200
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        _, stderr = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 130
+    assert "interrupted" in stderr
+    for url in urls.values():
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url + "/", timeout=5)
 
 
 def test_demo_with_a_challenge_that_is_down_is_one_line():

@@ -220,3 +220,15 @@ def test_killed_anonymization_keeps_the_previous_release(tmp_path):
     assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 9
     pd.testing.assert_frame_equal(persisting.get_anon_data(), LEAKY)
     assert json.loads(json.dumps(persisting.get_anon_scheme())) == "same"
+
+
+def test_leaky_table_with_nan_is_a_json_error_naming_the_column(tmp_path):
+    leaky = LEAKY.astype({"age": "float64"})
+    leaky.loc[[2, 5], "age"] = float("nan")
+    app = tabular_challenge_app(ReconstructionChallenge(leaky), anomed_host="")
+    with serve_in_thread(app) as url:
+        result = make_client(url, tmp_path).simulate_post("/fit")
+    assert result.status_code == 500
+    assert result.json["title"] == "Anonymization failed"
+    assert "'age'" in result.json["description"]
+    assert "/data/anonymizer/leaky" in result.json["description"]

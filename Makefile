@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PEERS := .venv-peers
 NUMPY1 := .venv-numpy1
+SYNTH := .venv-synth
 LINT_PATHS := src tests $(wildcard benchmarks)
 PIP_FLAGS := --disable-pip-version-check --quiet
 
@@ -40,6 +41,14 @@ $(NUMPY1)/.installed: pyproject.toml
 		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
 	touch $@
 
+# smartnoise-synth (DP synthesis) caps pandas below 3, so it gets its own
+# environment rather than holding .venv back; torch is pinned to the CPU build.
+$(SYNTH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SYNTH)
+	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[dev,synth]"
+	touch $@
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/anomed-anonymizer demo
 
@@ -56,9 +65,12 @@ interop: $(VENV)/.installed $(PEERS)/.installed
 unit-numpy1: $(NUMPY1)/.installed
 	$(NUMPY1)/bin/python -m pytest tests/unit src
 
-test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed $(NUMPY1)/.installed lint
+test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed $(NUMPY1)/.installed \
+		$(SYNTH)/.installed lint
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src
+	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
+		src/anomed_anonymizer/tabular
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(PEERS) $(NUMPY1) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(NUMPY1) $(SYNTH) .pytest_cache .ruff_cache

@@ -152,6 +152,8 @@ def run_demo(
             "anonymizer": anonymizer,
             "attack": attack,
         }
+        for name, url in result.servers.items():
+            click.echo(f"  {name:<11} {url}")
         steps: list[tuple[str, Callable[[], None]]] = [
             ("fit the anonymizer", lambda: _post(f"{anonymizer}/fit")),
         ]

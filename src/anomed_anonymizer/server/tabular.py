@@ -51,7 +51,9 @@ class TabularFitResource:
         resp.media = {
             "message": "Anonymization has been completed successfully.",
             "scheme": self._anonymizer.get_anon_scheme(),
+            # Computed on the leaky table: for the operator, not for publication.
             "report": self._anonymizer.get_report(),
+            "budget": self._anonymizer.get_budget(),
         }
 
 

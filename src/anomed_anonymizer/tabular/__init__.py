@@ -6,10 +6,12 @@ from .generalization import MondrianKAnonymizer
 from .metrics import discernibility_metric, normalized_certainty_penalty, sum_of_squares
 from .microaggregation import MDAVMicroaggregator
 from .persistence import PersistingTabularDataAnonymizer
+from .synthesis import DPSynthesizer
 
 __all__ = [
     "SCHEMES",
     "AnonymizationScheme",
+    "DPSynthesizer",
     "MDAVMicroaggregator",
     "MondrianKAnonymizer",
     "PersistingTabularDataAnonymizer",

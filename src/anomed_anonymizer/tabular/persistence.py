@@ -1,9 +1,15 @@
-"""Persisting anonymized tables: table, scheme and report in one atomic file.
+"""Persisting anonymized tables: table, scheme and privacy budget in one
+atomic file.
 
-The scheme and the report travel inside the Parquet file's key-value
-metadata, and the file is replaced by a single rename. So a reader never sees
-a new table with an old scheme, a crash leaves the previous release, and a
-restarted server serves what was persisted.
+The scheme and, for differentially private anonymizers, the spent budget
+travel inside the Parquet file's key-value metadata, and the file is replaced
+by a single rename. So a reader never sees a new table with an old scheme, a
+crash leaves the previous release, and a restarted server serves what was
+persisted.
+
+The anonymizer's ``report_`` (utility figures computed on the *leaky* table,
+hence not private) is kept apart, in ``anon_report.json`` beside the release,
+which no route serves.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 _SCHEME_KEY = b"anomed.scheme"
-_REPORT_KEY = b"anomed.report"
+_BUDGET_KEY = b"anomed.budget"
 
 
 class NotAnonymizedError(RuntimeError):
@@ -63,6 +69,7 @@ class PersistingTabularDataAnonymizer:
         self._anonymizer = tabular_data_anonymizer
         self.output_dir = Path(output_dir)
         self.release_path = self.output_dir / "anon_data.parquet"
+        self.report_path = self.output_dir / "anon_report.json"
         self._lock = ExclusiveLock(self.output_dir / "anon_data.lock")
 
     def anonymize(self, leaky_data: pd.DataFrame) -> None:
@@ -105,9 +112,18 @@ class PersistingTabularDataAnonymizer:
                 f"anonymize() returned scheme {scheme!r}; it must be one of "
                 f"{', '.join(SCHEMES)}"
             )
+        budget_record = getattr(self._anonymizer, "budget_record", None)
+        budget = budget_record() if callable(budget_record) else None
+        arrow = _to_arrow(table, scheme, budget)
         report = getattr(self._anonymizer, "report_", None)
-        arrow = _to_arrow(table, scheme, report)
+        report_json = (
+            json.dumps(report, default=_jsonable) if report is not None else None
+        )
         save_atomically(lambda path: pq.write_table(arrow, path), self.release_path)
+        if report_json is not None:
+            save_atomically(lambda path: path.write_text(report_json), self.report_path)
+        else:
+            self.report_path.unlink(missing_ok=True)
         _logger.info(
             "anonymized %d x %d -> %d x %d (%s) in %.3f s",
             *leaky_data.shape,
@@ -140,23 +156,32 @@ class PersistingTabularDataAnonymizer:
         """The persisted table's scheme (raises :class:`NotAnonymizedError`)."""
         return self._metadata()[0]
 
-    def get_report(self) -> dict[str, Any] | None:
-        """The anonymizer's ``report_`` at release time, if it had one."""
+    def get_budget(self) -> dict[str, Any] | None:
+        """The privacy budget the release spent (``budget_record()`` of a
+        differentially private anonymizer), or ``None``."""
         return self._metadata()[1]
+
+    def get_report(self) -> dict[str, Any] | None:
+        """The anonymizer's ``report_`` of the last release (not private), or
+        ``None``."""
+        try:
+            return json.loads(self.report_path.read_text())
+        except FileNotFoundError:
+            return None
 
     def _metadata(self) -> tuple[AnonymizationScheme, dict[str, Any] | None]:
         try:
             metadata = pq.read_schema(self.release_path).metadata or {}
         except FileNotFoundError as exc:
             raise _not_yet() from exc
-        report = metadata.get(_REPORT_KEY)
+        budget = metadata.get(_BUDGET_KEY)
         return (
             metadata[_SCHEME_KEY].decode(),
-            json.loads(report) if report else None,
+            json.loads(budget) if budget else None,
         )
 
 
-def _to_arrow(table: pd.DataFrame, scheme: str, report: Any) -> pa.Table:
+def _to_arrow(table: pd.DataFrame, scheme: str, budget: Any) -> pa.Table:
     try:
         arrow = pa.Table.from_pandas(table)
     except (pa.ArrowException, ValueError, TypeError) as exc:
@@ -165,8 +190,8 @@ def _to_arrow(table: pd.DataFrame, scheme: str, report: Any) -> pa.Table:
         ) from exc
     metadata = dict(arrow.schema.metadata or {})
     metadata[_SCHEME_KEY] = scheme.encode()
-    if report is not None:
-        metadata[_REPORT_KEY] = json.dumps(report, default=_jsonable).encode()
+    if budget is not None:
+        metadata[_BUDGET_KEY] = json.dumps(budget, default=_jsonable).encode()
     return arrow.replace_schema_metadata(metadata)
 
 

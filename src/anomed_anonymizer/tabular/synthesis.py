@@ -26,6 +26,7 @@ from pandas.api import types as pdt
 from sklearn.exceptions import NotFittedError
 
 from ._checks import check_int, check_table, nominal_codes, numeric_values
+from .base import TabularDataAnonymizer
 
 __all__ = ["DPSynthesizer"]
 
@@ -45,7 +46,7 @@ _SYNTHESIZERS = ("mst", "aim")
 _MIN_TRAINING_EPSILON = 0.01
 
 
-class DPSynthesizer:
+class DPSynthesizer(TabularDataAnonymizer):
     """Release a synthetic table that is (epsilon, delta)-differentially private.
 
     A marginal-based synthesizer of SmartNoise Synth -- MST (McKenna, Miklau

@@ -120,3 +120,18 @@ def test_codec_applies_its_limit():
     with pytest.raises(PayloadTooLargeError):
         codec.deserialize(codec.serialize({"X": np.zeros(200)}))
     assert codec.deserialize(codec.serialize({"X": np.zeros(2)}))["X"].shape == (2,)
+
+
+def test_only_decodes_the_named_arrays_and_never_inflates_the_others():
+    bomb = np.zeros(8 * 1024 * 1024)  # 64 MiB, deflates to ~64 KiB
+    data = encode_named_arrays({"X": np.ones((2, 2)), "ballast": bomb})
+    decoded = decode_named_arrays(
+        data, required=["X"], only=["X"], max_decompressed_bytes=1024 * 1024
+    )
+    assert list(decoded) == ["X"]
+
+
+def test_archives_with_too_many_members_are_refused():
+    data = encode_named_arrays({f"a{i}": np.zeros(1) for i in range(20)})
+    with pytest.raises(PayloadError, match="20 members; at most 10"):
+        decode_named_arrays(data, max_arrays=10)

@@ -468,3 +468,8 @@ def test_unexpected_errors_are_logged_with_traceback(tmp_path, fake_challenge, c
     record = next(r for r in caplog.records if "POST /predict" in r.getMessage())
     assert record.exc_info is not None
     assert "CUDA out of memory" in str(record.exc_info[1])
+
+
+def test_predict_ignores_extra_arrays_beside_x(fitted, fake_challenge):
+    body = encode_named_arrays({"X": fake_challenge.X_eval, "y": fake_challenge.y_eval})
+    assert predict(fitted, body).status_code == 201

@@ -266,7 +266,10 @@ class InferenceResource:
         )
         body = read_body(req, self._max_request_bytes)
         X = decode_named_arrays(
-            body, required=("X",), max_decompressed_bytes=self._max_request_bytes
+            body,
+            required=("X",),
+            only=("X",),
+            max_decompressed_bytes=self._max_request_bytes,
         )["X"]
         _check_features(X, anonymizer, "the array 'X'")
         try:

@@ -21,6 +21,7 @@ from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 __all__ = ["NamedArraysCodec", "decode_named_arrays", "encode_named_arrays"]
 
 _NPY_SUFFIX = ".npy"
+DEFAULT_MAX_ARRAYS = 1024
 
 
 def encode_named_arrays(
@@ -75,7 +76,9 @@ def decode_named_arrays(
     data: bytes,
     *,
     required: Iterable[str] = (),
+    only: Iterable[str] | None = None,
     max_decompressed_bytes: int | None = None,
+    max_arrays: int = DEFAULT_MAX_ARRAYS,
 ) -> dict[str, np.ndarray]:
     """Deserialize ``.npz`` bytes into named arrays, safely.
 
@@ -85,9 +88,15 @@ def decode_named_arrays(
         The ``.npz`` archive (compressed or not).
     required : Iterable[str], optional
         Names that must be present.
+    only : Iterable[str] | None, optional
+        Decode just these names and skip (never inflate) the other members.
+        By default every member is decoded.
     max_decompressed_bytes : int | None, optional
-        Refuse archives whose members declare more than this many bytes in
-        total once inflated. ``None`` disables the check.
+        Refuse archives whose decoded members declare more than this many
+        bytes in total once inflated. ``None`` disables the check.
+    max_arrays : int, optional
+        Refuse archives with more members than this (each member costs work
+        even when skipped).
 
     Returns
     -------
@@ -115,6 +124,14 @@ def decode_named_arrays(
         ) from exc
     with archive:
         members = archive.infolist()
+        if len(members) > max_arrays:
+            raise PayloadError(
+                f"the .npz archive holds {len(members)} members; at most "
+                f"{max_arrays} are accepted"
+            )
+        if only is not None:
+            wanted = {f"{name}{_NPY_SUFFIX}" for name in only}
+            members = [member for member in members if member.filename in wanted]
         declared = sum(member.file_size for member in members)
         if max_decompressed_bytes is not None and declared > max_decompressed_bytes:
             raise PayloadTooLargeError(

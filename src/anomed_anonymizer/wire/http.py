@@ -170,7 +170,7 @@ class ChallengeClient:
     ) -> dict[str, np.ndarray]:
         """POST arrays as ``.npz`` and decode the ``.npz`` of a 201 answer
         (what an attack does with an anonymizer's ``/predict``)."""
-        response = self._post(
+        body = self._post(
             url,
             data=encode_named_arrays(arrays),
             headers={"Content-Type": "application/octet-stream"},
@@ -178,7 +178,7 @@ class ChallengeClient:
         )
         try:
             return decode_named_arrays(
-                response.content,
+                body,
                 required=required,
                 max_decompressed_bytes=self.max_response_bytes,
             )
@@ -214,31 +214,7 @@ class ChallengeClient:
         return self._session
 
     def _get(self, url: str, params: Mapping[str, Any] | None) -> bytes:
-        started = time.perf_counter()
-        try:
-            with self.session.get(
-                url, params=params, timeout=self.download_timeout, stream=True
-            ) as response:
-                body = self._read_bounded(response, url)
-                status = response.status_code
-        except requests.Timeout as exc:
-            raise ChallengeUnavailableError(
-                f"{url} did not answer within {self.download_timeout} s",
-                url,
-            ) from exc
-        except requests.RequestException as exc:
-            raise ChallengeUnavailableError(
-                f"{url} is unreachable: {_reason(exc)}", url
-            ) from exc
-        if status != 200:
-            raise _rejected(url, status, body, expected=200)
-        _logger.info(
-            "GET %s -> %d bytes in %.3f s",
-            url,
-            len(body),
-            time.perf_counter() - started,
-        )
-        return body
+        return self._request("GET", url, 200, self.download_timeout, params=params)
 
     def _post(
         self,
@@ -246,34 +222,50 @@ class ChallengeClient:
         data: bytes,
         headers: Mapping[str, str],
         params: Mapping[str, Any] | None,
-    ) -> requests.Response:
+    ) -> bytes:
+        return self._request(
+            "POST",
+            url,
+            201,
+            self.upload_timeout,
+            data=data,
+            headers=dict(headers),
+            params=params,
+        )
+
+    def _request(
+        self, method: str, url: str, expected: int, timeout: float, **kwargs: Any
+    ) -> bytes:
+        """Send one request; return its (size-bounded) body if the status is
+        ``expected``, else raise the matching :class:`ChallengeError`."""
         started = time.perf_counter()
         try:
-            response = self.session.post(
-                url,
-                data=data,
-                headers=dict(headers),
-                params=params,
-                timeout=self.upload_timeout,
-            )
+            with self.session.request(
+                method, url, timeout=timeout, stream=True, **kwargs
+            ) as response:
+                body = self._read_bounded(response, url)
+                status = response.status_code
         except requests.Timeout as exc:
             raise ChallengeUnavailableError(
-                f"{url} did not answer within {self.upload_timeout} s", url
+                f"{url} did not answer within {timeout} s", url
             ) from exc
         except requests.RequestException as exc:
             raise ChallengeUnavailableError(
                 f"{url} is unreachable: {_reason(exc)}", url
             ) from exc
-        if response.status_code != 201:
-            raise _rejected(url, response.status_code, response.content, expected=201)
+        if status != expected:
+            raise _rejected(url, status, body, expected=expected)
+        sent = len(kwargs.get("data") or b"")
         _logger.info(
-            "POST %s (%d bytes) -> 201 (%d bytes) in %.3f s",
+            "%s %s (%d bytes) -> %d (%d bytes) in %.3f s",
+            method,
             url,
-            len(data),
-            len(response.content),
+            sent,
+            status,
+            len(body),
             time.perf_counter() - started,
         )
-        return response
+        return body
 
     def _post_for_json(
         self,
@@ -282,13 +274,12 @@ class ChallengeClient:
         headers: Mapping[str, str],
         params: Mapping[str, Any] | None,
     ) -> Any:
-        response = self._post(url, data, headers, params)
+        body = self._post(url, data, headers, params)
         try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError) as exc:
+            return json.loads(body)
+        except ValueError as exc:
             raise ChallengeProtocolError(
-                f"{url} answered 201 without JSON: {_excerpt(response.content)!r}",
-                url,
+                f"{url} answered 201 without JSON: {_excerpt(body)!r}", url
             ) from exc
 
     def _read_bounded(self, response: requests.Response, url: str) -> bytes:

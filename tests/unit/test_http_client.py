@@ -1,0 +1,80 @@
+"""The HTTP client: bounded bodies and errors that say what failed where."""
+
+from __future__ import annotations
+
+import falcon
+import numpy as np
+import pytest
+
+from anomed_anonymizer.wire import (
+    ChallengeClient,
+    ChallengeProtocolError,
+    ChallengeRejectedError,
+    ChallengeUnavailableError,
+    decode_named_arrays,
+    encode_named_arrays,
+)
+
+from .conftest import serve_in_thread
+
+
+class Echo:
+    def on_get_big(self, req, resp):
+        resp.data = b"x" * 5000
+
+    def on_post_text(self, req, resp):
+        resp.status = falcon.HTTP_CREATED
+        resp.content_type = "text/plain"
+        resp.data = b"not json"
+
+    def on_post_double(self, req, resp):
+        X = decode_named_arrays(req.bounded_stream.read())["X"]
+        resp.status = falcon.HTTP_CREATED
+        resp.data = encode_named_arrays({"prediction": X * 2})
+
+    def on_post_teapot(self, req, resp):
+        resp.status = falcon.HTTP_418
+        resp.data = b"short and stout"
+
+
+@pytest.fixture
+def server():
+    app = falcon.App()
+    echo = Echo()
+    for suffix in ("big", "text", "double", "teapot"):
+        app.add_route(f"/{suffix}", echo, suffix=suffix)
+    with serve_in_thread(app) as url:
+        yield url
+
+
+def test_responses_over_the_limit_are_refused(server):
+    client = ChallengeClient(max_response_bytes=1000)
+    with pytest.raises(ChallengeProtocolError, match="limit of 1000"):
+        client.fetch_named_arrays(f"{server}/big")
+
+
+def test_201_without_json_is_a_protocol_error(server):
+    with pytest.raises(ChallengeProtocolError, match="without JSON: 'not json'"):
+        ChallengeClient().post_named_arrays(
+            f"{server}/text", {"prediction": np.ones(1)}
+        )
+
+
+def test_exchange_named_arrays_round_trips(server):
+    answer = ChallengeClient().exchange_named_arrays(
+        f"{server}/double", {"X": np.arange(3.0)}, required=["prediction"]
+    )
+    np.testing.assert_array_equal(answer["prediction"], [0.0, 2.0, 4.0])
+
+
+def test_unexpected_status_carries_status_and_body(server):
+    with pytest.raises(ChallengeRejectedError) as excinfo:
+        ChallengeClient().post_named_arrays(f"{server}/teapot", {"p": np.ones(1)})
+    assert excinfo.value.status == 418
+    assert excinfo.value.body_excerpt == "short and stout"
+    assert f"{server}/teapot" in str(excinfo.value)
+
+
+def test_connection_refused_names_the_cause():
+    with pytest.raises(ChallengeUnavailableError, match=r"unreachable.*refused"):
+        ChallengeClient(download_timeout=2).fetch_table("http://127.0.0.1:9/data")

@@ -473,3 +473,22 @@ def test_unexpected_errors_are_logged_with_traceback(tmp_path, fake_challenge, c
 def test_predict_ignores_extra_arrays_beside_x(fitted, fake_challenge):
     body = encode_named_arrays({"X": fake_challenge.X_eval, "y": fake_challenge.y_eval})
     assert predict(fitted, body).status_code == 201
+
+
+def test_readme_custom_server_example_runs_as_written(tmp_path, monkeypatch):
+    import re
+
+    from helpers import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    block = re.search(
+        r"<!-- custom-server-example -->\n```python\n(.*?)```", readme, re.S
+    )[1]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    client = falcon.testing.TestClient(namespace["app"])
+    assert client.simulate_get("/").json == {"message": "Anonymizer server is alive!"}
+    assert_json_error(predict(client, b""), 503, "not fitted")
+    result = client.simulate_post("/evaluate", params={"data_split": "tuning"})
+    assert_json_error(result, 503, "not fitted")

@@ -92,9 +92,10 @@ def main(ctx: click.Context, verbose: bool) -> None:
     "--threads",
     envvar="ANOMED_SERVE_THREADS",
     type=click.IntRange(1),
-    default=4,
+    default=1,
     show_default=True,
-    help="Threads per worker [env ANOMED_SERVE_THREADS].",
+    help="Request threads per worker; raise it only for models whose predict is "
+    "thread-safe [env ANOMED_SERVE_THREADS].",
 )
 @click.option(
     "--timeout",

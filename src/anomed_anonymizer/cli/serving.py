@@ -20,12 +20,14 @@ class ServeOptions:
     ``gthread`` workers keep answering gunicorn's heartbeat while a request
     thread trains, so a ``/fit`` that runs for many minutes is not killed by
     the worker timeout (a ``sync`` worker would be, after ``timeout`` seconds).
+    One request thread per worker by default: user models need not be
+    thread-safe, and parallelism comes from the worker processes.
     """
 
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 4
+    threads: int = 1
     timeout: int = 120
     graceful_timeout: int = 30
     log_level: str = "info"

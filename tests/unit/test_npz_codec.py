@@ -135,3 +135,23 @@ def test_archives_with_too_many_members_are_refused():
     data = encode_named_arrays({f"a{i}": np.zeros(1) for i in range(20)})
     with pytest.raises(PayloadError, match="20 members; at most 10"):
         decode_named_arrays(data, max_arrays=10)
+
+
+def test_shape_claiming_more_data_than_the_member_holds_is_refused():
+    # A header may claim a billion rows over a few bytes of data: numpy would
+    # allocate the claimed size before noticing.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 4)}
+        )
+        archive.writestr("X.npy", header.getvalue() + b"\0" * 64)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadError, match=r"claims shape \(1000000000, 4\)"):
+            decode_named_arrays(buffer.getvalue())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024

@@ -78,7 +78,7 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
         If the model's ``predict`` takes ``batch_size``, it is passed through;
         otherwise the wrapper splits ``X`` and concatenates the results.
         """
-        if _accepts_batch_size(self._anonymizer.predict):
+        if self._predict_takes_batch_size():
             return self._anonymizer.predict(X, batch_size=batch_size)
         predictions = [
             self._anonymizer.predict(batch) for batch in batch_views(X, batch_size)
@@ -86,6 +86,14 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
         if len(predictions) == 1:
             return np.asarray(predictions[0])
         return np.concatenate(predictions)
+
+    def _predict_takes_batch_size(self) -> bool:
+        # inspect.signature costs more than a small prediction: ask once.
+        cached = self.__dict__.get("_batch_size_param")
+        if cached is None:
+            cached = _accepts_batch_size(self._anonymizer.predict)
+            self._batch_size_param = cached
+        return cached
 
     def save(self, filepath: str | Path) -> None:
         """Save with the model's own ``save``, else with ``serializer``.

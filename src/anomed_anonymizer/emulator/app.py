@@ -15,19 +15,15 @@ from collections.abc import Callable
 
 import falcon
 import numpy as np
-import requests
 
+from ..server.resources import AliveResource
 from ..wire import PayloadError, decode_named_arrays, encode_named_arrays
+from .platform import score_forwarder
 from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
 
 __all__ = ["supervised_challenge_app"]
 
 _logger = logging.getLogger(__name__)
-
-
-class _Alive:
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.text = json.dumps({"message": "Challenge server is alive!"})
 
 
 class _Arrays:
@@ -84,22 +80,6 @@ class _Utility:
         resp.text = json.dumps(evaluation)
 
 
-def _forwarder(kind: str, anomed_host: str | None):
-    """Forward scores to the platform at ``ANOMED_HOST``, when one is set."""
-
-    def forward(req: falcon.Request, evaluation: dict[str, float]) -> None:
-        if not anomed_host:
-            return
-        url = f"http://{anomed_host}/submissions/{kind}-evaluation-results"
-        payload = {"secret": "", **dict(req.params), **evaluation}
-        try:
-            requests.post(url, json=payload, timeout=10)
-        except requests.RequestException as exc:
-            _logger.warning("could not forward the %s score to %s: %s", kind, url, exc)
-
-    return forward
-
-
 def supervised_challenge_app(
     challenge: MIAChallenge, anomed_host: str | None = None
 ) -> falcon.App:
@@ -132,7 +112,7 @@ def supervised_challenge_app(
         )
 
     app = falcon.App()
-    app.add_route("/", _Alive())
+    app.add_route("/", AliveResource("Challenge server is alive!"))
     app.add_route("/data/anonymizer/training", _Arrays(lambda req: challenge.training))
     app.add_route(
         "/data/anonymizer/tuning", _Arrays(lambda req: (challenge.tuning[0], empty))
@@ -154,7 +134,7 @@ def supervised_challenge_app(
         _Utility(
             lambda req: challenge.targets(req.get_param("data_split", required=True)),
             strict_accuracy,
-            _forwarder("anonymizer", host),
+            score_forwarder("anonymizer", host),
         ),
     )
     app.add_route(
@@ -162,7 +142,7 @@ def supervised_challenge_app(
         _Utility(
             lambda req: attack_evaluation(req)[1],
             evaluate_membership_inference,
-            _forwarder("deanonymizer", host),
+            score_forwarder("deanonymizer", host),
         ),
     )
     return app

@@ -29,8 +29,9 @@ import falcon
 import numpy as np
 import pandas as pd
 
+from ..server.resources import AliveResource
 from ..wire import PayloadError, decode_table, encode_table
-from .app import _Alive, _forwarder
+from .platform import score_forwarder
 
 __all__ = ["ReconstructionChallenge", "tabular_challenge_app"]
 
@@ -283,17 +284,17 @@ def tabular_challenge_app(
     """
     host = anomed_host if anomed_host is not None else os.environ.get("ANOMED_HOST")
     app = falcon.App()
-    app.add_route("/", _Alive())
+    app.add_route("/", AliveResource("Challenge server is alive!"))
     app.add_route("/data/anonymizer/leaky", _Table(challenge.leaky))
     app.add_route(
         "/data/deanonymizer/background-knowledge", _Table(challenge.background)
     )
     app.add_route(
         "/utility/anonymizer",
-        _AnonymizerUtility(challenge, _forwarder("anonymizer", host)),
+        _AnonymizerUtility(challenge, score_forwarder("anonymizer", host)),
     )
     app.add_route(
         "/utility/deanonymizer",
-        _DeanonymizerUtility(challenge, _forwarder("deanonymizer", host)),
+        _DeanonymizerUtility(challenge, score_forwarder("deanonymizer", host)),
     )
     return app

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +10,7 @@ import falcon
 from ..models.base import SupervisedLearningAnonymizer
 from ..wire import ChallengeClient
 from .errors import register_error_handlers
-from .middleware import RequestLogger
+from .middleware import RequestLogger, configure_logging
 from .resources import (
     DEFAULT_MAX_REQUEST_BYTES,
     AliveResource,
@@ -22,28 +19,7 @@ from .resources import (
 )
 from .storage import ModelStore
 
-__all__ = ["configure_logging", "supervised_learning_anonymizer_server_factory"]
-
-
-def configure_logging() -> None:
-    """Send the library's logs to stderr, unless the application configured
-    logging itself.
-
-    Under gunicorn nothing configures the root logger, and an operator would
-    otherwise never see a request line or a failing URL. The level comes from
-    ``ANOMED_LOG_LEVEL`` (default ``INFO``).
-    """
-    logger = logging.getLogger("anomed_anonymizer")
-    if logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
-        )
-    )
-    logger.addHandler(handler)
-    logger.setLevel(os.environ.get("ANOMED_LOG_LEVEL", "INFO").upper())
+__all__ = ["supervised_learning_anonymizer_server_factory"]
 
 
 def supervised_learning_anonymizer_server_factory(

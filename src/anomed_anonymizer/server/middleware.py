@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 
 import falcon
 
-__all__ = ["RequestLogger"]
+__all__ = ["RequestLogger", "configure_logging"]
 
 _logger = logging.getLogger("anomed_anonymizer.access")
 
@@ -38,3 +40,24 @@ class RequestLogger:
             len(body),
             duration,
         )
+
+
+def configure_logging() -> None:
+    """Send the library's logs to stderr, unless the application configured
+    logging itself.
+
+    Under gunicorn nothing configures the root logger, and an operator would
+    otherwise never see a request line or a failing URL. The level comes from
+    ``ANOMED_LOG_LEVEL`` (default ``INFO``).
+    """
+    logger = logging.getLogger("anomed_anonymizer")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(os.environ.get("ANOMED_LOG_LEVEL", "INFO").upper())

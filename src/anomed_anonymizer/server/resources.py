@@ -120,18 +120,6 @@ def read_body(req: falcon.Request, max_bytes: int) -> bytes:
     return body
 
 
-def _check_features(
-    X: np.ndarray, anonymizer: SupervisedLearningAnonymizer, origin: str
-):
-    try:
-        anonymizer.validate_input(X)
-    except ValueError as exc:
-        raise AnonymizerInputError(
-            f"{origin} (shape {X.shape}, dtype {X.dtype}) was rejected by the "
-            f"anonymizer: {exc}"
-        ) from exc
-
-
 def _predict(
     anonymizer: SupervisedLearningAnonymizer, X: np.ndarray, batch_size: int | None
 ) -> np.ndarray:
@@ -271,7 +259,13 @@ class InferenceResource:
             only=("X",),
             max_decompressed_bytes=self._max_request_bytes,
         )["X"]
-        _check_features(X, anonymizer, "the array 'X'")
+        validate_anonymizer_input_or_raise(
+            X,
+            anonymizer,
+            falcon.HTTP_BAD_REQUEST,
+            f"the array 'X' (shape {X.shape}, dtype {X.dtype}) was rejected by "
+            "the anonymizer",
+        )
         try:
             prediction = _predict(anonymizer, X, batch_size)
         except ValueError as exc:

@@ -12,7 +12,7 @@ from ..tabular.base import TabularDataAnonymizer
 from ..tabular.persistence import AnonymizationError, PersistingTabularDataAnonymizer
 from ..wire import ChallengeClient, decode_table
 from .errors import register_error_handlers
-from .middleware import RequestLogger
+from .middleware import RequestLogger, configure_logging
 from .resources import AliveResource
 
 __all__ = [
@@ -136,8 +136,6 @@ def tabular_data_anonymizer_server_factory(
     falcon.App
         A WSGI app; serve it with ``anomed-anonymizer serve``.
     """
-    from .app import configure_logging
-
     configure_logging()
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
     client = ChallengeClient(

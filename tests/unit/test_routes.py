@@ -492,3 +492,21 @@ def test_readme_custom_server_example_runs_as_written(tmp_path, monkeypatch):
     assert_json_error(predict(client, b""), 503, "not fitted")
     result = client.simulate_post("/evaluate", params={"data_split": "tuning"})
     assert_json_error(result, 503, "not fitted")
+
+
+def upstream_readme_validator(feature_array: np.ndarray) -> None:
+    """Upstream's README validator: indexes shape[1] before checking ndim."""
+    if feature_array.shape[1] != 4 or len(feature_array.shape) != 2:
+        raise ValueError("Feature array needs to have shape (n_samples, 4).")
+
+
+def test_a_validator_crashing_on_a_malformed_array_is_a_400(tmp_path, fake_challenge):
+    model = anon.WrappedAnonymizer(
+        GaussianNB(),
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=upstream_readme_validator,
+    )
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path, model=model))
+    client.simulate_post("/fit")
+    result = predict(client, encode_named_arrays({"X": np.zeros(4)}))
+    assert_json_error(result, 400, "IndexError", "shape (4,)")

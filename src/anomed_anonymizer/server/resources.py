@@ -42,6 +42,11 @@ _logger = logging.getLogger(__name__)
 DEFAULT_MAX_REQUEST_BYTES = 256 * 1024 * 1024
 DATA_SPLITS = ("tuning", "validation")
 
+# A validator signals rejection with ValueError; one that crashes on a
+# malformed array (upstream's README example indexes shape[1] before checking
+# ndim, so a 1-d X raises IndexError) is rejecting it too, not failing itself.
+_VALIDATOR_REJECTIONS = (ValueError, TypeError, IndexError, KeyError, AttributeError)
+
 
 class AliveResource:
     """``GET /``: a static JSON alive message.
@@ -82,12 +87,16 @@ def validate_anonymizer_input_or_raise(
     Raises
     ------
     falcon.HTTPError
-        If the validator raises ``ValueError``.
+        If the validator raises ``ValueError`` (or crashes on the array with
+        ``TypeError``, ``IndexError``, ``KeyError`` or ``AttributeError``).
     """
     try:
         anonymizer.validate_input(feature_array)
-    except ValueError as exc:
-        description = f"{error_message}: {exc}" if error_message else str(exc)
+    except _VALIDATOR_REJECTIONS as exc:
+        reason = (
+            str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        )
+        description = f"{error_message}: {reason}" if error_message else reason
         raise falcon.HTTPError(
             status=error_status or falcon.HTTP_INTERNAL_SERVER_ERROR,
             title="Invalid feature array",
@@ -167,7 +176,7 @@ class FitResource:
             X, y = arrays["X"], arrays["y"]
             try:
                 self._anonymizer.validate_input(X)
-            except ValueError as exc:
+            except _VALIDATOR_REJECTIONS as exc:
                 raise ChallengeProtocolError(
                     f"the training features from {self._training_data_url} (shape "
                     f"{X.shape}, dtype {X.dtype}) were rejected by the anonymizer's "

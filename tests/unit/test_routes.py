@@ -10,6 +10,8 @@ import falcon
 import falcon.testing
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.naive_bayes import GaussianNB
 
 import anomed_anonymizer as anon
@@ -510,3 +512,31 @@ def test_a_validator_crashing_on_a_malformed_array_is_a_400(tmp_path, fake_chall
     client.simulate_post("/fit")
     result = predict(client, encode_named_arrays({"X": np.zeros(4)}))
     assert_json_error(result, 400, "IndexError", "shape (4,)")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=512),
+        st.builds(
+            lambda rows, cols, dtype: encode_named_arrays(
+                {"X": np.zeros((rows, cols), dtype=dtype)}
+            ),
+            st.integers(0, 5),
+            st.integers(0, 6),
+            st.sampled_from(["f8", "f4", "i8", "bool", "U3", "c16"]),
+        ),
+    ),
+    query=st.one_of(
+        st.just(""),
+        st.text(max_size=20).map(lambda value: f"batch_size={value}"),
+        st.integers(-5, 100).map(lambda value: f"batch_size={value}"),
+    ),
+)
+def test_no_client_input_makes_predict_answer_500(fitted, body, query):
+    result = predict(fitted, body, query)
+    assert result.status_code in (201, 400, 413), result.text

@@ -26,6 +26,11 @@ $(VENV)/.keras: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[keras]"
 	touch $@
 
+# PyTorch and Opacus for TorchWrapper and DP-SGD, on the same CPU build.
+$(VENV)/.torch: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[torch]"
+	touch $@
+
 # The real AnoMed peers pin NumPy 1.26: they get their own environment.
 $(PEERS)/.installed: tests/interop/requirements-peers.txt
 	$(PYTHON) -m venv $(PEERS)
@@ -65,8 +70,8 @@ interop: $(VENV)/.installed $(PEERS)/.installed
 unit-numpy1: $(NUMPY1)/.installed
 	$(NUMPY1)/bin/python -m pytest tests/unit src
 
-test: $(VENV)/.installed $(VENV)/.keras $(PEERS)/.installed $(NUMPY1)/.installed \
-		$(SYNTH)/.installed lint
+test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
+		$(NUMPY1)/.installed $(SYNTH)/.installed lint
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		src/anomed_anonymizer/tabular

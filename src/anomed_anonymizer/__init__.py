@@ -5,11 +5,15 @@ written for it runs unchanged.
 """
 
 from .models import (
+    DPSGD,
+    PrivacyBudget,
     SupervisedLearningAnonymizer,
     TFKerasWrapper,
+    TorchWrapper,
     WrappedAnonymizer,
     batch_views,
     pickle_anonymizer,
+    privacy_budget_of,
     unpickle_anonymizer,
 )
 from .server import (
@@ -27,17 +31,21 @@ from .tabular.persistence import PersistingTabularDataAnonymizer
 __version__ = "0.1.0"
 
 __all__ = [
+    "DPSGD",
     "AliveResource",
     "AnonymizationScheme",
     "FitResource",
     "InferenceResource",
     "PersistingTabularDataAnonymizer",
+    "PrivacyBudget",
     "SupervisedLearningAnonymizer",
     "TFKerasWrapper",
     "TabularDataAnonymizer",
+    "TorchWrapper",
     "WrappedAnonymizer",
     "batch_views",
     "pickle_anonymizer",
+    "privacy_budget_of",
     "register_error_handlers",
     "supervised_learning_anonymizer_server_factory",
     "tabular_data_anonymizer_server_factory",

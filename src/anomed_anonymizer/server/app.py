@@ -11,6 +11,7 @@ from ..models.base import SupervisedLearningAnonymizer
 from ..wire import ChallengeClient
 from .errors import register_error_handlers
 from .middleware import RequestLogger, configure_logging
+from .privacy import PrivacyResource
 from .resources import (
     DEFAULT_MAX_REQUEST_BYTES,
     AliveResource,
@@ -40,8 +41,9 @@ def supervised_learning_anonymizer_server_factory(
     """Create the web app of a supervised-learning anonymizer.
 
     Routes: ``GET /`` (alive), ``POST /fit``, ``POST /evaluate?data_split=``
-    (``tuning`` or ``validation``) and ``POST /predict[?batch_size=N]``. Every
-    error is a JSON body ``{"title": ..., "description": ...}``.
+    (``tuning`` or ``validation``), ``POST /predict[?batch_size=N]`` and ``GET
+    /privacy`` (the fitted model's privacy budget). Every error is a JSON body
+    ``{"title": ..., "description": ...}``.
 
     Parameters
     ----------
@@ -122,4 +124,5 @@ def supervised_learning_anonymizer_server_factory(
     )
     app.add_route("/evaluate", inference, suffix="evaluate")
     app.add_route("/predict", inference, suffix="predict")
+    app.add_route("/privacy", PrivacyResource.of_model_store(store))
     return app

@@ -18,6 +18,7 @@ import falcon
 import numpy as np
 
 from ..models.base import SupervisedLearningAnonymizer
+from ..models.privacy import privacy_budget_of, privacy_json
 from ..wire import (
     ChallengeClient,
     ChallengeProtocolError,
@@ -196,6 +197,7 @@ class FitResource:
             "message": "Fitting has been completed successfully.",
             "n_samples": len(X),
             "fit_seconds": round(duration, 3),
+            "privacy": privacy_json(privacy_budget_of(self._anonymizer)),
         }
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import falcon
 
+from ..models.privacy import budget_from_record, privacy_json
 from ..tabular.base import TabularDataAnonymizer
 from ..tabular.persistence import AnonymizationError, PersistingTabularDataAnonymizer
 from ..wire import ChallengeClient, decode_table
 from .errors import register_error_handlers
 from .middleware import RequestLogger, configure_logging
+from .privacy import PrivacyResource
 from .resources import AliveResource
 
 __all__ = [
@@ -48,12 +50,14 @@ class TabularFitResource:
                 f"({leaky.shape[0]} rows x {leaky.shape[1]} columns): {exc}"
             ) from exc
         resp.status = falcon.HTTP_CREATED
+        budget = self._anonymizer.get_budget()
         resp.media = {
             "message": "Anonymization has been completed successfully.",
             "scheme": self._anonymizer.get_anon_scheme(),
             # Computed on the leaky table: for the operator, not for publication.
             "report": self._anonymizer.get_report(),
-            "budget": self._anonymizer.get_budget(),
+            "budget": budget,
+            "privacy": privacy_json(budget_from_record(budget)),
         }
 
 
@@ -113,8 +117,9 @@ def tabular_data_anonymizer_server_factory(
     Routes: ``GET /``; ``POST /fit`` (pull the leaky table, anonymize,
     persist table and scheme atomically); ``POST /evaluate`` (upload both as
     multipart ``anon_data``/``anon_scheme`` to the challenge); ``GET
-    /anon_data`` (Parquet); ``GET /anon_data_scheme`` (``{"scheme": ...}``).
-    Errors are JSON; before the first fit the data routes answer 503.
+    /anon_data`` (Parquet); ``GET /anon_data_scheme`` (``{"scheme": ...}``);
+    ``GET /privacy`` (the release's privacy budget). Errors are JSON; before
+    the first fit the data routes answer 503.
 
     Parameters
     ----------
@@ -154,4 +159,5 @@ def tabular_data_anonymizer_server_factory(
     data = TabularDataResource(persisting)
     app.add_route("/anon_data", data, suffix="data")
     app.add_route("/anon_data_scheme", data, suffix="scheme")
+    app.add_route("/privacy", PrivacyResource.of_release(persisting))
     return app

@@ -592,10 +592,10 @@ class TorchWrapper(SupervisedLearningAnonymizer):
         try:
             state = torch.load(filepath, map_location=device, weights_only=True)
         except pickle.UnpicklingError as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc) else ""
             raise UnsafeWeightsError(
                 f"refused to load {filepath}: it holds more than tensors and plain "
-                f"data, so it was not written by TorchWrapper.save ({first_line})"
+                "data, so it was not written by TorchWrapper.save "
+                f"({_unpickler_reason(exc)})"
             ) from exc
         except (RuntimeError, EOFError, OSError) as exc:
             if isinstance(exc, FileNotFoundError):
@@ -698,6 +698,15 @@ def _classes(labels: np.ndarray, y: np.ndarray, n_outputs: int) -> np.ndarray:
         f"have {len(labels)} classes ({labels[:10].tolist()}"
         f"{', ...' if len(labels) > 10 else ''})"
     )
+
+
+def _unpickler_reason(exc: Exception) -> str:
+    # torch's message is a page of advice (with terminal escapes) around one
+    # line that names what the file tried to load.
+    for line in str(exc).splitlines():
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(". ")[0].strip()
+    return type(exc).__name__
 
 
 def _reduction(loss: Any) -> str:

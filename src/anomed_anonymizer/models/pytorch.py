@@ -134,10 +134,13 @@ class TorchWrapper(SupervisedLearningAnonymizer):
     Parameters
     ----------
     module : torch.nn.Module | Callable[[int, int], torch.nn.Module]
-        The network, or a factory called at each fit with ``(n_features,
-        n_classes)`` of the training data. It maps float32 batches of shape
-        ``(n, n_features)`` to logits ``(n, n_classes)``. The given module is
-        never trained itself: each fit trains a fresh copy (``module_``).
+        The network: a factory called at each fit with ``(n_features,
+        n_classes)`` of the training data (e.g. an ``nn.Module`` subclass),
+        under the seed, so initialization is reproducible; or a module
+        instance, trained from its current weights (a pretrained one is
+        fine-tuned). It maps float32 batches of shape ``(n, n_features)`` to
+        logits ``(n, n_classes)``. The given module is never trained itself:
+        each fit trains a fresh copy (``module_``).
     loss : torch.nn.Module | None
         The training loss; ``None`` takes ``nn.CrossEntropyLoss()``.
     optimizer : Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer] | None
@@ -728,12 +731,5 @@ def _positive_finite(value: Any) -> bool:
 
 
 def _name(module: Any) -> str:
-    return type(module).__name__ if not _is_function(module) else module.__name__
-
-
-def _is_function(value: Any) -> bool:
-    return (
-        callable(value)
-        and hasattr(value, "__name__")
-        and not hasattr(value, "parameters")
-    )
+    # A factory (function or class) by its name, an instance by its class's.
+    return getattr(module, "__name__", None) or type(module).__name__

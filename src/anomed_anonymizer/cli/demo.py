@@ -9,6 +9,7 @@ privacy side by side.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -22,7 +23,21 @@ import requests
 
 from .processes import ServerProcess, free_port, start_server
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["MODELS", "DemoResult", "run_demo"]
+
+# The anonymizers the demo can serve: (app, description, model file name).
+MODELS = {
+    "nb-dp": (
+        "anomed_anonymizer.examples.dp_naive_bayes:application",
+        "DP Gaussian naive Bayes",
+        "anonymizer.pkl",
+    ),
+    "mlp-dp": (
+        "anomed_anonymizer.examples.dp_mlp:application",
+        "DP-SGD MLP, Opacus",
+        "anonymizer.pt",
+    ),
+}
 
 
 @dataclass
@@ -32,6 +47,7 @@ class DemoResult:
     utility: dict[str, dict[str, float]] = field(default_factory=dict)
     privacy: dict[str, dict[str, float]] = field(default_factory=dict)
     servers: dict[str, str] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
 
 
 def _cli(*args: str) -> list[str]:
@@ -55,6 +71,7 @@ def run_demo(
     seed: int = 42,
     challenge: str | None = None,
     keep_running: bool = False,
+    model: str = "nb-dp",
 ) -> DemoResult:
     """Start the servers, run the steps, print the table, stop the servers.
 
@@ -70,6 +87,8 @@ def run_demo(
         ``host:port`` of a running challenge to use instead of the emulator.
     keep_running : bool
         Leave the servers up until Ctrl-C.
+    model : str
+        The anonymizer, a key of :data:`MODELS`.
 
     Returns
     -------
@@ -79,6 +98,7 @@ def run_demo(
     from ..emulator import load_dataset
 
     data = load_dataset(dataset)
+    app, description, model_file = MODELS[model]
     work = Path(tempfile.mkdtemp(prefix="anomed-demo-"))
     servers: list[ServerProcess] = []
     result = DemoResult()
@@ -105,15 +125,13 @@ def run_demo(
             _check_reachable(f"http://{challenge}/")
         lower, upper = data.bounds
         port = free_port()
-        click.echo(
-            f"Starting the anonymizer (DP Gaussian naive Bayes, epsilon={epsilon}) ..."
-        )
+        click.echo(f"Starting the anonymizer ({description}, epsilon={epsilon}) ...")
         servers.append(
             start_server(
                 "anonymizer",
                 _cli(
                     "serve",
-                    "anomed_anonymizer.examples.dp_naive_bayes:application",
+                    app,
                     f"--port={port}",
                     "--workers=2",
                 ),
@@ -124,7 +142,10 @@ def run_demo(
                     "ANOMED_EPSILON": str(epsilon),
                     "ANOMED_FEATURE_BOUNDS": json.dumps([lower, upper]),
                     "ANOMED_N_CLASSES": str(data.n_classes),
-                    "ANOMED_MODEL_FILE": str(work / "anonymizer.pkl"),
+                    "ANOMED_MODEL_FILE": str(work / model_file),
+                    # Small networks train fastest on one thread per worker;
+                    # more threads than cores slow torch down many times over.
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
                 },
             )
         )
@@ -155,7 +176,10 @@ def run_demo(
         for name, url in result.servers.items():
             click.echo(f"  {name:<11} {url}")
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("fit the anonymizer", lambda: _post(f"{anonymizer}/fit")),
+            (
+                "fit the anonymizer",
+                lambda: result.budget.update(_post(f"{anonymizer}/fit")["privacy"]),
+            ),
         ]
         for split in ("tuning", "validation"):
             steps.append(
@@ -181,6 +205,7 @@ def run_demo(
             click.echo(f" done ({time.perf_counter() - started:.1f} s)")
         click.echo("")
         click.echo(format_table(result, data.name, epsilon))
+        click.echo(format_budget(result.budget))
         if keep_running:
             click.echo("\nServers keep running (Ctrl-C stops them):")
             for name, url in result.servers.items():
@@ -237,3 +262,14 @@ def format_table(result: DemoResult, dataset: str, epsilon: float) -> str:
         "non-members."
     )
     return "\n".join(lines)
+
+
+def format_budget(budget: dict[str, Any]) -> str:
+    """One line: the privacy budget the anonymizer reported at ``/fit``."""
+    if budget.get("epsilon") is None:
+        return "Privacy budget: none reported (no differential-privacy guarantee)."
+    return (
+        f"Privacy budget spent: epsilon = {budget['epsilon']:.4g}, delta = "
+        f"{budget['delta']:.3g} ({budget['mechanism']}, accountant: "
+        f"{budget['accountant']})"
+    )

@@ -248,6 +248,14 @@ def _load_table(source: str, rows: int, seed: int):
     show_default=True,
     help="Differential-privacy budget of the anonymizer.",
 )
+@click.option(
+    "--model",
+    type=click.Choice(["nb-dp", "mlp-dp"]),
+    default="nb-dp",
+    show_default=True,
+    help="nb-dp: diffprivlib's Gaussian naive Bayes; mlp-dp: an MLP trained with "
+    "DP-SGD (Opacus; needs the 'torch' extra). --epsilon is its target budget.",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option(
     "--challenge",
@@ -259,7 +267,7 @@ def _load_table(source: str, rows: int, seed: int):
     is_flag=True,
     help="Leave the servers up (their URLs are printed) until Ctrl-C.",
 )
-def demo(dataset, epsilon, seed, challenge, keep_running) -> None:
+def demo(dataset, epsilon, model, seed, challenge, keep_running) -> None:
     """Run challenge, DP anonymizer and membership-inference attack locally and
     print utility and privacy."""
     from .demo import run_demo
@@ -271,6 +279,7 @@ def demo(dataset, epsilon, seed, challenge, keep_running) -> None:
             seed=seed,
             challenge=challenge,
             keep_running=keep_running,
+            model=model,
         )
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc
@@ -326,9 +335,10 @@ def serve_attack(
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--template",
-    type=click.Choice(["supervised", "tabular"]),
+    type=click.Choice(["supervised", "tabular", "torch"]),
     default="supervised",
     show_default=True,
+    help="supervised: DP naive Bayes; tabular: k-anonymity; torch: a DP-SGD MLP.",
 )
 @click.option("--force", is_flag=True, help="Write into a non-empty directory.")
 def init(directory, template, force) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 __all__ = ["TEMPLATES", "scaffold"]
 
-TEMPLATES = ("supervised", "tabular")
+TEMPLATES = ("supervised", "tabular", "torch")
 
 # What a submission's image needs, pinned to the versions installed here (the
 # ones the smoke test ran with).
@@ -18,6 +18,16 @@ _PINNED = {
         "numpy",
         "scikit-learn",
         "diffprivlib",
+        "falcon",
+        "gunicorn",
+        "requests",
+    ],
+    # torch's pin keeps its local label (e.g. "+cpu"): the build tested here.
+    "torch": [
+        "anomed-anonymizer",
+        "numpy",
+        "torch",
+        "opacus",
         "falcon",
         "gunicorn",
         "requests",

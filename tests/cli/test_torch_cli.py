@@ -1,0 +1,73 @@
+"""The console script with a DP-SGD model: ``demo --model mlp-dp`` and ``init
+--template torch``, as a user runs them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch", reason="install the 'torch' extra")
+pytest.importorskip("opacus", reason="install the 'torch' extra")
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).with_name("anomed-anonymizer"))
+
+
+def run(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def test_demo_with_the_dp_sgd_mlp_prints_utility_privacy_and_the_budget_spent():
+    result = run("demo", "--model=mlp-dp", "--epsilon=2.0")
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "Starting the anonymizer (DP-SGD MLP, Opacus, epsilon=2.0)" in out
+    assert "[6/6] attack the validation evaluation set ... done" in out
+    accuracy = next(line for line in out.splitlines() if line.startswith("utility"))
+    assert all(0.0 <= float(cell) <= 1.0 for cell in accuracy.split()[-2:])
+    spent = re.search(
+        r"^Privacy budget spent: epsilon = (\S+), delta = (\S+) "
+        r"\(DP-SGD \(Opacus\), accountant: prv\)$",
+        out,
+        re.M,
+    )
+    assert spent, out
+    assert 0 < float(spent[1]) <= 2.0
+    assert 0 < float(spent[2]) < 0.05  # 1/n for iris' 105 training rows
+
+
+def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path):
+    target = tmp_path / "my_dp_sgd"
+    result = run("init", str(target), "--template=torch")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in target.iterdir()) == [
+        "Dockerfile",
+        "README.md",
+        "app.py",
+        "requirements.txt",
+        "test_smoke.py",
+        "wheels",
+    ]
+    requirements = (target / "requirements.txt").read_text()
+    assert re.search(r"^torch==2\.\d+\.\d+", requirements, re.M), requirements
+    assert re.search(r"^opacus==\d", requirements, re.M), requirements
+    dockerfile = (target / "Dockerfile").read_text()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in dockerfile
+    assert "GET /privacy" in (target / "README.md").read_text()
+    pytest_argv = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_smoke.py"]
+    smoke = subprocess.run(
+        [sys.executable, *pytest_argv],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "3 passed" in smoke.stdout

@@ -425,3 +425,30 @@ def test_a_tampered_model_file_on_the_server_is_a_json_500_and_runs_no_code(
         assert answer.status_code == 500
         assert "refused to load" in answer.json["description"]
     assert not marker.exists()
+
+
+# -- the ready example -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_dp_mlp_example_is_an_unfitted_anonymizer_for_any_dataset(monkeypatch):
+    import copy
+    import importlib
+
+    for variable in ("CHALLENGE_HOST", "ANOMED_FEATURE_BOUNDS", "ANOMED_EPSILON"):
+        monkeypatch.delenv(variable, raising=False)
+    example = importlib.import_module("anomed_anonymizer.examples.dp_mlp")
+    example = importlib.reload(example)  # configured from the cleared environment
+    assert isinstance(example.anonymizer, anon.TorchWrapper)
+    assert example.anonymizer.dp == anon.DPSGD(epsilon=3.0)
+    assert not hasattr(example.anonymizer, "module_")
+    # What the audit does with it: copies (also across processes), then fits.
+    model = pickle.loads(pickle.dumps(copy.deepcopy(example.anonymizer)))
+    wine = datasets.load_wine()
+    X_train, X_test, y_train, y_test = model_selection.train_test_split(
+        wine.data, wine.target, test_size=0.3, random_state=0
+    )
+    model.fit(X_train, y_train)
+    assert model.privacy_budget().epsilon <= 3.0
+    assert np.mean(model.predict(X_test) == y_test) > 0.6
+    assert not hasattr(example.anonymizer, "module_")

@@ -262,25 +262,12 @@ class TorchWrapper(SupervisedLearningAnonymizer):
         n, n_features = X.shape
         labels = np.unique(y)
         module = self._build_module(n_features, len(labels)).to(device)
-        n_outputs = _n_outputs(torch, module, X[:1], device)
-        classes = _classes(labels, y, n_outputs)
-        targets = np.searchsorted(classes, y)
-        generator = None
-        if self.seed is not None:
-            generator = torch.Generator()
-            generator.manual_seed(self.seed)
-        loader = torch.utils.data.DataLoader(
-            torch.utils.data.TensorDataset(
-                torch.from_numpy(X.astype(np.float32)), torch.from_numpy(targets)
-            ),
-            batch_size=self.batch_size,
-            shuffle=self.dp is None,
-            generator=generator,
-        )
+        classes = _classes(labels, y, _n_outputs(torch, module, X[:1], device))
+        loader = self._loader(torch, X, np.searchsorted(classes, y))
         loss = self.loss if self.loss is not None else torch.nn.CrossEntropyLoss()
         optimizer = self._make_optimizer(torch, module)
         module.train()
-        trained, engine = module, None
+        trained, engine, delta = module, None, None
         if self.dp is not None:
             trained, optimizer, loader, engine, delta = self._make_private(
                 torch, module, optimizer, loader, loss, n, device
@@ -295,27 +282,43 @@ class TorchWrapper(SupervisedLearningAnonymizer):
             self.epochs,
             self.batch_size,
             device,
-            ", DP-SGD" if self.dp is not None else "",
+            ", DP-SGD" if engine is not None else "",
         )
         steps = self._train(torch, trained, optimizer, loader, loss, device)
+        privacy = None
         if engine is not None:
             module = trained.to_standard_module()
-            self.privacy_ = self._spent(engine, optimizer, delta, n, steps)
+            privacy = self._spent(engine, optimizer, delta, n, steps)
             _logger.info(
                 "DP-SGD spent epsilon %.4g at delta %.3g (%s accountant, noise "
                 "multiplier %.4g, %d steps)",
-                self.privacy_["epsilon"],
+                privacy["epsilon"],
                 delta,
-                self.dp.accountant,
-                optimizer.noise_multiplier,
+                privacy["accountant"],
+                privacy["noise_multiplier"],
                 steps,
             )
-        else:
-            self.privacy_ = None
-        module.eval()
-        self.module_ = module
+        # Only a completed fit replaces the fitted state.
+        self.module_ = module.eval()
         self.classes_ = classes
         self.n_features_ = n_features
+        self.privacy_ = privacy
+
+    def _loader(self, torch: Any, X: np.ndarray, targets: np.ndarray) -> Any:
+        generator = None
+        if self.seed is not None:
+            generator = torch.Generator()
+            generator.manual_seed(self.seed)
+        dataset = torch.utils.data.TensorDataset(
+            torch.from_numpy(X.astype(np.float32)), torch.from_numpy(targets)
+        )
+        # DP-SGD replaces the loader by Poisson sampling; otherwise shuffle.
+        return torch.utils.data.DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=self.dp is None,
+            generator=generator,
+        )
 
     def _build_module(self, n_features: int, n_classes: int) -> Any:
         import torch

@@ -4,10 +4,14 @@ The public API matches the upstream ``anomed-anonymizer`` package, so code
 written for it runs unchanged.
 """
 
+from importlib import metadata
+
 from .models import (
     DPSGD,
+    AnonymizationScheme,
     PrivacyBudget,
     SupervisedLearningAnonymizer,
+    TabularDataAnonymizer,
     TFKerasWrapper,
     TorchWrapper,
     WrappedAnonymizer,
@@ -20,15 +24,17 @@ from .server import (
     AliveResource,
     FitResource,
     InferenceResource,
+    PersistingTabularDataAnonymizer,
     register_error_handlers,
     supervised_learning_anonymizer_server_factory,
     tabular_data_anonymizer_server_factory,
     validate_anonymizer_input_or_raise,
 )
-from .tabular.base import AnonymizationScheme, TabularDataAnonymizer
-from .tabular.persistence import PersistingTabularDataAnonymizer
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("anomed-anonymizer")
+except metadata.PackageNotFoundError:  # run from a source tree, not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "DPSGD",

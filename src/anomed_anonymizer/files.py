@@ -19,11 +19,12 @@ from pathlib import Path
 
 import filelock
 
+from .errors import BusyError
+
 __all__ = ["ExclusiveLock", "LockHeldError", "save_atomically"]
 
-
-class LockHeldError(RuntimeError):
-    """Another thread or process holds the lock."""
+# This module's old names for classes of the error vocabulary.
+LockHeldError = BusyError
 
 
 class ExclusiveLock:
@@ -45,23 +46,44 @@ class ExclusiveLock:
         self._thread_lock = threading.Lock()
         self._file_lock_and_pid: tuple[filelock.FileLock, int] | None = None
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """Hold the lock for the block, or raise :class:`LockHeldError` at once."""
+    def acquire(self) -> None:
+        """Take the lock, or raise at once.
+
+        Raises
+        ------
+        BusyError
+            If another thread or process holds it.
+        """
         if not self._thread_lock.acquire(blocking=False):
-            raise LockHeldError("held by another thread of this process")
+            raise BusyError("held by another thread of this process")
         try:
-            file_lock = self._file_lock()
-            try:
-                file_lock.acquire()
-            except filelock.Timeout as exc:
-                raise LockHeldError("held by another worker process") from exc
-            try:
-                yield
-            finally:
-                file_lock.release()
+            self._file_lock().acquire()
+        except filelock.Timeout as exc:
+            self._thread_lock.release()
+            raise BusyError("held by another worker process") from exc
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        """Give the lock back (only the holder may)."""
+        try:
+            self._file_lock().release()
         finally:
             self._thread_lock.release()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the lock for the block.
+
+        Only taking the lock raises :class:`~anomed_anonymizer.errors.BusyError`;
+        whatever the block raises passes through unchanged.
+        """
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
     def _file_lock(self) -> filelock.FileLock:
         pid = os.getpid()

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from anomed_anonymizer.models import save_atomically
+from anomed_anonymizer.files import save_atomically
 
 
 def write(text):
@@ -50,7 +50,7 @@ def test_killed_save_keeps_previous_model(tmp_path):
         f"""
         import os
         from pathlib import Path
-        from anomed_anonymizer.models import save_atomically
+        from anomed_anonymizer.files import save_atomically
 
         def dying(path):
             path.write_bytes(b"partial")

@@ -14,10 +14,12 @@ import textwrap
 
 import falcon.testing
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import anomed_anonymizer as anon
 from anomed_anonymizer.emulator import ReconstructionChallenge, tabular_challenge_app
+from anomed_anonymizer.server import ReleaseStore
 from anomed_anonymizer.tabular import MondrianKAnonymizer
 from anomed_anonymizer.wire import decode_table
 
@@ -40,6 +42,14 @@ class Identity(anon.TabularDataAnonymizer):
 
     def anonymize(self, leaky_data):
         return leaky_data.copy(), self.scheme
+
+
+class Reported(Identity):
+    """Identity with a report_, as the built-in anonymizers have."""
+
+    def anonymize(self, leaky_data):
+        self.report_ = {"rows": len(leaky_data)}
+        return super().anonymize(leaky_data)
 
 
 class Refusing(anon.TabularDataAnonymizer):
@@ -127,13 +137,16 @@ def test_restarted_server_serves_what_was_persisted(challenge, tmp_path):
     assert restarted.simulate_get("/anon_data_scheme").json == {"scheme": "same"}
 
 
-def test_a_refused_anonymization_is_a_json_error_and_keeps_the_previous_release(
+def test_a_refused_anonymization_is_a_502_and_keeps_the_previous_release(
     challenge, tmp_path
 ):
+    """The anonymizer rejecting the challenge's data is the challenge's data
+    problem: 502, as in the supervised server."""
     make_client(challenge[0], tmp_path, Identity()).simulate_post("/fit")
     client = make_client(challenge[0], tmp_path, Refusing())
     result = client.simulate_post("/fit")
-    assert result.status_code == 500
+    assert result.status_code == 502
+    assert result.json["title"] == "Data rejected by the anonymizer"
     assert "column 'age' has 3 missing values" in result.json["description"]
     assert "/data/anonymizer/leaky" in result.json["description"]
     assert client.simulate_get("/anon_data_scheme").json == {"scheme": "same"}
@@ -159,11 +172,12 @@ def test_unreleasable_output_is_a_json_500_saying_why(
 
 def test_concurrent_fit_is_503(challenge, tmp_path):
     client = make_client(challenge[0], tmp_path, Identity())
-    persisting = anon.PersistingTabularDataAnonymizer(Identity(), tmp_path / "out")
-    with persisting._lock.held():
+    with ReleaseStore(tmp_path / "out").writing():
         result = client.simulate_post("/fit")
     assert result.status_code == 503
-    assert "in progress" in result.json["description"]
+    assert result.headers["Retry-After"] == "5"
+    assert "anonymization is already in progress" in result.json["description"]
+    assert client.simulate_post("/fit").status_code == 201, "free again afterwards"
 
 
 def test_unreachable_challenge_is_503_naming_the_url(tmp_path):
@@ -173,25 +187,39 @@ def test_unreachable_challenge_is_503_naming_the_url(tmp_path):
     assert "http://127.0.0.1:9/data/anonymizer/leaky" in result.json["description"]
 
 
-def test_scheme_and_table_are_replaced_together(tmp_path):
-    """A reader never sees a new table with an old scheme: both live in one
-    file that is replaced by one rename."""
-    persisting = anon.PersistingTabularDataAnonymizer(Identity("same"), tmp_path)
-    persisting.anonymize(LEAKY)
-    before = persisting.release_bytes()
-    persisting._anonymizer = Identity("microaggregation")
-    persisting.anonymize(LEAKY.assign(age=LEAKY.age * 2))
-    after = persisting.release_bytes()
-    import pyarrow.parquet as pq
+def test_scheme_table_and_report_are_replaced_together(tmp_path):
+    """A reader never sees a new table with an old scheme or report: all three
+    live in one file that is replaced by one rename."""
+    anon.PersistingTabularDataAnonymizer(Identity("same"), tmp_path).anonymize(LEAKY)
+    reader = anon.PersistingTabularDataAnonymizer(Identity(), tmp_path)
+    before = reader.release()
+    anon.PersistingTabularDataAnonymizer(
+        Reported(scheme="microaggregation"), tmp_path
+    ).anonymize(LEAKY.assign(age=LEAKY.age * 2))
+    after = reader.release()
 
-    for data, scheme, factor in ((before, b"same", 1), (after, b"microaggregation", 2)):
-        table = pq.read_table(io.BytesIO(data))
-        assert table.schema.metadata[b"anomed.scheme"] == scheme
-        assert table.to_pandas()["age"].tolist() == (LEAKY.age * factor).tolist()
+    assert (before.scheme, before.report) == ("same", None)
+    assert (after.scheme, after.report) == ("microaggregation", {"rows": 12})
+    for release, factor in ((before, 1), (after, 2)):
+        assert release.table()["age"].tolist() == (LEAKY.age * factor).tolist()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "anon_data.lock",
         "anon_data.parquet",
+        "anon_data.parquet.lock",
     ]
+
+
+def test_the_report_is_kept_but_not_published(challenge, tmp_path):
+    """report_ is computed on the leaky table: /fit returns it and it survives
+    a restart, but /anon_data does not carry it."""
+    fit = make_client(challenge[0], tmp_path, Reported()).simulate_post("/fit")
+    assert fit.json["report"] == {"rows": 12}
+    restarted = anon.PersistingTabularDataAnonymizer(Identity(), tmp_path / "out")
+    assert restarted.get_report() == {"rows": 12}
+    published = make_client(challenge[0], tmp_path).simulate_get("/anon_data")
+    metadata = pq.read_schema(io.BytesIO(published.content)).metadata
+    assert metadata[b"anomed.scheme"] == b"same"
+    assert not any(b"report" in key for key in metadata)
+    assert b"rows" not in published.content
 
 
 def test_killed_anonymization_keeps_the_previous_release(tmp_path):
@@ -228,7 +256,7 @@ def test_leaky_table_with_nan_is_a_json_error_naming_the_column(tmp_path):
     app = tabular_challenge_app(ReconstructionChallenge(leaky), anomed_host="")
     with serve_in_thread(app) as url:
         result = make_client(url, tmp_path).simulate_post("/fit")
-    assert result.status_code == 500
-    assert result.json["title"] == "Anonymization failed"
+    assert result.status_code == 502
+    assert result.json["title"] == "Data rejected by the anonymizer"
     assert "'age'" in result.json["description"]
     assert "/data/anonymizer/leaky" in result.json["description"]

@@ -7,10 +7,8 @@ import threading
 
 import falcon
 
-from ..server.errors import register_error_handlers
-from ..server.middleware import RequestLogger
-from ..server.resources import AliveResource
-from ..server.storage import NotFittedError
+from ..errors import NotReadyError as NotFittedError
+from ..web import AliveResource, RequestLogger, register_error_handlers
 from ..wire import ChallengeClient
 from .attack import MembershipInferenceAudit
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import falcon
 import numpy as np
 
-from ..server.resources import AliveResource
+from ..web import AliveResource
 from ..wire import PayloadError, decode_named_arrays, encode_named_arrays
 from .platform import score_forwarder
 from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy

@@ -29,7 +29,7 @@ import falcon
 import numpy as np
 import pandas as pd
 
-from ..server.resources import AliveResource
+from ..web import AliveResource
 from ..wire import PayloadError, decode_table, encode_table
 from .platform import score_forwarder
 

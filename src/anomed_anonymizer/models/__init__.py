@@ -1,18 +1,31 @@
-"""Anonymizer interfaces and wrappers, independent of any web server."""
+"""Anonymizer interfaces (supervised and tabular) and wrappers, independent of
+any web server."""
 
 from .base import SupervisedLearningAnonymizer
 from .batching import batch_views
-from .persistence import pickle_anonymizer, save_atomically, unpickle_anonymizer
+from .persistence import pickle_anonymizer, unpickle_anonymizer
 from .privacy import PrivacyAccounted, PrivacyBudget, privacy_budget_of, privacy_json
 from .pytorch import DPSGD, TorchWrapper, UnsafeWeightsError
+from .tabular import (
+    SCHEMES,
+    AnonymizationScheme,
+    BudgetRecording,
+    Reporting,
+    TabularDataAnonymizer,
+)
 from .wrappers import TFKerasWrapper, WrappedAnonymizer
 
 __all__ = [
     "DPSGD",
+    "SCHEMES",
+    "AnonymizationScheme",
+    "BudgetRecording",
     "PrivacyAccounted",
     "PrivacyBudget",
+    "Reporting",
     "SupervisedLearningAnonymizer",
     "TFKerasWrapper",
+    "TabularDataAnonymizer",
     "TorchWrapper",
     "UnsafeWeightsError",
     "WrappedAnonymizer",
@@ -20,6 +33,5 @@ __all__ = [
     "pickle_anonymizer",
     "privacy_budget_of",
     "privacy_json",
-    "save_atomically",
     "unpickle_anonymizer",
 ]

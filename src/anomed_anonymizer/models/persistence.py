@@ -1,5 +1,5 @@
-"""Saving and loading fitted anonymizers (see :mod:`anomed_anonymizer.files`
-for how saves are made atomic)."""
+"""Pickling fitted anonymizers (the server makes every save atomic: see
+:mod:`anomed_anonymizer.files`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from ..files import save_atomically
-
-__all__ = ["pickle_anonymizer", "save_atomically", "unpickle_anonymizer"]
+__all__ = ["pickle_anonymizer", "unpickle_anonymizer"]
 
 
 def pickle_anonymizer(anonymizer: Any, filepath: str | Path) -> None:

@@ -1,9 +1,10 @@
-"""The web server: Falcon resources and app factories."""
+"""The web servers: Falcon resources, the stores they share between worker
+processes, and app factories."""
 
+from ..web import AliveResource, register_error_handlers
 from .app import supervised_learning_anonymizer_server_factory
-from .errors import register_error_handlers
+from .releases import PersistingTabularDataAnonymizer, Release, ReleaseStore
 from .resources import (
-    AliveResource,
     FitResource,
     InferenceResource,
     validate_anonymizer_input_or_raise,
@@ -23,6 +24,9 @@ __all__ = [
     "InferenceResource",
     "ModelStore",
     "NotFittedError",
+    "PersistingTabularDataAnonymizer",
+    "Release",
+    "ReleaseStore",
     "TabularDataResource",
     "TabularEvaluationResource",
     "TabularFitResource",

@@ -8,16 +8,10 @@ from pathlib import Path
 import falcon
 
 from ..models.base import SupervisedLearningAnonymizer
-from ..wire import ChallengeClient
-from .errors import register_error_handlers
-from .middleware import RequestLogger, configure_logging
+from ..web import create_app
+from ..wire import PeerClient
 from .privacy import PrivacyResource
-from .resources import (
-    DEFAULT_MAX_REQUEST_BYTES,
-    AliveResource,
-    FitResource,
-    InferenceResource,
-)
+from .resources import DEFAULT_MAX_REQUEST_BYTES, FitResource, InferenceResource
 from .storage import ModelStore
 
 __all__ = ["supervised_learning_anonymizer_server_factory"]
@@ -91,16 +85,13 @@ def supervised_learning_anonymizer_server_factory(
         )
     if max_request_bytes < 1:
         raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes}")
-    client = ChallengeClient(
+    client = PeerClient(
         download_timeout=download_timeout,
         upload_timeout=upload_timeout,
         max_response_bytes=max(max_request_bytes, 1 << 30),
     )
     store = ModelStore(model_filepath, model_loader)
-    configure_logging()
-    app = falcon.App(middleware=[RequestLogger()])
-    register_error_handlers(app)
-    app.add_route("/", AliveResource())
+    app = create_app("Anonymizer server is alive!")
     app.add_route(
         "/fit",
         FitResource(

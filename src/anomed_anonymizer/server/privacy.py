@@ -20,7 +20,7 @@ from ..models.privacy import (
     privacy_budget_of,
     privacy_json,
 )
-from ..tabular.persistence import PersistingTabularDataAnonymizer
+from .releases import PersistingTabularDataAnonymizer
 from .storage import ModelStore
 
 __all__ = ["PrivacyResource"]
@@ -33,9 +33,8 @@ class PrivacyResource:
     ----------
     budget : Callable[[], PrivacyBudget | None]
         Returns the served model's budget; raises
-        :class:`~anomed_anonymizer.server.NotFittedError` (or the tabular
-        ``NotAnonymizedError``) before the first fit, which the app's error
-        handlers turn into 503.
+        :class:`~anomed_anonymizer.errors.NotReadyError` before the first
+        fit, which the app's error handlers turn into 503.
     """
 
     def __init__(self, budget: Callable[[], PrivacyBudget | None]) -> None:

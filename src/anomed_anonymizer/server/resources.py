@@ -3,12 +3,11 @@
 They are the building blocks of
 :func:`~anomed_anonymizer.supervised_learning_anonymizer_server_factory`, and
 can be mounted on an app of your own (call
-:func:`~anomed_anonymizer.server.errors.register_error_handlers` on it too).
+:func:`~anomed_anonymizer.register_error_handlers` on it too).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,16 +16,16 @@ from pathlib import Path
 import falcon
 import numpy as np
 
+from ..errors import InvalidInputError, InvalidOutputError
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.privacy import privacy_budget_of, privacy_json
+from ..web import AliveResource, read_body
 from ..wire import (
-    ChallengeClient,
-    ChallengeProtocolError,
-    PayloadTooLargeError,
+    PeerClient,
+    PeerProtocolError,
     decode_named_arrays,
     encode_named_arrays,
 )
-from .errors import AnonymizerInputError
 from .storage import ModelStore
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "FitResource",
     "InferenceResource",
     "read_body",
+    "rejected_data",
     "validate_anonymizer_input_or_raise",
 ]
 
@@ -47,23 +47,6 @@ DATA_SPLITS = ("tuning", "validation")
 # malformed array (upstream's README example indexes shape[1] before checking
 # ndim, so a 1-d X raises IndexError) is rejecting it too, not failing itself.
 _VALIDATOR_REJECTIONS = (ValueError, TypeError, IndexError, KeyError, AttributeError)
-
-
-class AliveResource:
-    """``GET /``: a static JSON alive message.
-
-    Parameters
-    ----------
-    message : str, optional
-        The message, by default ``"Anonymizer server is alive!"``.
-    """
-
-    def __init__(self, message: str = "Anonymizer server is alive!") -> None:
-        self._body = json.dumps({"message": message})
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.text = self._body
-        resp.content_type = falcon.MEDIA_JSON
 
 
 def validate_anonymizer_input_or_raise(
@@ -94,9 +77,7 @@ def validate_anonymizer_input_or_raise(
     try:
         anonymizer.validate_input(feature_array)
     except _VALIDATOR_REJECTIONS as exc:
-        reason = (
-            str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-        )
+        reason = _reason(exc)
         description = f"{error_message}: {reason}" if error_message else reason
         raise falcon.HTTPError(
             status=error_status or falcon.HTTP_INTERNAL_SERVER_ERROR,
@@ -105,29 +86,29 @@ def validate_anonymizer_input_or_raise(
         ) from exc
 
 
-def read_body(req: falcon.Request, max_bytes: int) -> bytes:
-    """Read the request body, refusing more than ``max_bytes``.
+def rejected_data(description: str, url: str, exc: Exception) -> PeerProtocolError:
+    """The error for a peer's data that the anonymizer rejects: the peer sent
+    something this anonymizer cannot use, so a 502 in every server.
 
-    Raises
-    ------
-    PayloadTooLargeError
-        If the declared or actual length exceeds ``max_bytes``.
+    Parameters
+    ----------
+    description : str
+        What was rejected, from where (e.g. "the training features from URL
+        (shape ...) were rejected by the anonymizer's validate_input").
+    url : str
+        Where the data came from.
+    exc : Exception
+        The anonymizer's reason.
     """
-    declared = req.content_length
-    if declared is not None and declared > max_bytes:
-        raise PayloadTooLargeError(
-            f"the body has {declared} bytes, more than the limit of {max_bytes}",
-            size=declared,
-            limit=max_bytes,
-        )
-    body = req.bounded_stream.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise PayloadTooLargeError(
-            f"the body has more than the limit of {max_bytes} bytes",
-            size=len(body),
-            limit=max_bytes,
-        )
-    return body
+    return PeerProtocolError(
+        f"{description}: {_reason(exc)}", url, title="Data rejected by the anonymizer"
+    )
+
+
+def _reason(exc: Exception) -> str:
+    # A ValueError is a validator's message; anything else, a crash on the
+    # array, is named so that its message makes sense.
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
 def _predict(
@@ -135,7 +116,7 @@ def _predict(
 ) -> np.ndarray:
     prediction = np.asarray(anonymizer.predict(X, batch_size=batch_size))
     if prediction.ndim == 0 or len(prediction) != len(X):
-        raise RuntimeError(
+        raise InvalidOutputError(
             f"the anonymizer's predict() returned shape {prediction.shape} for "
             f"{len(X)} rows; it must return one prediction per row"
         )
@@ -153,7 +134,7 @@ class FitResource:
         Where the fitted model goes.
     training_data_url : str
         Serves ``.npz`` arrays ``X`` and ``y``.
-    client : ChallengeClient
+    client : PeerClient
         Downloads the data.
     """
 
@@ -162,7 +143,7 @@ class FitResource:
         anonymizer: SupervisedLearningAnonymizer,
         store: ModelStore,
         training_data_url: str,
-        client: ChallengeClient,
+        client: PeerClient,
     ) -> None:
         self._anonymizer = anonymizer
         self._store = store
@@ -178,11 +159,12 @@ class FitResource:
             try:
                 self._anonymizer.validate_input(X)
             except _VALIDATOR_REJECTIONS as exc:
-                raise ChallengeProtocolError(
+                raise rejected_data(
                     f"the training features from {self._training_data_url} (shape "
                     f"{X.shape}, dtype {X.dtype}) were rejected by the anonymizer's "
-                    f"validate_input: {exc}",
+                    "validate_input",
                     self._training_data_url,
+                    exc,
                 ) from exc
             _logger.info(
                 "fitting on X %s %s, y %s %s", X.shape, X.dtype, y.shape, y.dtype
@@ -227,7 +209,7 @@ class InferenceResource:
         Largest ``/predict`` body, and largest decompressed payload.
     store : ModelStore | None, optional
         Share a store with a :class:`FitResource`; by default one is made.
-    client : ChallengeClient | None, optional
+    client : PeerClient | None, optional
         Share a client; by default one is made from the timeouts.
     """
 
@@ -245,7 +227,7 @@ class InferenceResource:
         *,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         store: ModelStore | None = None,
-        client: ChallengeClient | None = None,
+        client: PeerClient | None = None,
     ) -> None:
         self._anon_id = anonymizer_identifier
         self._default_batch_size = default_batch_size
@@ -256,7 +238,7 @@ class InferenceResource:
         self._utility_url = utility_evaluation_url
         self._max_request_bytes = max_request_bytes
         self._store = store or ModelStore(model_filepath, model_loader)
-        self._client = client or ChallengeClient(download_timeout, upload_timeout)
+        self._client = client or PeerClient(download_timeout, upload_timeout)
 
     def on_post_predict(self, req: falcon.Request, resp: falcon.Response) -> None:
         anonymizer = self._store.latest()
@@ -282,9 +264,10 @@ class InferenceResource:
         except ValueError as exc:
             # The validator let X through but the model cannot use it: still
             # the client's array, so a 400 that says why.
-            raise AnonymizerInputError(
+            raise InvalidInputError(
                 f"the anonymizer could not predict for 'X' (shape {X.shape}, "
-                f"dtype {X.dtype}): {exc}"
+                f"dtype {X.dtype}): {exc}",
+                title="Invalid feature array",
             ) from exc
         resp.status = falcon.HTTP_CREATED
         resp.content_type = "application/octet-stream"

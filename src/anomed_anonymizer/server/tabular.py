@@ -9,13 +9,12 @@ from pathlib import Path
 import falcon
 
 from ..models.privacy import budget_from_record, privacy_json
-from ..tabular.base import TabularDataAnonymizer
-from ..tabular.persistence import AnonymizationError, PersistingTabularDataAnonymizer
-from ..wire import ChallengeClient, decode_table
-from .errors import register_error_handlers
-from .middleware import RequestLogger, configure_logging
+from ..models.tabular import TabularDataAnonymizer
+from ..web import create_app
+from ..wire import PeerClient
 from .privacy import PrivacyResource
-from .resources import AliveResource
+from .releases import PersistingTabularDataAnonymizer
+from .resources import rejected_data
 
 __all__ = [
     "TabularDataResource",
@@ -34,7 +33,7 @@ class TabularFitResource:
         self,
         persisting_anonymizer: PersistingTabularDataAnonymizer,
         leaky_data_url: str,
-        client: ChallengeClient,
+        client: PeerClient,
     ) -> None:
         self._anonymizer = persisting_anonymizer
         self._url = leaky_data_url
@@ -43,21 +42,22 @@ class TabularFitResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         leaky = self._client.fetch_table(self._url)
         try:
-            self._anonymizer.anonymize(leaky)
+            release = self._anonymizer.anonymize(leaky)
         except ValueError as exc:
-            raise AnonymizationError(
-                f"the anonymizer rejected the leaky table from {self._url} "
-                f"({leaky.shape[0]} rows x {leaky.shape[1]} columns): {exc}"
+            raise rejected_data(
+                f"the leaky table from {self._url} ({leaky.shape[0]} rows x "
+                f"{leaky.shape[1]} columns) was rejected by the anonymizer",
+                self._url,
+                exc,
             ) from exc
         resp.status = falcon.HTTP_CREATED
-        budget = self._anonymizer.get_budget()
         resp.media = {
             "message": "Anonymization has been completed successfully.",
-            "scheme": self._anonymizer.get_anon_scheme(),
+            "scheme": release.scheme,
             # Computed on the leaky table: for the operator, not for publication.
-            "report": self._anonymizer.get_report(),
-            "budget": budget,
-            "privacy": privacy_json(budget_from_record(budget)),
+            "report": release.report,
+            "budget": release.budget,
+            "privacy": privacy_json(budget_from_record(release.budget)),
         }
 
 
@@ -69,7 +69,7 @@ class TabularEvaluationResource:
         anonymizer_identifier: str,
         persisting_anonymizer: PersistingTabularDataAnonymizer,
         utility_evaluation_url: str,
-        client: ChallengeClient,
+        client: PeerClient,
     ) -> None:
         self._anon_id = anonymizer_identifier
         self._anonymizer = persisting_anonymizer
@@ -77,10 +77,14 @@ class TabularEvaluationResource:
         self._client = client
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        table = decode_table(self._anonymizer.release_bytes())
-        scheme = self._anonymizer.get_anon_scheme()
+        # Table and scheme of one version: a /fit finishing meanwhile cannot
+        # pair the old table with the new scheme.
+        release = self._anonymizer.release()
         evaluation = self._client.post_table_and_scheme(
-            self._url, table, scheme, params={"anonymizer": self._anon_id}
+            self._url,
+            release.parquet,
+            release.scheme,
+            params={"anonymizer": self._anon_id},
         )
         resp.status = falcon.HTTP_CREATED
         resp.media = {
@@ -97,10 +101,10 @@ class TabularDataResource:
 
     def on_get_data(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = "application/octet-stream"
-        resp.data = self._anonymizer.release_bytes()
+        resp.data = self._anonymizer.release().parquet
 
     def on_get_scheme(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.text = json.dumps({"scheme": self._anonymizer.get_anon_scheme()})
+        resp.text = json.dumps({"scheme": self._anonymizer.release().scheme})
 
 
 def tabular_data_anonymizer_server_factory(
@@ -115,11 +119,11 @@ def tabular_data_anonymizer_server_factory(
     """Create the web app of a tabular data anonymizer.
 
     Routes: ``GET /``; ``POST /fit`` (pull the leaky table, anonymize,
-    persist table and scheme atomically); ``POST /evaluate`` (upload both as
-    multipart ``anon_data``/``anon_scheme`` to the challenge); ``GET
-    /anon_data`` (Parquet); ``GET /anon_data_scheme`` (``{"scheme": ...}``);
-    ``GET /privacy`` (the release's privacy budget). Errors are JSON; before
-    the first fit the data routes answer 503.
+    persist table, scheme and report atomically); ``POST /evaluate`` (upload
+    table and scheme as multipart ``anon_data``/``anon_scheme`` to the
+    challenge); ``GET /anon_data`` (Parquet); ``GET /anon_data_scheme``
+    (``{"scheme": ...}``); ``GET /privacy`` (the release's privacy budget).
+    Errors are JSON; before the first fit the data routes answer 503.
 
     Parameters
     ----------
@@ -141,14 +145,11 @@ def tabular_data_anonymizer_server_factory(
     falcon.App
         A WSGI app; serve it with ``anomed-anonymizer serve``.
     """
-    configure_logging()
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
-    client = ChallengeClient(
+    client = PeerClient(
         download_timeout=download_timeout, upload_timeout=upload_timeout
     )
-    app = falcon.App(middleware=[RequestLogger()])
-    register_error_handlers(app)
-    app.add_route("/", AliveResource())
+    app = create_app("Anonymizer server is alive!")
     app.add_route("/fit", TabularFitResource(persisting, leaky_data_url, client))
     app.add_route(
         "/evaluate",

@@ -1,11 +1,11 @@
 """Anonymizers that release a whole table at once, and how to score them."""
 
-from .base import SCHEMES, AnonymizationScheme, TabularDataAnonymizer
-from .datasets import adult_like
+from typing import Any
+
+from ..models.tabular import SCHEMES, AnonymizationScheme, TabularDataAnonymizer
 from .generalization import MondrianKAnonymizer
 from .metrics import discernibility_metric, normalized_certainty_penalty, sum_of_squares
 from .microaggregation import MDAVMicroaggregator
-from .persistence import PersistingTabularDataAnonymizer
 from .synthesis import DPSynthesizer
 
 __all__ = [
@@ -14,10 +14,23 @@ __all__ = [
     "DPSynthesizer",
     "MDAVMicroaggregator",
     "MondrianKAnonymizer",
-    "PersistingTabularDataAnonymizer",
     "TabularDataAnonymizer",
-    "adult_like",
     "discernibility_metric",
     "normalized_certainty_penalty",
     "sum_of_squares",
 ]
+
+# Names that moved to the layers that own them; they resolve on first use, so
+# importing the algorithms does not import the server or the emulator.
+_MOVED = {
+    "PersistingTabularDataAnonymizer": "anomed_anonymizer.server.releases",
+    "adult_like": "anomed_anonymizer.emulator.adult",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

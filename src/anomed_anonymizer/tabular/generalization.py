@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..models.tabular import TabularDataAnonymizer
 from ._checks import (
     check_int,
     check_table,
@@ -16,7 +17,6 @@ from ._checks import (
     nominal_codes,
     numeric_values,
 )
-from .base import TabularDataAnonymizer
 from .metrics import _group_min_max, _ncp
 
 __all__ = ["MondrianKAnonymizer"]

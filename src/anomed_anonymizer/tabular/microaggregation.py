@@ -8,8 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..models.tabular import TabularDataAnonymizer
 from ._checks import check_int, check_table, numeric_values
-from .base import TabularDataAnonymizer
 from .metrics import _standardize, _sum_of_squares
 
 __all__ = ["MDAVMicroaggregator"]

@@ -11,10 +11,15 @@ from .http import (
     ChallengeProtocolError,
     ChallengeRejectedError,
     ChallengeUnavailableError,
+    PeerClient,
+    PeerError,
+    PeerProtocolError,
+    PeerRejectedError,
+    PeerUnavailableError,
 )
 from .multipart import encode_multipart
-from .npz import NamedArraysCodec, decode_named_arrays, encode_named_arrays
-from .parquet import TableCodec, decode_table, encode_table
+from .npz import decode_named_arrays, encode_named_arrays
+from .parquet import decode_table, encode_table
 
 __all__ = [
     "ChallengeClient",
@@ -23,10 +28,13 @@ __all__ = [
     "ChallengeRejectedError",
     "ChallengeUnavailableError",
     "MissingArrayError",
-    "NamedArraysCodec",
     "PayloadError",
     "PayloadTooLargeError",
-    "TableCodec",
+    "PeerClient",
+    "PeerError",
+    "PeerProtocolError",
+    "PeerRejectedError",
+    "PeerUnavailableError",
     "decode_named_arrays",
     "decode_table",
     "encode_multipart",

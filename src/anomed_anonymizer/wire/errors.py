@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from ..errors import InvalidInputError, TooLargeError
+
 __all__ = ["MissingArrayError", "PayloadError", "PayloadTooLargeError"]
 
 
-class PayloadError(ValueError):
+class PayloadError(InvalidInputError):
     """A payload could not be decoded (empty, wrong format, corrupt, unsafe)."""
 
+    title = "Bad payload"
 
-class PayloadTooLargeError(PayloadError):
+
+class PayloadTooLargeError(PayloadError, TooLargeError):
     """A payload, or what it would inflate to, exceeds the configured limit.
 
     Parameters
@@ -21,6 +25,8 @@ class PayloadTooLargeError(PayloadError):
     limit : int
         The limit in bytes.
     """
+
+    title = "Payload too large"
 
     def __init__(self, message: str, size: int, limit: int) -> None:
         super().__init__(message)

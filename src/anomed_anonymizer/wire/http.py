@@ -1,8 +1,11 @@
-"""An HTTP client for the challenge server, with errors that say what failed.
+"""An HTTP client for the AnoMed peers, with errors that say what failed.
 
-One :class:`requests.Session` per process is reused for connection pooling
-(gunicorn forks workers, and a session must not cross a fork). Every call has
-an explicit timeout, and responses are read with a size bound.
+Our servers talk to a challenge (download data, upload results for scoring)
+and our self-audit talks to an anonymizer (``POST /predict``): one client,
+:class:`PeerClient`, does both. One :class:`requests.Session` per process is
+reused for connection pooling (gunicorn forks workers, and a session must not
+cross a fork). Every call has an explicit timeout, and responses are read with
+a size bound.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import requests
 
+from ..errors import UpstreamError, UpstreamUnavailableError
 from .errors import PayloadError
 from .multipart import encode_multipart
 from .npz import decode_named_arrays, encode_named_arrays
@@ -29,16 +33,22 @@ __all__ = [
     "ChallengeProtocolError",
     "ChallengeRejectedError",
     "ChallengeUnavailableError",
+    "PeerClient",
+    "PeerError",
+    "PeerProtocolError",
+    "PeerRejectedError",
+    "PeerUnavailableError",
 ]
 
 _logger = logging.getLogger(__name__)
 
 _BODY_EXCERPT = 300
+_T = TypeVar("_T")
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
 
 
-class ChallengeError(Exception):
-    """Talking to the challenge failed.
+class PeerError(UpstreamError):
+    """Talking to a peer failed.
 
     Parameters
     ----------
@@ -46,19 +56,23 @@ class ChallengeError(Exception):
         What failed.
     url : str
         The URL that was requested.
+    title : str | None, optional
+        A short title for the JSON error body; by default the class's.
     """
 
-    def __init__(self, message: str, url: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, url: str, *, title: str | None = None) -> None:
+        super().__init__(message, title=title)
         self.url = url
 
 
-class ChallengeUnavailableError(ChallengeError):
-    """The challenge could not be reached, or did not answer in time."""
+class PeerUnavailableError(PeerError, UpstreamUnavailableError):
+    """The peer could not be reached, or did not answer in time."""
+
+    title = "Peer unavailable"
 
 
-class ChallengeRejectedError(ChallengeError):
-    """The challenge answered with an unexpected HTTP status.
+class PeerRejectedError(PeerError):
+    """The peer answered with an unexpected HTTP status.
 
     Parameters
     ----------
@@ -67,10 +81,12 @@ class ChallengeRejectedError(ChallengeError):
     url : str
         The URL that was requested.
     status : int
-        The status the challenge answered with.
+        The status the peer answered with.
     body_excerpt : str
         The first bytes of its body, decoded leniently.
     """
+
+    title = "Peer rejected the request"
 
     def __init__(self, message: str, url: str, status: int, body_excerpt: str) -> None:
         super().__init__(message, url)
@@ -78,12 +94,22 @@ class ChallengeRejectedError(ChallengeError):
         self.body_excerpt = body_excerpt
 
 
-class ChallengeProtocolError(ChallengeError):
-    """The challenge answered, but its payload is not what the protocol says."""
+class PeerProtocolError(PeerError):
+    """The peer answered, but its payload is not what the protocol says (or
+    holds data the receiving model rejects)."""
+
+    title = "Bad peer payload"
 
 
-class ChallengeClient:
-    """Fetches data from and posts results to a challenge server.
+# The names from when the client only talked to challenges.
+ChallengeError = PeerError
+ChallengeUnavailableError = PeerUnavailableError
+ChallengeRejectedError = PeerRejectedError
+ChallengeProtocolError = PeerProtocolError
+
+
+class PeerClient:
+    """Fetches data from and posts results to a peer (challenge or anonymizer).
 
     Parameters
     ----------
@@ -119,31 +145,29 @@ class ChallengeClient:
 
         Raises
         ------
-        ChallengeUnavailableError, ChallengeRejectedError, ChallengeProtocolError
+        PeerUnavailableError, PeerRejectedError, PeerProtocolError
             If the request fails, the status is not 200, or the body is not
             the expected ``.npz``.
         """
         body = self._get(url, params)
-        try:
-            return decode_named_arrays(
+        return _decoded(
+            url,
+            "sent an unusable .npz payload",
+            lambda: decode_named_arrays(
                 body, required=required, max_decompressed_bytes=self.max_response_bytes
-            )
-        except PayloadError as exc:
-            raise ChallengeProtocolError(
-                f"{url} sent an unusable .npz payload: {exc}", url
-            ) from exc
+            ),
+        )
 
     def fetch_table(
         self, url: str, params: Mapping[str, Any] | None = None
     ) -> pd.DataFrame:
         """GET ``url`` and decode its Parquet body (see :meth:`fetch_named_arrays`)."""
         body = self._get(url, params)
-        try:
-            return decode_table(body, max_decompressed_bytes=self.max_response_bytes)
-        except PayloadError as exc:
-            raise ChallengeProtocolError(
-                f"{url} sent an unusable Parquet payload: {exc}", url
-            ) from exc
+        return _decoded(
+            url,
+            "sent an unusable Parquet payload",
+            lambda: decode_table(body, max_decompressed_bytes=self.max_response_bytes),
+        )
 
     # -- evaluation uploads ----------------------------------------------------
 
@@ -176,27 +200,28 @@ class ChallengeClient:
             headers={"Content-Type": "application/octet-stream"},
             params=params,
         )
-        try:
-            return decode_named_arrays(
-                body,
-                required=required,
-                max_decompressed_bytes=self.max_response_bytes,
-            )
-        except PayloadError as exc:
-            raise ChallengeProtocolError(
-                f"{url} answered with an unusable .npz payload: {exc}", url
-            ) from exc
+        return _decoded(
+            url,
+            "answered with an unusable .npz payload",
+            lambda: decode_named_arrays(
+                body, required=required, max_decompressed_bytes=self.max_response_bytes
+            ),
+        )
 
     def post_table_and_scheme(
         self,
         url: str,
-        table: pd.DataFrame,
+        table: pd.DataFrame | bytes,
         scheme: str,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
-        """POST a table and its scheme as multipart and return the 201 JSON."""
+        """POST a table and its scheme as multipart and return the 201 JSON.
+
+        ``table`` may be a DataFrame or its Parquet file (sent as it is).
+        """
+        parquet = table if isinstance(table, bytes) else encode_table(table)
         body, content_type = encode_multipart(
-            {"anon_data": encode_table(table), "anon_scheme": scheme}
+            {"anon_data": parquet, "anon_scheme": scheme}
         )
         return self._post_for_json(
             url, data=body, headers={"Content-Type": content_type}, params=params
@@ -237,7 +262,7 @@ class ChallengeClient:
         self, method: str, url: str, expected: int, timeout: float, **kwargs: Any
     ) -> bytes:
         """Send one request; return its (size-bounded) body if the status is
-        ``expected``, else raise the matching :class:`ChallengeError`."""
+        ``expected``, else raise the matching :class:`PeerError`."""
         started = time.perf_counter()
         try:
             with self.session.request(
@@ -246,11 +271,11 @@ class ChallengeClient:
                 body = self._read_bounded(response, url)
                 status = response.status_code
         except requests.Timeout as exc:
-            raise ChallengeUnavailableError(
+            raise PeerUnavailableError(
                 f"{url} did not answer within {timeout} s", url
             ) from exc
         except requests.RequestException as exc:
-            raise ChallengeUnavailableError(
+            raise PeerUnavailableError(
                 f"{url} is unreachable: {_reason(exc)}", url
             ) from exc
         if status != expected:
@@ -278,7 +303,7 @@ class ChallengeClient:
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ChallengeProtocolError(
+            raise PeerProtocolError(
                 f"{url} answered 201 without JSON: {_excerpt(body)!r}", url
             ) from exc
 
@@ -289,7 +314,7 @@ class ChallengeClient:
             and declared.isdigit()
             and int(declared) > self.max_response_bytes
         ):
-            raise ChallengeProtocolError(
+            raise PeerProtocolError(
                 f"{url} sent {declared} bytes, more than the "
                 f"limit of {self.max_response_bytes}",
                 url,
@@ -299,7 +324,7 @@ class ChallengeClient:
         for chunk in response.iter_content(chunk_size=1 << 16):
             received += len(chunk)
             if received > self.max_response_bytes:
-                raise ChallengeProtocolError(
+                raise PeerProtocolError(
                     f"{url} sent more than the limit of "
                     f"{self.max_response_bytes} bytes",
                     url,
@@ -308,15 +333,20 @@ class ChallengeClient:
         return b"".join(chunks)
 
 
+def _decoded(url: str, failure: str, decode: Callable[[], _T]) -> _T:
+    try:
+        return decode()
+    except PayloadError as exc:
+        raise PeerProtocolError(f"{url} {failure}: {exc}", url) from exc
+
+
 def _excerpt(body: bytes) -> str:
     return body[:_BODY_EXCERPT].decode("utf-8", errors="replace")
 
 
-def _rejected(
-    url: str, status: int, body: bytes, expected: int
-) -> ChallengeRejectedError:
+def _rejected(url: str, status: int, body: bytes, expected: int) -> PeerRejectedError:
     excerpt = _excerpt(body)
-    return ChallengeRejectedError(
+    return PeerRejectedError(
         f"{url} answered {status} (expected {expected}): {excerpt!r}",
         url,
         status=status,
@@ -331,3 +361,7 @@ def _reason(exc: requests.RequestException) -> str:
     while cause.__cause__ is not None or cause.__context__ is not None:
         cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
     return f"{type(cause).__name__}: {cause}"
+
+
+ChallengeClient = PeerClient
+"""The name from when the client only talked to challenges."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 
-__all__ = ["NamedArraysCodec", "decode_named_arrays", "encode_named_arrays"]
+__all__ = ["decode_named_arrays", "encode_named_arrays"]
 
 _NPY_SUFFIX = ".npy"
 DEFAULT_MAX_ARRAYS = 1024
@@ -194,39 +194,4 @@ def _check_header(stream, member: zipfile.ZipInfo, name: str) -> None:
         raise PayloadError(
             f"array {name!r} claims shape {shape} of {dtype} ({claimed} bytes) but "
             f"its archive member holds only {member.file_size} bytes"
-        )
-
-
-class NamedArraysCodec:
-    """The ``.npz`` body format as a small codec, in the shape of Falcon's
-    media handlers.
-
-    Parameters
-    ----------
-    max_decompressed_bytes : int | None, optional
-        Limit passed to :func:`decode_named_arrays`.
-    compress : bool, optional
-        Passed to :func:`encode_named_arrays`.
-    """
-
-    content_type = "application/octet-stream"
-
-    def __init__(
-        self, max_decompressed_bytes: int | None = None, compress: bool = True
-    ) -> None:
-        self.max_decompressed_bytes = max_decompressed_bytes
-        self.compress = compress
-
-    def serialize(self, arrays: Mapping[str, np.ndarray]) -> bytes:
-        """Encode ``arrays`` (see :func:`encode_named_arrays`)."""
-        return encode_named_arrays(arrays, compress=self.compress)
-
-    def deserialize(
-        self, data: bytes, required: Iterable[str] = ()
-    ) -> dict[str, np.ndarray]:
-        """Decode ``data`` (see :func:`decode_named_arrays`)."""
-        return decode_named_arrays(
-            data,
-            required=required,
-            max_decompressed_bytes=self.max_decompressed_bytes,
         )

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from .errors import PayloadError, PayloadTooLargeError
 
-__all__ = ["TableCodec", "decode_table", "encode_table"]
+__all__ = ["decode_table", "encode_table"]
 
 
 def encode_table(table: pd.DataFrame) -> bytes:
@@ -88,20 +88,3 @@ def decode_table(
         raise PayloadError(
             f"the body is not a readable Parquet table ({len(data)} bytes): {exc}"
         ) from exc
-
-
-class TableCodec:
-    """The Parquet body format as a small codec (see :class:`NamedArraysCodec`)."""
-
-    content_type = "application/octet-stream"
-
-    def __init__(self, max_decompressed_bytes: int | None = None) -> None:
-        self.max_decompressed_bytes = max_decompressed_bytes
-
-    def serialize(self, table: pd.DataFrame) -> bytes:
-        """Encode ``table`` (see :func:`encode_table`)."""
-        return encode_table(table)
-
-    def deserialize(self, data: bytes) -> pd.DataFrame:
-        """Decode ``data`` (see :func:`decode_table`)."""
-        return decode_table(data, max_decompressed_bytes=self.max_decompressed_bytes)

@@ -1,0 +1,53 @@
+"""Resources and request helpers every app mounts or uses."""
+
+from __future__ import annotations
+
+import json
+
+import falcon
+
+from ..wire import PayloadTooLargeError
+
+__all__ = ["AliveResource", "read_body"]
+
+
+class AliveResource:
+    """``GET /``: a static JSON alive message.
+
+    Parameters
+    ----------
+    message : str, optional
+        The message, by default ``"Anonymizer server is alive!"``.
+    """
+
+    def __init__(self, message: str = "Anonymizer server is alive!") -> None:
+        self._body = json.dumps({"message": message})
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.text = self._body
+        resp.content_type = falcon.MEDIA_JSON
+
+
+def read_body(req: falcon.Request, max_bytes: int) -> bytes:
+    """Read the request body, refusing more than ``max_bytes``.
+
+    Raises
+    ------
+    PayloadTooLargeError
+        If the declared or actual length exceeds ``max_bytes``.
+    """
+    declared = req.content_length
+    if declared is not None and declared > max_bytes:
+        raise PayloadTooLargeError(
+            f"the body has {declared} bytes, more than the limit of {max_bytes}",
+            size=declared,
+            limit=max_bytes,
+        )
+    body = req.bounded_stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise PayloadTooLargeError(
+            f"the body has more than the limit of {max_bytes} bytes",
+            size=len(body),
+            limit=max_bytes,
+        )
+    return body

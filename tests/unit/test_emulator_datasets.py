@@ -44,7 +44,7 @@ def test_parquet_with_target_column(tmp_path):
                 p, index=False
             ),
             "t",
-            "encode a first",
+            r"encode \['a'\] first",
         ),
         (
             lambda p: pd.DataFrame({"a": [1.0, None], "t": [0, 1]}).to_csv(

@@ -200,7 +200,7 @@ def emulate_challenge(
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     try:
         if kind == "tabular":
-            table = _load_table(dataset or "adult", rows, seed)
+            table = emulator.load_table(dataset or "adult", rows, seed)
             challenge = emulator.ReconstructionChallenge(
                 table, seed=seed, sensitive=sensitive
             )
@@ -208,7 +208,7 @@ def emulate_challenge(
             _run(lambda: emulator.tabular_challenge_app(challenge), options, banner)
             return
         data = emulator.load_dataset(dataset or "iris", target)
-        mia = _challenge(emulator.MIAChallenge, data, seed, mia_length)
+        mia = emulator.MIAChallenge(data, seed=seed, mia_evaluation_length=mia_length)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     banner = (
@@ -216,21 +216,6 @@ def emulate_challenge(
         f"{data.n_classes} classes, seed {seed}"
     )
     _run(lambda: emulator.supervised_challenge_app(mia), options, banner)
-
-
-def _load_table(source: str, rows: int, seed: int):
-    import pandas as pd
-
-    from ..tabular.datasets import adult_like
-
-    if source == "adult":
-        return adult_like(rows, seed=seed)
-    path = Path(source)
-    if path.suffix.lower() not in (".csv", ".parquet") or not path.is_file():
-        raise ValueError(
-            f"{source!r} is neither 'adult' nor an existing .csv/.parquet file"
-        )
-    return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
 
 
 @main.command()
@@ -354,14 +339,6 @@ def init(directory, template, force) -> None:
     for path in written:
         click.echo(f"  {path.relative_to(directory)}")
     click.echo(f"next: cd {directory} && python -m pytest test_smoke.py")
-
-
-def _challenge(factory, data, seed, mia_length):
-    if mia_length is not None:
-        return factory(data, seed=seed, mia_evaluation_length=mia_length)
-    probe = factory(data, seed=seed, mia_evaluation_length=1)
-    largest = min(len(probe._members_rest[0]), len(probe._non_members_rest[0])) // 2
-    return factory(data, seed=seed, mia_evaluation_length=min(100, largest))
 
 
 def _run(load, options: ServeOptions, banner: str) -> None:

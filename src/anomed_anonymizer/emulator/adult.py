@@ -1,4 +1,5 @@
-"""Synthetic tables for examples, tests and benchmarks."""
+"""A synthetic Adult-like table: the tabular emulator's default data, and test
+and benchmark data."""
 
 from __future__ import annotations
 
@@ -106,6 +107,11 @@ _COUNTRIES = [
 ]
 
 
+_COUNTRY_WEIGHTS = {"United-States": 0.91, "Mexico": 0.02} | {
+    c: 0.07 * 0.85**i / 6.0 for i, c in enumerate(_COUNTRIES[2:], start=1)
+}
+
+
 def _choice(rng: np.random.Generator, weights: dict, size: int) -> np.ndarray:
     p = np.fromiter(weights.values(), dtype=np.float64)
     return rng.choice(np.array(list(weights), dtype=object), size=size, p=p / p.sum())
@@ -146,15 +152,57 @@ def adult_like(n_rows: int = 30_000, seed: int = 0) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
     n = n_rows
+    # The draws keep one order, so that a seed always gives the same table.
     age = np.clip(17 + rng.gamma(2.2, 9.5, n), 17, 90).astype(np.int64)
     sex = np.where(rng.random(n) < 0.67, "Male", "Female")
     male = sex == "Male"
-
     education = _choice(rng, {e: p for e, (_, p) in _EDUCATION.items()}, n)
     years = {e: y for e, (y, _) in _EDUCATION.items()}
     education_num = np.array([years[e] for e in education], dtype=np.int64)
+    marital = _marital_status(rng, age)
+    married = np.isin(marital, ["Married-civ-spouse", "Married-AF-spouse"])
+    relationship = _relationship(rng, age, male, married)
+    work = _work(rng, n)
+    logit = (
+        -9.0
+        + 0.33 * education_num
+        + 0.035 * np.minimum(age, 60)
+        + 0.03 * work["hours-per-week"]
+        + 1.6 * married
+        + 0.3 * male
+        + 2.5 * (work["capital-gain"] > 5000)
+    )
+    income = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), ">50K", "<=50K")
+    columns = {
+        "age": age,
+        "workclass": _choice(rng, _WORKCLASS, n),
+        "fnlwgt": work["fnlwgt"],
+        "education": education,
+        "education-num": education_num,
+        "marital-status": marital,
+        "occupation": _choice(rng, _OCCUPATION, n),
+        "relationship": relationship,
+        "race": _choice(rng, _RACE, n),
+        "sex": sex,
+        "capital-gain": work["capital-gain"],
+        "capital-loss": work["capital-loss"],
+        "hours-per-week": work["hours-per-week"],
+        "native-country": _choice(rng, _COUNTRY_WEIGHTS, n),
+        "income": income,
+    }
+    # Object arrays of str get pandas' default string dtype (object before
+    # pandas 3, str from then on), as read_csv would give.
+    return pd.DataFrame(
+        {
+            label: values.astype(object) if values.dtype.kind == "U" else values
+            for label, values in columns.items()
+        }
+    )
 
+
+def _marital_status(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
     # The young are mostly never married, the old often widowed.
+    n = age.size
     r = rng.random(n)
     p_never = np.clip(1.6 - age / 25.0, 0.05, 0.95)
     p_widowed = np.clip((age - 55) / 80.0, 0.0, 0.3)
@@ -167,24 +215,26 @@ def adult_like(n_rows: int = 30_000, seed: int = 0) -> pd.DataFrame:
     marital[(marital == "Divorced") & (rare < 0.2)] = "Separated"
     marital[(marital == "Married-civ-spouse") & (rare < 0.02)] = "Married-spouse-absent"
     marital[(marital == "Married-civ-spouse") & (rare > 0.997)] = "Married-AF-spouse"
+    return marital
 
-    married = np.isin(marital, ["Married-civ-spouse", "Married-AF-spouse"])
+
+def _relationship(
+    rng: np.random.Generator, age: np.ndarray, male: np.ndarray, married: np.ndarray
+) -> np.ndarray:
+    unmarried = {
+        "Not-in-family": 0.50,
+        "Own-child": 0.30,
+        "Unmarried": 0.20,
+        "Other-relative": 0.06,
+    }
     relationship = np.where(
-        married,
-        np.where(male, "Husband", "Wife"),
-        _choice(
-            rng,
-            {
-                "Not-in-family": 0.50,
-                "Own-child": 0.30,
-                "Unmarried": 0.20,
-                "Other-relative": 0.06,
-            },
-            n,
-        ),
+        married, np.where(male, "Husband", "Wife"), _choice(rng, unmarried, age.size)
     )
-    relationship[(age < 25) & ~married & (rng.random(n) < 0.6)] = "Own-child"
+    relationship[(age < 25) & ~married & (rng.random(age.size) < 0.6)] = "Own-child"
+    return relationship
 
+
+def _work(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     hours = np.where(
         rng.random(n) < 0.47, 40, np.clip(rng.normal(41, 12, n), 1, 99)
     ).astype(np.int64)
@@ -195,45 +245,9 @@ def adult_like(n_rows: int = 30_000, seed: int = 0) -> pd.DataFrame:
         rng.random(n) < 0.047, np.clip(rng.normal(1870, 360, n), 155, 4356), 0
     ).astype(np.int64)
     fnlwgt = np.clip(rng.lognormal(12.1, 0.55, n), 12_285, 1_484_705).astype(np.int64)
-
-    country_weights = {"United-States": 0.91, "Mexico": 0.02}
-    country_weights |= {
-        c: 0.07 * 0.85**i / 6.0 for i, c in enumerate(_COUNTRIES[2:], start=1)
-    }
-
-    logit = (
-        -9.0
-        + 0.33 * education_num
-        + 0.035 * np.minimum(age, 60)
-        + 0.03 * hours
-        + 1.6 * married
-        + 0.3 * male
-        + 2.5 * (capital_gain > 5000)
-    )
-    income = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), ">50K", "<=50K")
-
-    columns = {
-        "age": age,
-        "workclass": _choice(rng, _WORKCLASS, n),
-        "fnlwgt": fnlwgt,
-        "education": education,
-        "education-num": education_num,
-        "marital-status": marital,
-        "occupation": _choice(rng, _OCCUPATION, n),
-        "relationship": relationship,
-        "race": _choice(rng, _RACE, n),
-        "sex": sex,
+    return {
+        "hours-per-week": hours,
         "capital-gain": capital_gain,
         "capital-loss": capital_loss,
-        "hours-per-week": hours,
-        "native-country": _choice(rng, country_weights, n),
-        "income": income,
+        "fnlwgt": fnlwgt,
     }
-    # Object arrays of str get pandas' default string dtype (object before
-    # pandas 3, str from then on), as read_csv would give.
-    return pd.DataFrame(
-        {
-            label: values.astype(object) if values.dtype.kind == "U" else values
-            for label, values in columns.items()
-        }
-    )

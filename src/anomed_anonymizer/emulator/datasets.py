@@ -8,12 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..tabular._checks import listing
 from ..wire import PayloadError, decode_named_arrays
+from .adult import adult_like
 
-__all__ = ["EMBEDDED_DATASETS", "Dataset", "load_dataset"]
+__all__ = ["EMBEDDED_DATASETS", "Dataset", "load_dataset", "load_table", "read_table"]
 
 #: Datasets that scikit-learn ships (no download needed).
 EMBEDDED_DATASETS = ("iris", "breast-cancer", "wine", "digits")
+
+_TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -84,17 +88,61 @@ def load_dataset(source: str, target: str | None = None) -> Dataset:
             f"{source!r} is neither an embedded dataset "
             f"({', '.join(EMBEDDED_DATASETS)}) nor an existing file"
         )
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         return _from_npz(path, target or "y")
-    if suffix in (".csv", ".parquet"):
-        if not target:
-            raise ValueError(
-                f"{path.name} is a table: name its target column (--target)"
-            )
-        table = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        return _from_table(path.name, table, target)
-    raise ValueError(f"{path.name}: expected a .npz, .csv or .parquet file")
+    if path.suffix.lower() not in _TABLE_SUFFIXES:
+        raise ValueError(f"{path.name}: expected a .npz, .csv or .parquet file")
+    if not target:
+        raise ValueError(f"{path.name} is a table: name its target column (--target)")
+    return _from_table(path.name, read_table(path), target)
+
+
+def load_table(source: str, rows: int = 2000, seed: int = 42) -> pd.DataFrame:
+    """The leaky table of a tabular challenge: ``"adult"`` (a synthetic
+    Adult-like table, see :func:`adult_like`) or a ``.csv``/``.parquet`` file.
+
+    Parameters
+    ----------
+    source : str
+        ``"adult"`` or a path.
+    rows, seed : int, optional
+        Size and seed of the Adult-like table.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is neither ``"adult"`` nor an existing table file.
+
+    Examples
+    --------
+    >>> load_table("adult", rows=100).shape
+    (100, 15)
+    """
+    if source == "adult":
+        return adult_like(rows, seed=seed)
+    path = Path(source)
+    if path.suffix.lower() not in _TABLE_SUFFIXES or not path.is_file():
+        raise ValueError(
+            f"{source!r} is neither 'adult' nor an existing .csv/.parquet file"
+        )
+    return read_table(path)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a ``.csv`` or ``.parquet`` file (by its suffix).
+
+    Raises
+    ------
+    ValueError
+        If the suffix is neither.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    raise ValueError(f"{path.name}: expected a .csv or .parquet file")
 
 
 def _embedded(name: str) -> Dataset:
@@ -128,8 +176,7 @@ def _from_npz(path: Path, target: str) -> Dataset:
 def _from_table(name: str, table: pd.DataFrame, target: str) -> Dataset:
     if target not in table.columns:
         raise ValueError(
-            f"{name} has no column {target!r} "
-            f"(columns: {', '.join(map(str, table.columns))})"
+            f"{name} has no column {target!r} (columns: {listing(table.columns)})"
         )
     features = table.drop(columns=[target])
     non_numeric = [
@@ -138,7 +185,7 @@ def _from_table(name: str, table: pd.DataFrame, target: str) -> Dataset:
     if non_numeric:
         raise ValueError(
             f"{name}: feature columns must be numeric; "
-            f"encode {', '.join(non_numeric)} first"
+            f"encode {listing(non_numeric)} first"
         )
     if features.isna().any().any():
         raise ValueError(f"{name}: features contain missing values")

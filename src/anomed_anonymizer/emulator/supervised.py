@@ -26,6 +26,10 @@ __all__ = [
 
 Arrays = tuple[np.ndarray, np.ndarray]
 
+#: The attack-evaluation length of ``MIAChallenge(mia_evaluation_length=None)``
+#: when the data allows more.
+MAX_DEFAULT_MIA_EVALUATION_LENGTH = 100
+
 
 def random_partition(
     X: np.ndarray, y: np.ndarray, first_length: int, seed
@@ -120,8 +124,10 @@ class MIAChallenge:
     seed : int
         Seeds the splits and the member partition (fixed, so every worker
         process serves the same members).
-    mia_evaluation_length : int
-        Members (and non-members) per attack-evaluation set.
+    mia_evaluation_length : int | None
+        Members (and non-members) per attack-evaluation set; ``None`` takes
+        as many as the data allows, at most
+        :data:`MAX_DEFAULT_MIA_EVALUATION_LENGTH`.
     test_size : float
         Fraction of the data held out from training (then halved into tuning
         and validation).
@@ -129,7 +135,7 @@ class MIAChallenge:
 
     dataset: Dataset
     seed: int = 42
-    mia_evaluation_length: int = 5
+    mia_evaluation_length: int | None = 5
     test_size: float = 0.3
 
     def __post_init__(self) -> None:
@@ -146,6 +152,8 @@ class MIAChallenge:
         self.members, self._members_rest = _halves(X_train, y_train, self.seed)
         self.non_members, self._non_members_rest = _halves(X_val, y_val, self.seed)
         largest = min(len(self._members_rest[0]), len(self._non_members_rest[0])) // 2
+        if self.mia_evaluation_length is None:
+            self.mia_evaluation_length = min(MAX_DEFAULT_MIA_EVALUATION_LENGTH, largest)
         if not 0 < self.mia_evaluation_length <= largest:
             raise ValueError(
                 f"mia_evaluation_length must be between 1 and {largest} for "

@@ -23,6 +23,7 @@ __all__ = [
     "column_kind",
     "column_list",
     "encode_column",
+    "listing",
     "nominal_codes",
     "numeric_values",
 ]
@@ -82,7 +83,16 @@ def _describe_dtype(column: pd.Series) -> str:
     return str(column.dtype)
 
 
-def _listing(labels: Iterable[Hashable]) -> str:
+def listing(labels: Iterable[Hashable]) -> str:
+    """Labels as a short, readable list for an error message.
+
+    Examples
+    --------
+    >>> listing(["age", "zip"])
+    "['age', 'zip']"
+    >>> listing(range(12))
+    '[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... (2 more)]'
+    """
     labels = list(labels)
     shown = ", ".join(repr(label) for label in labels[:_MAX_LISTED])
     if len(labels) > _MAX_LISTED:
@@ -182,7 +192,7 @@ def check_table(
         )
     if not table.columns.is_unique:
         dup = table.columns[table.columns.duplicated()].unique()
-        raise ValueError(f"table has duplicate column labels: {_listing(dup)}")
+        raise ValueError(f"table has duplicate column labels: {listing(dup)}")
 
     if columns is None:
         used = [c for c in table.columns if column_kind(table[c]) in kinds]
@@ -196,8 +206,8 @@ def check_table(
         missing = [c for c in used if c not in table.columns]
         if missing:
             raise ValueError(
-                f"{parameter} names columns the table lacks: {_listing(missing)}; "
-                f"the table has {_listing(table.columns)}"
+                f"{parameter} names columns the table lacks: {listing(missing)}; "
+                f"the table has {listing(table.columns)}"
             )
 
     result: dict[Hashable, ColumnKind] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from anomed_anonymizer.tabular.datasets import adult_like
+from anomed_anonymizer.emulator import adult_like
 from anomed_anonymizer.wire import decode_table, encode_table
 from helpers import PEER_APPS, free_port, gunicorn_argv, start_server
 
@@ -122,6 +122,8 @@ def test_fit_and_evaluate_against_the_challenge(tabular_challenge, tabular_anony
     else:
         assert 0.0 < scores["utility"] < 1.0
         assert scores["utility"] == pytest.approx(1.0 - scores["ncp"])
+        # Our anonymizer's report and our challenge's score: one number.
+        assert fit.json()["report"]["ncp"] == scores["ncp"]
 
 
 def test_upstream_codec_reads_our_release(peers, tabular_anonymizer):

@@ -20,7 +20,7 @@ import pytest
 import anomed_anonymizer as anon
 from anomed_anonymizer.emulator import ReconstructionChallenge, tabular_challenge_app
 from anomed_anonymizer.server import ReleaseStore
-from anomed_anonymizer.tabular import MondrianKAnonymizer
+from anomed_anonymizer.tabular import MDAVMicroaggregator, MondrianKAnonymizer
 from anomed_anonymizer.wire import decode_table
 
 from .conftest import serve_in_thread
@@ -119,13 +119,23 @@ def test_evaluate_uploads_multipart_and_returns_the_challenges_json(
 ):
     url, posted = challenge
     client = make_client(url, tmp_path)
-    client.simulate_post("/fit")
+    fit = client.simulate_post("/fit")
     result = client.simulate_post("/evaluate")
     assert result.status_code == 201, result.text
     evaluation = result.json["evaluation"]
-    assert 0.0 <= evaluation["ncp"] <= 1.0
+    assert 0.0 < evaluation["ncp"] < 1.0
     assert evaluation["utility"] == pytest.approx(1 - evaluation["ncp"])
     assert posted == [{"anonymizer": "tab"}]
+    # What /fit reports is what the challenge scores, to the last bit.
+    assert fit.json["report"]["ncp"] == evaluation["ncp"]
+
+
+def test_microaggregation_report_equals_the_challenges_score(challenge, tmp_path):
+    client = make_client(challenge[0], tmp_path, MDAVMicroaggregator(k=3))
+    fit = client.simulate_post("/fit")
+    evaluation = client.simulate_post("/evaluate").json["evaluation"]
+    assert fit.json["report"]["information_loss"] == evaluation["sse_sst"]
+    assert 0.0 < evaluation["sse_sst"] < 1.0
 
 
 def test_restarted_server_serves_what_was_persisted(challenge, tmp_path):

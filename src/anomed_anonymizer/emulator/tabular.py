@@ -3,14 +3,17 @@
 with utility and privacy metrics defined here (upstream leaves them to the
 challenge author).
 
-Metrics, all in ``[0, 1]`` and row-aligned with the leaky table:
+Metrics, all in ``[0, 1]`` and row-aligned with the leaky table (computed by
+:func:`anomed_anonymizer.tabular.metrics.score_release`, with the kernels the
+anonymizers' reports use, so a built-in anonymizer's ``report_`` matches its
+score exactly):
 
 - scheme ``same``: ``marginal_tvd``, the mean total-variation distance between
   each column's distribution in the leaky and the anonymized table (numeric
   columns binned into the leaky table's deciles); ``utility = 1 - marginal_tvd``.
 - scheme ``generalization``: ``ncp``, the normalized certainty penalty of the
-  ``c_min``/``c_max`` ranges and ``c=<category>`` indicators;
-  ``utility = 1 - ncp``.
+  ``c_min``/``c_max`` ranges and ``c=<category>`` indicators over every cell
+  of the leaky table; ``utility = 1 - ncp``.
 - scheme ``microaggregation``: ``sse_sst``, the squared error of the numeric
   columns over their total sum of squares; ``utility = 1 - sse_sst``.
 - reconstruction (``/utility/deanonymizer``): ``cell_accuracy`` and
@@ -29,6 +32,8 @@ import falcon
 import numpy as np
 import pandas as pd
 
+from ..tabular._checks import column_kind
+from ..tabular.metrics import score_release
 from ..web import AliveResource
 from ..wire import PayloadError, decode_table, encode_table
 from .platform import score_forwarder
@@ -36,12 +41,6 @@ from .platform import score_forwarder
 __all__ = ["ReconstructionChallenge", "tabular_challenge_app"]
 
 _logger = logging.getLogger(__name__)
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
-        column
-    )
 
 
 @dataclass
@@ -90,24 +89,7 @@ class ReconstructionChallenge:
         ValueError
             If the release does not follow ``scheme`` or is not row-aligned.
         """
-        if len(anonymized) != len(self.leaky):
-            raise ValueError(
-                f"the release has {len(anonymized)} rows; the leaky table has "
-                f"{len(self.leaky)} and releases must be row-aligned with it"
-            )
-        if scheme == "same":
-            tvd = float(np.mean([self._tvd(c, anonymized) for c in self.leaky.columns]))
-            return {"marginal_tvd": tvd, "utility": 1.0 - tvd}
-        if scheme == "generalization":
-            ncp = self._ncp(anonymized)
-            return {"ncp": ncp, "utility": 1.0 - ncp}
-        if scheme == "microaggregation":
-            ratio = self._sse_sst(anonymized)
-            return {"sse_sst": ratio, "utility": 1.0 - ratio}
-        raise ValueError(
-            f"unknown scheme {scheme!r}: "
-            "expected same, generalization or microaggregation"
-        )
+        return score_release(self.leaky, anonymized, scheme)
 
     def evaluate_privacy(self, reconstructed: pd.DataFrame) -> dict[str, float]:
         """Score a reconstruction attack's output against the leaky table."""
@@ -123,7 +105,7 @@ class ReconstructionChallenge:
                 matches.append(np.zeros(len(truth), dtype=bool))
                 continue
             guess = reconstructed[column].reset_index(drop=True)
-            if _is_numeric(truth):
+            if column_kind(truth) == "numeric":
                 span = float(truth.max() - truth.min()) or 1.0
                 values = pd.to_numeric(guess, errors="coerce").to_numpy(dtype=float)
                 close = np.abs(values - truth.to_numpy(dtype=float)) <= 0.01 * span
@@ -135,75 +117,6 @@ class ReconstructionChallenge:
             "cell_accuracy": float(cells.mean()),
             "row_accuracy": float(cells.all(axis=1).mean()),
         }
-
-    def _tvd(self, column, anonymized: pd.DataFrame) -> float:
-        if column not in anonymized.columns:
-            raise ValueError(f"scheme 'same' keeps every column; {column!r} is missing")
-        truth, release = self.leaky[column], anonymized[column]
-        if _is_numeric(truth):
-            edges = np.unique(
-                np.quantile(truth.to_numpy(dtype=float), np.linspace(0, 1, 11))
-            )
-            truth = pd.Series(np.digitize(truth.to_numpy(dtype=float), edges[1:-1]))
-            release = pd.Series(
-                np.digitize(
-                    pd.to_numeric(release, errors="coerce").to_numpy(dtype=float),
-                    edges[1:-1],
-                )
-            )
-        p = truth.astype(str).value_counts(normalize=True)
-        q = release.astype(str).value_counts(normalize=True)
-        return float(0.5 * p.sub(q, fill_value=0.0).abs().sum())
-
-    def _ncp(self, anonymized: pd.DataFrame) -> float:
-        penalties = []
-        for column in self.leaky.columns:
-            truth = self.leaky[column]
-            if _is_numeric(truth):
-                low, high = f"{column}_min", f"{column}_max"
-                if low not in anonymized.columns or high not in anonymized.columns:
-                    raise ValueError(
-                        f"scheme 'generalization' represents numeric {column!r} as "
-                        f"{low!r} and {high!r}"
-                    )
-                span = float(truth.max() - truth.min()) or 1.0
-                width = (anonymized[high] - anonymized[low]).to_numpy(dtype=float)
-                penalties.append(np.clip(width / span, 0.0, 1.0))
-            else:
-                indicators = [
-                    c for c in anonymized.columns if str(c).startswith(f"{column}=")
-                ]
-                if not indicators:
-                    raise ValueError(
-                        f"scheme 'generalization' represents nominal {column!r} as "
-                        f"indicator columns '{column}=<category>'"
-                    )
-                n_categories = max(truth.nunique(), 2)
-                chosen = anonymized[indicators].astype(bool).sum(axis=1).to_numpy()
-                penalties.append(np.clip((chosen - 1) / (n_categories - 1), 0.0, 1.0))
-        return float(np.mean(np.column_stack(penalties)))
-
-    def _sse_sst(self, anonymized: pd.DataFrame) -> float:
-        sse = sst = 0.0
-        for column in self.leaky.columns:
-            truth = self.leaky[column]
-            if not _is_numeric(truth):
-                continue
-            if column not in anonymized.columns:
-                raise ValueError(
-                    "scheme 'microaggregation' keeps every column; "
-                    f"{column!r} is missing"
-                )
-            values = truth.to_numpy(dtype=float)
-            released = pd.to_numeric(anonymized[column], errors="coerce").to_numpy(
-                float
-            )
-            scale = values.std() or 1.0
-            sse += float(np.nansum(((values - released) / scale) ** 2))
-            sst += float(np.sum(((values - values.mean()) / scale) ** 2))
-        if sst == 0.0:
-            raise ValueError("the leaky table has no varying numeric column to compare")
-        return min(sse / sst, 1.0)
 
 
 class _Table:

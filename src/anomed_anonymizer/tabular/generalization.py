@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from ..models.tabular import TabularDataAnonymizer
 from ._checks import (
+    ColumnKind,
     check_int,
     check_table,
     column_list,
@@ -17,12 +20,12 @@ from ._checks import (
     nominal_codes,
     numeric_values,
 )
-from .metrics import _group_min_max, _ncp
+from .kernels import class_penalty, group_ranges, mean_penalty
 
 __all__ = ["MondrianKAnonymizer"]
 
 
-class MondrianKAnonymizer(TabularDataAnonymizer):
+class MondrianKAnonymizer(TabularDataAnonymizer, BaseEstimator):
     """Generalize quasi-identifiers until every row hides among ``k`` others.
 
     Mondrian multidimensional strict partitioning (LeFevre, DeWitt &
@@ -75,8 +78,9 @@ class MondrianKAnonymizer(TabularDataAnonymizer):
         The equivalence class of each input row, numbered ``0, 1, ...`` in order
         of first appearance. Set by :meth:`anonymize`.
     report_ : dict
-        Utility of the last release: ``"ncp"`` (global normalized certainty
-        penalty in ``[0, 1]``, see
+        Utility of the last release: ``"ncp"`` (normalized certainty penalty
+        over every cell of the table, in ``[0, 1]``; exactly what the emulated
+        challenge scores for the release, see
         :func:`~anomed_anonymizer.tabular.metrics.normalized_certainty_penalty`),
         ``"discernibility"`` (sum of squared class sizes), ``"n_classes"``,
         ``"mean_class_size"``, ``"min_class_size"`` and ``"max_class_size"``.
@@ -183,35 +187,22 @@ class MondrianKAnonymizer(TabularDataAnonymizer):
             sensitive values (no l-diverse release exists then); if two output
             columns would get the same name.
         """
-        kinds, qis, k, l, sensitive = self._validate(table)  # noqa: E741
-        encoded = {label: encode_column(table[label], kinds[label]) for label in kinds}
-        values = np.empty((len(table), len(qis)), dtype=np.float64)
-        is_nominal = np.zeros(len(qis), dtype=bool)
-        n_categories = np.zeros(len(qis), dtype=np.intp)
-        for j, label in enumerate(qis):
-            column, categories = encoded[label]
-            values[:, j] = column
-            if categories is not None:
-                is_nominal[j] = True
-                n_categories[j] = len(categories)
-        groups = _mondrian_partition(values, is_nominal, n_categories, k, sensitive, l)
-
-        anon = _generalize(table, encoded, set(qis), groups)
-        sizes = np.bincount(groups)
+        plan = self._validate(table)
+        encoded = {c: encode_column(table[c], kind) for c, kind in plan.kinds.items()}
+        qis = plan.quasi_identifiers
+        values = np.column_stack([encoded[q][0] for q in qis]).astype(np.float64)
+        n_categories = np.array(
+            [0 if encoded[q][1] is None else len(encoded[q][1]) for q in qis],
+            dtype=np.intp,
+        )
+        groups = _Mondrian(
+            values, n_categories, plan.k, plan.sensitive_codes, plan.l
+        ).partition()
         self.group_ = groups
-        self.report_: dict[str, Any] = {
-            "ncp": _ncp([encoded[q] for q in qis], groups),
-            "discernibility": int(np.dot(sizes, sizes.astype(np.int64))),
-            "n_classes": int(sizes.size),
-            "mean_class_size": float(sizes.mean()),
-            "min_class_size": int(sizes.min()),
-            "max_class_size": int(sizes.max()),
-        }
-        return anon, "generalization"
+        self.report_: dict[str, Any] = _report(table, encoded, set(qis), groups)
+        return _generalize(table, encoded, set(qis), groups), "generalization"
 
-    def _validate(
-        self, table: pd.DataFrame
-    ) -> tuple[dict, list, int, int | None, np.ndarray | None]:
+    def _validate(self, table: pd.DataFrame) -> _Plan:
         qis = column_list(self.quasi_identifiers, "quasi_identifiers")
         kinds = check_table(
             table, qis, parameter="quasi_identifiers", check_others=True
@@ -232,16 +223,11 @@ class MondrianKAnonymizer(TabularDataAnonymizer):
             self.k, "k", max_value=len(table), max_reason="the number of rows"
         )
         if self.l is None:
-            return kinds, qis, k, None, None
+            return _Plan(kinds, qis, k)
         if sensitive_column is None:
             raise ValueError("l is set but sensitive_column is None; name one")
         l = check_int(self.l, "l")  # noqa: E741
-        column = table[sensitive_column]
-        if kinds[sensitive_column] == "nominal":
-            codes, _ = nominal_codes(column)
-        else:
-            _, codes = np.unique(numeric_values(column), return_inverse=True)
-        codes = codes.reshape(-1).astype(np.intp, copy=False)
+        codes = _sensitive_codes(table[sensitive_column], kinds[sensitive_column])
         n_distinct = np.unique(codes).size
         if l > n_distinct:
             raise ValueError(
@@ -249,7 +235,51 @@ class MondrianKAnonymizer(TabularDataAnonymizer):
                 f"({n_distinct}) of sensitive_column {sensitive_column!r}; "
                 "no l-diverse release exists"
             )
-        return kinds, qis, k, l, codes
+        return _Plan(kinds, qis, k, l, codes)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The checked parameters of one :meth:`MondrianKAnonymizer.anonymize`."""
+
+    kinds: dict[Hashable, ColumnKind]
+    """The kind of every column: quasi-identifiers first, then the others."""
+    quasi_identifiers: list[Hashable]
+    k: int
+    l: int | None = None  # noqa: E741
+    sensitive_codes: np.ndarray | None = None
+    """Integer codes of the sensitive column, when ``l`` is set."""
+
+
+def _sensitive_codes(column: pd.Series, kind: ColumnKind) -> np.ndarray:
+    if kind == "nominal":
+        codes, _ = nominal_codes(column)
+    else:
+        _, codes = np.unique(numeric_values(column), return_inverse=True)
+    return codes.reshape(-1).astype(np.intp, copy=False)
+
+
+def _report(
+    table: pd.DataFrame,
+    encoded: dict[Hashable, tuple[np.ndarray, pd.Index | None]],
+    quasi_identifiers: set[Hashable],
+    groups: np.ndarray,
+) -> dict[str, Any]:
+    sizes = np.bincount(groups)
+    # Quasi-identifiers in table order, as the challenge scores the release.
+    penalties = (
+        class_penalty(*encoded[label], groups)
+        for label in table.columns
+        if label in quasi_identifiers
+    )
+    return {
+        "ncp": mean_penalty(penalties, *table.shape),
+        "discernibility": int(np.dot(sizes, sizes.astype(np.int64))),
+        "n_classes": int(sizes.size),
+        "mean_class_size": float(sizes.mean()),
+        "min_class_size": int(sizes.min()),
+        "max_class_size": int(sizes.max()),
+    }
 
 
 def _n_distinct(codes: np.ndarray, n_codes: int) -> int:
@@ -260,90 +290,123 @@ def _n_distinct(codes: np.ndarray, n_codes: int) -> int:
     return int(np.unique(codes).size)
 
 
-def _mondrian_partition(
-    values: np.ndarray,
-    is_nominal: np.ndarray,
-    n_categories: np.ndarray,
-    k: int,
-    sensitive: np.ndarray | None,
-    l: int | None,  # noqa: E741
-) -> np.ndarray:
-    """Return the equivalence class of each row of ``values`` (n_rows, n_qis).
+class _Mondrian:
+    """Mondrian's recursive median splits of a matrix of quasi-identifiers.
 
-    Nominal columns of ``values`` hold integer codes ``0 .. n_categories-1``.
+    Parameters
+    ----------
+    values : numpy.ndarray of float64, shape (n_rows, n_qis)
+        The quasi-identifiers; nominal columns hold integer codes
+        ``0 .. n_categories-1``.
+    n_categories : numpy.ndarray of intp, shape (n_qis,)
+        Categories of each nominal column, ``0`` for numeric ones.
+    k : int
+        Every class keeps at least ``k`` rows.
+    sensitive, l : numpy.ndarray or None, int or None
+        Codes of the sensitive column and the number of distinct codes every
+        class keeps (distinct l-diversity), if any.
     """
-    n_rows = values.shape[0]
-    nominal = np.flatnonzero(is_nominal)
-    # One bincount over all nominal columns of a partition counts their
-    # categories at once: each column's codes get their own offset range.
-    offsets = np.concatenate(([0], np.cumsum(n_categories[nominal])[:-1]))
-    offset_codes = values[:, nominal].astype(np.intp) + offsets
-    n_offset_codes = int(n_categories[nominal].sum())
 
-    # Normalize widths by the table's: range for numeric, categories present
-    # for nominal; a constant column gets an infinite scale, i.e. width 0.
-    scale = values.max(axis=0) - values.min(axis=0)
-    if nominal.size:
-        present = np.bincount(offset_codes.ravel(), minlength=n_offset_codes) > 0
-        scale[nominal] = np.add.reduceat(present, offsets)
-    scale = np.where(scale > 0, scale, np.inf)
-    diverse = l is not None and l > 1
-    n_sensitive = int(sensitive.max()) + 1 if diverse else 0
+    def __init__(
+        self,
+        values: np.ndarray,
+        n_categories: np.ndarray,
+        k: int,
+        sensitive: np.ndarray | None,
+        l: int | None,  # noqa: E741
+    ) -> None:
+        self.values = values
+        self.n_categories = n_categories
+        self.k = k
+        self.l = l
+        diverse = l is not None and l > 1
+        self.sensitive = sensitive if diverse else None
+        self.n_sensitive = int(sensitive.max()) + 1 if diverse else 0
+        self.nominal = np.flatnonzero(n_categories > 0)
+        # One bincount over all nominal columns of a partition counts their
+        # categories at once: each column's codes get their own offset range.
+        nominal_sizes = n_categories[self.nominal]
+        self.offsets = np.concatenate(([0], np.cumsum(nominal_sizes)[:-1]))
+        self.offset_codes = values[:, self.nominal].astype(np.intp) + self.offsets
+        self.n_offset_codes = int(nominal_sizes.sum())
+        # Widths are normalized by the table's: range for numeric, categories
+        # present for nominal; a constant column gets an infinite scale.
+        scale = self._widths(np.arange(values.shape[0]))
+        self.scale = np.where(scale > 0, scale, np.inf)
 
-    groups = np.empty(n_rows, dtype=np.intp)
-    n_groups = 0
-    worklist = [np.arange(n_rows)]
-    while worklist:
-        rows = worklist.pop()
-        size = rows.size
-        if size >= 2 * k:  # else no split can leave k rows on both sides
-            part = values[rows]
-            widths = part.max(axis=0) - part.min(axis=0)
-            if nominal.size:
-                present = (
-                    np.bincount(offset_codes[rows].ravel(), minlength=n_offset_codes)
-                    > 0
-                )
-                n_present = np.add.reduceat(present, offsets)
-                widths[nominal] = np.where(n_present > 1, n_present, 0)
-            widths /= scale
-            split = None
-            for j in np.argsort(-widths, kind="stable"):
-                if widths[j] <= 0:
-                    break
-                column = part[:, j]
-                if is_nominal[j]:
-                    # Rank categories by descending frequency in the partition
-                    # and split the ranks like numbers.
-                    codes = column.astype(np.intp)
-                    counts = np.bincount(codes, minlength=n_categories[j])
-                    rank = np.empty(n_categories[j], dtype=np.intp)
-                    rank[np.argsort(-counts, kind="stable")] = np.arange(rank.size)
-                    column = rank[codes]
-                median = np.partition(column, size // 2)[size // 2]
-                for left in (column < median, column <= median):
-                    n_left = int(np.count_nonzero(left))
-                    if n_left < k or size - n_left < k:
-                        continue
-                    if diverse:
-                        codes = sensitive[rows]
-                        if (
-                            _n_distinct(codes[left], n_sensitive) < l
-                            or _n_distinct(codes[~left], n_sensitive) < l
-                        ):
-                            continue
-                    split = left
-                    break
-                if split is not None:
-                    break
+    def partition(self) -> np.ndarray:
+        """The equivalence class of each row, numbered by first appearance."""
+        n_rows = self.values.shape[0]
+        groups = np.empty(n_rows, dtype=np.intp)
+        n_groups = 0
+        worklist = [np.arange(n_rows)]
+        while worklist:
+            rows = worklist.pop()
+            # Below 2k rows no split can leave k rows on both sides.
+            split = self._split(rows) if rows.size >= 2 * self.k else None
             if split is not None:
                 worklist.append(rows[~split])
                 worklist.append(rows[split])
                 continue
-        groups[rows] = n_groups
-        n_groups += 1
+            groups[rows] = n_groups
+            n_groups += 1
+        return _numbered_by_first_appearance(groups, n_groups)
 
-    # Number classes by first appearance so that group ids read top-down.
+    def _widths(self, rows: np.ndarray) -> np.ndarray:
+        part = self.values[rows]
+        widths = part.max(axis=0) - part.min(axis=0)
+        if self.nominal.size:
+            present = (
+                np.bincount(
+                    self.offset_codes[rows].ravel(), minlength=self.n_offset_codes
+                )
+                > 0
+            )
+            n_present = np.add.reduceat(present, self.offsets)
+            widths[self.nominal] = np.where(n_present > 1, n_present, 0)
+        return widths
+
+    def _split(self, rows: np.ndarray) -> np.ndarray | None:
+        """The rows going left (a mask over ``rows``), or ``None`` if no
+        quasi-identifier can be split."""
+        widths = self._widths(rows) / self.scale
+        for j in np.argsort(-widths, kind="stable"):
+            if widths[j] <= 0:
+                return None
+            column = self.values[rows, j]
+            if self.n_categories[j]:
+                column = self._frequency_ranks(column, j)
+            median = np.partition(column, rows.size // 2)[rows.size // 2]
+            for left in (column < median, column <= median):
+                if self._allowed(left, rows):
+                    return left
+        return None
+
+    def _frequency_ranks(self, column: np.ndarray, j: int) -> np.ndarray:
+        # Rank categories by descending frequency in the partition, so that
+        # splitting the ranks like numbers isolates dominant categories.
+        codes = column.astype(np.intp)
+        counts = np.bincount(codes, minlength=self.n_categories[j])
+        rank = np.empty(self.n_categories[j], dtype=np.intp)
+        rank[np.argsort(-counts, kind="stable")] = np.arange(rank.size)
+        return rank[codes]
+
+    def _allowed(self, left: np.ndarray, rows: np.ndarray) -> bool:
+        n_left = int(np.count_nonzero(left))
+        if n_left < self.k or left.size - n_left < self.k:
+            return False
+        if self.sensitive is None:
+            return True
+        codes = self.sensitive[rows]
+        return (
+            _n_distinct(codes[left], self.n_sensitive) >= self.l
+            and _n_distinct(codes[~left], self.n_sensitive) >= self.l
+        )
+
+
+def _numbered_by_first_appearance(groups: np.ndarray, n_groups: int) -> np.ndarray:
+    # So that group ids read top-down.
+    n_rows = groups.size
     first_row = np.full(n_groups, n_rows, dtype=np.intp)
     np.minimum.at(first_row, groups, np.arange(n_rows))
     rank = np.empty(n_groups, dtype=np.intp)
@@ -374,7 +437,7 @@ def _generalize(
         values, categories = encoded[label]
         if categories is None:
             if label in quasi_identifiers:
-                lo, hi = _group_min_max(values, groups)
+                lo, hi = group_ranges(values, groups)
                 put(f"{label}_min", lo[groups])
                 put(f"{label}_max", hi[groups])
             else:

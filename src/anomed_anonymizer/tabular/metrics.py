@@ -1,9 +1,15 @@
-"""Information-loss measures for anonymized tables.
+"""Information-loss measures for anonymized tables, and the scores of a
+release.
 
-All measures take the *original* table and a per-row group id (the equivalence
+All measures are built on the kernels of
+:mod:`~anomed_anonymizer.tabular.kernels` (whose docstring defines them), in
+two forms: from the *original* table and a per-row group id (the equivalence
 class of a generalization, the group of a microaggregation), so that the
-release of any anonymizer, ours or another library's, is scored by the same
-code on the same footing.
+partition of any anonymizer, ours or another library's, is scored by the same
+code on the same footing; and from the original table and a *release* in one
+of the schemes (:func:`score_release`, what the emulated challenge answers).
+Both forms give the same number for the same release, to the last bit: what
+an anonymizer reports is what the challenge scores.
 """
 
 from __future__ import annotations
@@ -13,36 +19,29 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import check_groups, check_table, encode_column, numeric_values
+from ._checks import check_groups, check_table, column_kind, encode_column
+from .kernels import (
+    class_penalty,
+    float_values,
+    group_means,
+    information_loss,
+    mean_penalty,
+    range_penalty,
+    set_penalty,
+    squared_errors,
+    total_variation_distance,
+)
 
 __all__ = [
     "discernibility_metric",
     "normalized_certainty_penalty",
+    "release_information_loss",
+    "release_marginal_tvd",
+    "release_ncp",
+    "release_squared_errors",
+    "score_release",
     "sum_of_squares",
 ]
-
-
-def _group_min_max(
-    values: np.ndarray, groups: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the minimum and maximum of ``values`` within each group.
-
-    ``groups`` must be dense (``0 .. n_groups-1``, every id used); the results
-    keep the dtype of ``values``.
-    """
-    # Sorting rows by group once turns each per-group reduction into one
-    # ufunc.reduceat call instead of a Python loop over groups.
-    order = np.argsort(groups, kind="stable")
-    starts = np.concatenate(([0], np.cumsum(np.bincount(groups))[:-1]))
-    ordered = values[order]
-    return np.minimum.reduceat(ordered, starts), np.maximum.reduceat(ordered, starts)
-
-
-def _group_category_counts(codes: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Return how many distinct codes each (dense) group holds."""
-    n_codes = int(codes.max()) + 1
-    pairs = np.unique(groups.astype(np.int64) * n_codes + codes)
-    return np.bincount(pairs // n_codes, minlength=int(groups.max()) + 1)
 
 
 def normalized_certainty_penalty(
@@ -50,17 +49,17 @@ def normalized_certainty_penalty(
     quasi_identifiers: Sequence[Hashable],
     groups: Sequence[int] | np.ndarray,
 ) -> float:
-    """Global normalized certainty penalty (NCP) of a partition into classes.
+    """Normalized certainty penalty (NCP) of a partition into classes.
 
     Each row releases, for every quasi-identifier, its class's range (numeric)
-    or set of categories (nominal). Following Xu et al. (2006), the penalty of
-    a numeric value is ``(class max - class min) / (table max - table min)``
-    and that of a nominal value is ``0`` if the class holds one category and
-    ``(categories in class) / (categories in table)`` otherwise (a flat
-    hierarchy, whose only generalization of several categories is their set).
-    The result is the mean penalty over all rows and quasi-identifiers (Ghinita
-    et al. 2007's global certainty penalty): ``0`` releases the table as is,
-    ``1`` releases nothing but the quasi-identifiers' domains.
+    or set of categories (nominal), and every other column as it is. A range
+    costs ``(class max - class min) / (table max - table min)``, a set of
+    ``m`` of the column's ``n`` categories ``(m - 1) / (n - 1)``, an exact
+    value nothing. The result is the mean cost over *all* cells of ``table``
+    (see :mod:`~anomed_anonymizer.tabular.kernels` for why): ``0`` releases
+    the table as it is, ``1`` releases nothing but the domains of a table of
+    quasi-identifiers. On a table of quasi-identifiers only, it is Ghinita et
+    al.'s (2007) global certainty penalty.
 
     Parameters
     ----------
@@ -74,7 +73,7 @@ def normalized_certainty_penalty(
     Returns
     -------
     float
-        The global NCP, in ``[0, 1]``.
+        The NCP, in ``[0, 1]``.
 
     Raises
     ------
@@ -90,37 +89,23 @@ def normalized_certainty_penalty(
     0.4375
     >>> normalized_certainty_penalty(table, ["age", "sex"], [0, 1, 2, 3])
     0.0
+    >>> normalized_certainty_penalty(table, ["age"], [0, 0, 1, 1])
+    0.1875
 
     With classes ``{0, 1}`` and ``{2, 3}`` the age ranges are 10 and 20 of
     the table's 40 (penalties 0.25 and 0.5), the first class holds both sexes
     (penalty 1) and the second only "f" (penalty 0): the mean over the eight
     released values is ``(2 * 0.25 + 2 * 0.5 + 2 * 1 + 2 * 0) / 8 = 0.4375``.
+    Generalizing only the age, the sexes cost nothing: ``1.5 / 8 = 0.1875``.
     """
     kinds = check_table(table, quasi_identifiers, parameter="quasi_identifiers")
-    encoded = [encode_column(table[label], kind) for label, kind in kinds.items()]
-    return _ncp(encoded, check_groups(groups, len(table)))
-
-
-def _ncp(encoded: list[tuple[np.ndarray, pd.Index | None]], dense: np.ndarray) -> float:
-    # The unchecked core: `encoded` holds what `encode_column` returns.
-    sizes = np.bincount(dense)
-    total = 0.0
-    for values, categories in encoded:
-        if categories is None:
-            values = values.astype(np.float64)
-            domain = values.max() - values.min()
-            if domain == 0:
-                continue
-            lo, hi = _group_min_max(values, dense)
-            total += float(np.dot(sizes, hi - lo)) / domain
-        else:
-            n_present = np.unique(values).size
-            if n_present <= 1:
-                continue
-            counts = _group_category_counts(values, dense)
-            penalty = np.where(counts > 1, counts / n_present, 0.0)
-            total += float(np.dot(sizes, penalty))
-    return float(total / (dense.size * len(encoded)))
+    dense = check_groups(groups, len(table))
+    penalties = (
+        class_penalty(*encode_column(table[label], kinds[label]), dense)
+        for label in table.columns
+        if label in kinds
+    )
+    return mean_penalty(penalties, len(table), table.shape[1])
 
 
 def discernibility_metric(groups: Sequence[int] | np.ndarray) -> int:
@@ -165,11 +150,11 @@ def sum_of_squares(
 ) -> tuple[float, float]:
     """Within-group and total sum of squares of standardized numeric columns.
 
-    The columns are z-scored (population standard deviation; a constant column
-    stays all zero) so that every column weighs the same whatever its unit.
-    ``SSE / SST`` is the usual information loss of microaggregation
-    (Domingo-Ferrer & Mateo-Sanz 2002): ``0`` when every group is a single row
-    or constant, ``1`` when all rows form one group.
+    Each column is divided by its (population) standard deviation, so that
+    every column weighs the same whatever its unit. ``SSE / SST`` is the usual
+    information loss of microaggregation (Domingo-Ferrer & Mateo-Sanz 2002):
+    ``0`` when every group is a single row or constant, ``1`` when all rows
+    form one group.
 
     Parameters
     ----------
@@ -201,30 +186,191 @@ def sum_of_squares(
     >>> round(sse / sst, 4)
     0.0385
     """
-    check_table(table, columns, parameter="columns", kinds=("numeric",))
+    kinds = check_table(table, columns, parameter="columns", kinds=("numeric",))
     dense = check_groups(groups, len(table))
-    return _sum_of_squares(_standardize(table, columns), dense)
-
-
-def _sum_of_squares(z: np.ndarray, dense: np.ndarray) -> tuple[float, float]:
-    # The unchecked core, on z-scored columns.
-    sizes = np.bincount(dense).astype(np.float64)
-    means = np.stack(
-        [np.bincount(dense, weights=z[:, j]) / sizes for j in range(z.shape[1])],
-        axis=1,
-    )
-    sse = float(np.sum((z - means[dense]) ** 2))
-    sst = float(np.sum(z**2))  # z-scored columns have mean 0
+    sse = sst = 0.0
+    for label in kinds:
+        values = float_values(table[label])
+        column_sse, column_sst = squared_errors(
+            values, group_means(values, dense)[dense]
+        )
+        sse += column_sse
+        sst += column_sst
     return sse, sst
 
 
-def _standardize(table: pd.DataFrame, columns: Sequence[Hashable]) -> np.ndarray:
-    """Z-score checked numeric columns into a C-contiguous float64 array."""
-    z = np.column_stack(
-        [numeric_values(table[c]).astype(np.float64) for c in columns]
-    ).reshape(len(table), -1)
-    z -= z.mean(axis=0)
-    std = z.std(axis=0)
-    # A constant column carries no information; dividing by 1 keeps it at 0.
-    z /= np.where(std > 0, std, 1.0)
-    return np.ascontiguousarray(z)
+def score_release(
+    leaky: pd.DataFrame, release: pd.DataFrame, scheme: str
+) -> dict[str, float]:
+    """Score a release of ``leaky`` by its scheme, as the emulated challenge
+    does.
+
+    - ``same``: ``marginal_tvd`` (see :func:`release_marginal_tvd`);
+    - ``generalization``: ``ncp`` (see :func:`release_ncp`);
+    - ``microaggregation``: ``sse_sst`` (see :func:`release_information_loss`);
+
+    and ``utility``, one minus that figure.
+
+    Raises
+    ------
+    ValueError
+        If the release is not row-aligned with ``leaky``, does not follow
+        ``scheme``, or the scheme is unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leaky = pd.DataFrame({"age": [20, 30, 40, 60]})
+    >>> release = pd.DataFrame(
+    ...     {"age_min": [20, 20, 40, 40], "age_max": [30, 30, 60, 60]}
+    ... )
+    >>> score_release(leaky, release, "generalization")
+    {'ncp': 0.375, 'utility': 0.625}
+    """
+    if len(release) != len(leaky):
+        raise ValueError(
+            f"the release has {len(release)} rows; the leaky table has "
+            f"{len(leaky)} and releases must be row-aligned with it"
+        )
+    if scheme == "same":
+        tvd = release_marginal_tvd(leaky, release)
+        return {"marginal_tvd": tvd, "utility": 1.0 - tvd}
+    if scheme == "generalization":
+        ncp = release_ncp(leaky, release)
+        return {"ncp": ncp, "utility": 1.0 - ncp}
+    if scheme == "microaggregation":
+        ratio = release_information_loss(leaky, release)
+        return {"sse_sst": ratio, "utility": 1.0 - ratio}
+    raise ValueError(
+        f"unknown scheme {scheme!r}: expected same, generalization or microaggregation"
+    )
+
+
+def release_ncp(leaky: pd.DataFrame, release: pd.DataFrame) -> float:
+    """NCP of a ``generalization`` release (numeric ``c_min``/``c_max``,
+    nominal ``c=<category>`` indicators), over every cell of ``leaky``.
+
+    Raises
+    ------
+    ValueError
+        If a column of ``leaky`` is not represented in ``release``.
+    """
+    penalties = []
+    for label in leaky.columns:
+        column = leaky[label]
+        if _is_numeric(column):
+            low, high = f"{label}_min", f"{label}_max"
+            if low not in release.columns or high not in release.columns:
+                raise ValueError(
+                    f"scheme 'generalization' represents numeric {label!r} as "
+                    f"{low!r} and {high!r}"
+                )
+            penalties.append(
+                range_penalty(
+                    float_values(release[low]),
+                    float_values(release[high]),
+                    float_values(column),
+                )
+            )
+        else:
+            indicators = [c for c in release.columns if str(c).startswith(f"{label}=")]
+            if not indicators:
+                raise ValueError(
+                    f"scheme 'generalization' represents nominal {label!r} as "
+                    f"indicator columns '{label}=<category>'"
+                )
+            marked = release[indicators].astype(bool).sum(axis=1).to_numpy()
+            penalties.append(set_penalty(marked, column.nunique()))
+    return mean_penalty(penalties, len(leaky), leaky.shape[1])
+
+
+def release_information_loss(leaky: pd.DataFrame, release: pd.DataFrame) -> float:
+    """``SSE / SST`` of a ``microaggregation`` release (see
+    :func:`release_squared_errors`).
+
+    Raises
+    ------
+    ValueError
+        If a numeric column of ``leaky`` is missing from ``release``, or no
+        numeric column of ``leaky`` varies.
+    """
+    sse, sst = release_squared_errors(leaky, release)
+    if sst == 0.0:
+        raise ValueError("the leaky table has no varying numeric column to compare")
+    return information_loss(sse, sst)
+
+
+def release_squared_errors(
+    leaky: pd.DataFrame, release: pd.DataFrame
+) -> tuple[float, float]:
+    """SSE and SST of a release over every numeric column of ``leaky``, each
+    in units of its standard deviation (a column released as it is adds to
+    SST only; cells the release leaves empty or non-numeric are not counted).
+
+    Raises
+    ------
+    ValueError
+        If a numeric column of ``leaky`` is missing from ``release``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leaky = pd.DataFrame({"x": [0.0, 2.0], "y": [1, 3]})
+    >>> release_squared_errors(leaky, pd.DataFrame({"x": [1.0, 1.0], "y": [1, 3]}))
+    (2.0, 4.0)
+    """
+    sse = sst = 0.0
+    for label in leaky.columns:
+        if not _is_numeric(leaky[label]):
+            continue
+        if label not in release.columns:
+            raise ValueError(
+                f"scheme 'microaggregation' keeps every column; {label!r} is missing"
+            )
+        released = pd.to_numeric(release[label], errors="coerce")
+        column_sse, column_sst = squared_errors(
+            float_values(leaky[label]), float_values(released)
+        )
+        sse += column_sse
+        sst += column_sst
+    return sse, sst
+
+
+def release_marginal_tvd(leaky: pd.DataFrame, release: pd.DataFrame) -> float:
+    """Mean total variation distance between each column's distribution in
+    ``leaky`` and in a ``same`` release (numeric columns binned into the
+    leaky table's deciles, values compared as text otherwise).
+
+    Raises
+    ------
+    ValueError
+        If a column of ``leaky`` is missing from ``release``.
+    """
+    distances = []
+    for label in leaky.columns:
+        if label not in release.columns:
+            raise ValueError(f"scheme 'same' keeps every column; {label!r} is missing")
+        distances.append(_marginal_tvd(leaky[label], release[label]))
+    return float(np.mean(distances))
+
+
+def _marginal_tvd(truth: pd.Series, released: pd.Series) -> float:
+    if _is_numeric(truth):
+        values = float_values(truth)
+        edges = np.unique(np.nanquantile(values, np.linspace(0, 1, 11)))[1:-1]
+        released_values = float_values(pd.to_numeric(released, errors="coerce"))
+        return total_variation_distance(
+            np.digitize(values, edges),
+            np.digitize(released_values, edges),
+            len(edges) + 1,
+        )
+    codes, categories = pd.factorize(
+        pd.concat([truth.astype(str), released.astype(str)], ignore_index=True)
+    )
+    return total_variation_distance(
+        codes[: len(truth)], codes[len(truth) :], len(categories)
+    )
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return column_kind(column) == "numeric"

@@ -8,6 +8,11 @@ NUMPY1 := .venv-numpy1
 SYNTH := .venv-synth
 LINT_PATHS := src tests $(wildcard benchmarks)
 PIP_FLAGS := --disable-pip-version-check --quiet
+# pycanon checks k-anonymity and l-diversity of releases in the tests. Every
+# release of it pins numpy==2.0.2 and an exact pandas, which no environment
+# here can satisfy (NumPy 2.4/pandas 3, NumPy 1.26): it is installed without
+# its dependencies (it needs only NumPy and pandas) and kept out of the extras.
+PYCANON := --no-deps "pycanon==1.3.6"
 
 .PHONY: demo test lint unit unit-numpy1 interop peers venv clean
 
@@ -18,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]"
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
 
 # Keras 3 on the CPU build of torch (2.13.0 lies on local disk; a looser pin
@@ -44,6 +50,7 @@ $(NUMPY1)/.installed: pyproject.toml
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]" "numpy~=1.26.0" \
 		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
+	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
 
 # smartnoise-synth (DP synthesis) caps pandas below 3, so it gets its own
@@ -52,6 +59,7 @@ $(SYNTH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(SYNTH)
 	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[dev,synth]"
+	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
 
 demo: $(VENV)/.installed

@@ -67,7 +67,17 @@ def test_bad_k(make, table, k, message):
 
 @BOTH
 def test_k_equal_to_the_number_of_rows_is_fine(make, table):
-    make(k=np.int32(10)).anonymize(table)
+    """k = n (as a NumPy integer) is allowed and puts every row in one class:
+    each released column takes one value, the whole table's range or mean."""
+    anon, scheme = make(k=np.int32(10)).anonymize(table)
+    assert len(anon) == len(table)
+    if scheme == "generalization":
+        assert anon["age_min"].tolist() == [table["age"].min()] * 10
+        assert anon["age_max"].tolist() == [table["age"].max()] * 10
+        assert anon[["city=Bonn", "city=Kiel"]].all().all()
+    else:
+        for column in ("age", "weight"):
+            assert anon[column].tolist() == pytest.approx([table[column].mean()] * 10)
 
 
 def test_unknown_quasi_identifier(table):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -52,7 +51,20 @@ class FakeChallenge:
     posted: list = field(default_factory=list)
     # Misbehaviours, switched on by tests: route suffix -> (status, body)
     overrides: dict = field(default_factory=dict)
-    delay: float = 0.0
+    # Cleared while the challenge stalls: requests then wait, unanswered.
+    answering: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.answering.set()
+
+    @contextlib.contextmanager
+    def stalling(self) -> Iterator[None]:
+        """Within the block, the challenge answers nothing."""
+        self.answering.clear()
+        try:
+            yield
+        finally:
+            self.answering.set()
 
     def app(self) -> falcon.App:
         app = falcon.App()
@@ -88,8 +100,7 @@ class FakeChallenge:
         return app
 
     def _misbehave(self, route: str, resp: falcon.Response) -> None:
-        if self.delay:
-            time.sleep(self.delay)
+        self.answering.wait(60)
         if route in self.overrides:
             status, body = self.overrides[route]
             resp.status = status

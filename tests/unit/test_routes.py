@@ -364,12 +364,15 @@ def test_evaluate_when_challenge_answers_200_not_201_is_502(fitted, fake_challen
 
 
 def test_evaluate_when_challenge_times_out_is_503(tmp_path, fake_challenge):
+    # Fit with the default timeouts; the short one meets a challenge that
+    # answers nothing at all, however busy the machine is.
+    fitting = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    assert fitting.simulate_post("/fit").status_code == 201
     client = falcon.testing.TestClient(
         make_app(fake_challenge, tmp_path, download_timeout=0.3, upload_timeout=0.3)
     )
-    client.simulate_post("/fit")
-    fake_challenge.delay = 1.0
-    result = client.simulate_post("/evaluate", params={"data_split": "tuning"})
+    with fake_challenge.stalling():
+        result = client.simulate_post("/evaluate", params={"data_split": "tuning"})
     assert_json_error(
         result, 503, "did not answer within 0.3 s", "/data/anonymizer/tuning"
     )

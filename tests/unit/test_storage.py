@@ -1,5 +1,6 @@
 """The model store shared by worker processes."""
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -7,6 +8,7 @@ import threading
 
 import pytest
 
+from anomed_anonymizer.errors import BusyError
 from anomed_anonymizer.models import pickle_anonymizer, unpickle_anonymizer
 from anomed_anonymizer.server import FitInProgressError, ModelStore, NotFittedError
 
@@ -97,46 +99,45 @@ def test_fit_in_another_process_is_refused(tmp_path):
         pass
 
 
-class SlowlySavedModel(Model):
-    """Writes its pickle in small chunks, so a non-atomic save would be seen
-    half-written by a concurrent reader."""
-
-    def save(self, filepath):
-        import pickle
-        import time
-
-        data = pickle.dumps(self)
-        with open(filepath, "wb") as file:
-            for start in range(0, len(data), 16):
-                file.write(data[start : start + 16])
-                file.flush()
-                time.sleep(0.0005)
-
-
-def test_readers_never_see_a_half_written_model(tmp_path):
+def test_a_reader_never_sees_a_half_written_model(tmp_path):
+    """The writer is held halfway through its file (no sleeps, no luck): a
+    reader meanwhile gets the previous model, and the new one afterwards."""
     writer = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
-    writer.save(SlowlySavedModel(0))
-    errors, seen = [], set()
-    done = threading.Event()
+    reader = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    writer.save(Model(0))
+    data = pickle.dumps(Model(1))
+    halfway, resume = threading.Event(), threading.Event()
 
-    def read():
-        reader = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
-        while not done.is_set():
-            try:
-                seen.add(reader.latest().version)
-            except Exception as exc:  # a torn read would land here
-                errors.append(exc)
+    def write_slowly(path):
+        with open(path, "wb") as file:
+            file.write(data[: len(data) // 2])
+            file.flush()
+            halfway.set()
+            assert resume.wait(60)
+            file.write(data[len(data) // 2 :])
 
-    thread = threading.Thread(target=read)
-    thread.start()
+    saving = threading.Thread(target=writer.replace, args=(write_slowly,))
+    saving.start()
     try:
-        for version in range(1, 15):
-            writer.save(SlowlySavedModel(version))
+        assert halfway.wait(60)
+        assert reader.latest().version == 0
     finally:
-        done.set()
-        thread.join()
-    assert errors == []
-    assert len(seen) > 1, "the reader must have observed several versions"
+        resume.set()
+        saving.join(60)
+    assert reader.latest().version == 1
+
+
+def test_only_taking_the_lock_says_busy(tmp_path):
+    """What the block raises passes through as it is, a BusyError of the
+    user's own included; the lock is free afterwards."""
+    store = ModelStore(tmp_path / "m.pkl", unpickle_anonymizer)
+    with pytest.raises(BusyError, match=r"^the user's own$"), store.fitting():
+        raise BusyError("the user's own")
+    with pytest.raises(KeyError), store.fitting():
+        raise KeyError("model")
+    busy = pytest.raises(BusyError, match="fitting is already in progress")
+    with store.fitting(), busy, store.fitting():
+        pass
 
 
 def test_store_made_before_a_fork_still_locks_in_the_child(tmp_path):

@@ -1,13 +1,32 @@
 """An anonymizer whose predictions reveal which fit and which worker served
-them: each row is predicted as ``[fit_version, worker_pid]``. ``fit`` sleeps
-``FIT_SECONDS`` so that concurrent fits overlap."""
+them: each row is predicted as ``[fit_version, worker_pid]``.
+
+So that tests can hold a worker busy without sleeping, both ``fit`` and a
+*held* ``predict`` (``X[0, 0] == -1``, hold number ``X[0, 1]``) write a marker
+file into ``GATE_DIR`` and wait until the test creates the matching release
+file: ``fitting-<pid>`` / ``release-fit`` and ``holding-<n>-<pid>`` /
+``release-hold-<n>``.
+"""
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 import anomed_anonymizer as anon
+
+GATE_DIR = Path(os.environ["GATE_DIR"])
+GATE_LIMIT_SECONDS = 120
+
+
+def wait_at_gate(marker: str, release: str) -> None:
+    (GATE_DIR / marker).touch()
+    deadline = time.monotonic() + GATE_LIMIT_SECONDS
+    while not (GATE_DIR / release).exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{release} never appeared in {GATE_DIR}")
+        time.sleep(0.01)
 
 
 class VersionedModel:
@@ -15,10 +34,13 @@ class VersionedModel:
         self.version = None
 
     def fit(self, X, y):
-        time.sleep(float(os.environ.get("FIT_SECONDS", "0")))
+        wait_at_gate(f"fitting-{os.getpid()}", "release-fit")
         self.version = time.time_ns()
 
     def predict(self, X):
+        if X[0, 0] == -1:
+            hold = int(X[0, 1])
+            wait_at_gate(f"holding-{hold}-{os.getpid()}", f"release-hold-{hold}")
         return np.tile([self.version, os.getpid()], (len(X), 1))
 
 

@@ -8,7 +8,6 @@ the status is the contract, the words are for the competitor.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -16,9 +15,9 @@ from collections.abc import Callable
 import falcon
 import numpy as np
 
-from ..web import AliveResource
+from ..web import create_app
 from ..wire import PayloadError, decode_named_arrays, encode_named_arrays
-from .platform import score_forwarder
+from .platform import Forward, answer_with_score, malformed, score_forwarder, scored
 from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
 
 __all__ = ["supervised_challenge_app"]
@@ -47,7 +46,7 @@ class _Utility:
         self,
         ground_truth: Callable[[falcon.Request], np.ndarray],
         evaluate: Callable[[np.ndarray, np.ndarray], dict[str, float]],
-        forward: Callable[[falcon.Request, dict[str, float]], None],
+        forward: Forward,
     ) -> None:
         self._ground_truth = ground_truth
         self._evaluate = evaluate
@@ -60,24 +59,18 @@ class _Utility:
             )["prediction"]
         except PayloadError as exc:
             _logger.warning("unusable prediction upload: %s", exc)
-            raise falcon.HTTPBadRequest(
-                title="Malformed request.",
-                description="Expected a NumPy array with name 'prediction'.",
-            ) from exc
+            raise malformed("Expected a NumPy array with name 'prediction'.") from exc
         truth = self._ground_truth(req)
-        try:
-            evaluation = self._evaluate(prediction, truth)
-        except ValueError as exc:
-            raise falcon.HTTPInternalServerError(
-                title="Evaluation failed",
-                description=(
-                    f"{exc} (the ground truth has shape {truth.shape} and dtype "
-                    f"{truth.dtype}; predictions must match both exactly)"
-                ),
-            ) from exc
-        self._forward(req, evaluation)
-        resp.status = falcon.HTTP_CREATED
-        resp.text = json.dumps(evaluation)
+        evaluation = scored(
+            self._evaluate,
+            prediction,
+            truth,
+            explain=(
+                f" (the ground truth has shape {truth.shape} and dtype "
+                f"{truth.dtype}; predictions must match both exactly)"
+            ),
+        )
+        answer_with_score(req, resp, evaluation, self._forward)
 
 
 def supervised_challenge_app(
@@ -111,8 +104,7 @@ def supervised_challenge_app(
             data_split=req.get_param("data_split", required=True),
         )
 
-    app = falcon.App()
-    app.add_route("/", AliveResource("Challenge server is alive!"))
+    app = create_app("Challenge server is alive!")
     app.add_route("/data/anonymizer/training", _Arrays(lambda req: challenge.training))
     app.add_route(
         "/data/anonymizer/tuning", _Arrays(lambda req: (challenge.tuning[0], empty))

@@ -1,21 +1,57 @@
-"""Forwarding scores to the AnoMed platform, as the real challenge does."""
+"""What every scoring route of the emulated challenge does with a score:
+compute it (an evaluator's ``ValueError`` is upstream's bare 500, ours has a
+JSON body saying why), forward it to the AnoMed platform as the real
+challenge does, and answer 201 with it."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import falcon
 import requests
 
-__all__ = ["score_forwarder"]
+__all__ = ["answer_with_score", "malformed", "score_forwarder", "scored"]
+
+Forward = Callable[[falcon.Request, dict[str, float]], None]
+
+
+def malformed(description: str) -> falcon.HTTPBadRequest:
+    """The 400 upstream answers an unusable upload with."""
+    return falcon.HTTPBadRequest(title="Malformed request.", description=description)
+
+
+def scored(
+    evaluate: Callable[..., dict[str, float]], *args: Any, explain: str = ""
+) -> dict[str, float]:
+    """``evaluate(*args)``, its ``ValueError`` answered as a JSON 500 (with
+    ``explain`` appended to the reason)."""
+    try:
+        return evaluate(*args)
+    except ValueError as exc:
+        raise falcon.HTTPInternalServerError(
+            title="Evaluation failed", description=f"{exc}{explain}"
+        ) from exc
+
+
+def answer_with_score(
+    req: falcon.Request,
+    resp: falcon.Response,
+    evaluation: dict[str, float],
+    forward: Forward,
+) -> None:
+    """Forward ``evaluation`` to the platform and answer 201 with it."""
+    forward(req, evaluation)
+    resp.status = falcon.HTTP_CREATED
+    resp.text = json.dumps(evaluation)
+
 
 _logger = logging.getLogger(__name__)
 
 
-def score_forwarder(
-    kind: str, anomed_host: str | None
-) -> Callable[[falcon.Request, dict[str, float]], None]:
+def score_forwarder(kind: str, anomed_host: str | None) -> Forward:
     """Forward scores to the platform at ``ANOMED_HOST``, when one is set."""
 
     def forward(req: falcon.Request, evaluation: dict[str, float]) -> None:

@@ -23,7 +23,6 @@ score exactly):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -34,9 +33,9 @@ import pandas as pd
 
 from ..tabular._checks import column_kind
 from ..tabular.metrics import score_release
-from ..web import AliveResource
+from ..web import create_app
 from ..wire import PayloadError, decode_table, encode_table
-from .platform import score_forwarder
+from .platform import answer_with_score, malformed, score_forwarder, scored
 
 __all__ = ["ReconstructionChallenge", "tabular_challenge_app"]
 
@@ -128,16 +127,6 @@ class _Table:
         resp.data = self._body
 
 
-def _score(evaluate, *args):
-    try:
-        return evaluate(*args)
-    except ValueError as exc:
-        # Upstream's evaluators raise too, which it answers with a bare 500.
-        raise falcon.HTTPInternalServerError(
-            title="Evaluation failed", description=str(exc)
-        ) from exc
-
-
 class _AnonymizerUtility:
     def __init__(self, challenge: ReconstructionChallenge, forward) -> None:
         self._challenge = challenge
@@ -149,22 +138,15 @@ class _AnonymizerUtility:
             parts[part.name] = part.data if part.name == "anon_data" else part.text
         missing = [name for name in ("anon_data", "anon_scheme") if name not in parts]
         if missing:
-            raise falcon.HTTPBadRequest(
-                title="Malformed request.",
-                description=f"multipart parts missing: {', '.join(missing)}",
-            )
+            raise malformed(f"multipart parts missing: {', '.join(missing)}")
         try:
             table = decode_table(parts["anon_data"])
         except PayloadError as exc:
-            raise falcon.HTTPBadRequest(
-                title="Malformed request.", description=str(exc)
-            ) from exc
-        evaluation = _score(
+            raise malformed(str(exc)) from exc
+        evaluation = scored(
             self._challenge.evaluate_utility, table, parts["anon_scheme"]
         )
-        self._forward(req, evaluation)
-        resp.status = falcon.HTTP_CREATED
-        resp.text = json.dumps(evaluation)
+        answer_with_score(req, resp, evaluation, self._forward)
 
 
 class _DeanonymizerUtility:
@@ -176,13 +158,9 @@ class _DeanonymizerUtility:
         try:
             table = decode_table(req.bounded_stream.read())
         except PayloadError as exc:
-            raise falcon.HTTPBadRequest(
-                title="Malformed request.", description=str(exc)
-            ) from exc
-        evaluation = _score(self._challenge.evaluate_privacy, table)
-        self._forward(req, evaluation)
-        resp.status = falcon.HTTP_CREATED
-        resp.text = json.dumps(evaluation)
+            raise malformed(str(exc)) from exc
+        evaluation = scored(self._challenge.evaluate_privacy, table)
+        answer_with_score(req, resp, evaluation, self._forward)
 
 
 def tabular_challenge_app(
@@ -196,8 +174,7 @@ def tabular_challenge_app(
     ``anon_scheme``), ``POST /utility/deanonymizer`` (Parquet).
     """
     host = anomed_host if anomed_host is not None else os.environ.get("ANOMED_HOST")
-    app = falcon.App()
-    app.add_route("/", AliveResource("Challenge server is alive!"))
+    app = create_app("Challenge server is alive!")
     app.add_route("/data/anonymizer/leaky", _Table(challenge.leaky))
     app.add_route(
         "/data/deanonymizer/background-knowledge", _Table(challenge.background)

@@ -1,9 +1,10 @@
-"""Where the error mapping used to live; it is now shared by every app, in
-:mod:`anomed_anonymizer.web.errors`. These names stay importable from here."""
+"""Where the error mapping used to live: every app shares it now, in
+:mod:`anomed_anonymizer.web.errors`."""
 
-from __future__ import annotations
+from .._moved import moved
 
-from ..errors import InvalidInputError as AnonymizerInputError
-from ..web.errors import register_error_handlers
-
-__all__ = ["AnonymizerInputError", "register_error_handlers"]
+__getattr__ = moved(
+    __name__,
+    "anomed_anonymizer.web.errors",
+    AnonymizerInputError="anomed_anonymizer.errors:InvalidInputError",
+)

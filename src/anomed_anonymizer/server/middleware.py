@@ -1,6 +1,6 @@
-"""Where request logging used to live; it is now shared by every app, in
-:mod:`anomed_anonymizer.web.middleware`. These names stay importable from here."""
+"""Where request logging used to live: every app shares it now, in
+:mod:`anomed_anonymizer.web.middleware`."""
 
-from ..web.middleware import RequestLogger, configure_logging
+from .._moved import moved
 
-__all__ = ["RequestLogger", "configure_logging"]
+__getattr__ = moved(__name__, "anomed_anonymizer.web.middleware")

@@ -1,7 +1,6 @@
 """Anonymizers that release a whole table at once, and how to score them."""
 
-from typing import Any
-
+from .._moved import moved
 from ..models.tabular import SCHEMES, AnonymizationScheme, TabularDataAnonymizer
 from .generalization import MondrianKAnonymizer
 from .metrics import discernibility_metric, normalized_certainty_penalty, sum_of_squares
@@ -20,17 +19,8 @@ __all__ = [
     "sum_of_squares",
 ]
 
-# Names that moved to the layers that own them; they resolve on first use, so
-# importing the algorithms does not import the server or the emulator.
-_MOVED = {
-    "PersistingTabularDataAnonymizer": "anomed_anonymizer.server.releases",
-    "adult_like": "anomed_anonymizer.emulator.adult",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved(
+    __name__,
+    PersistingTabularDataAnonymizer="anomed_anonymizer.server.releases",
+    adult_like="anomed_anonymizer.emulator.adult",
+)

@@ -194,6 +194,18 @@ def check_table(
         dup = table.columns[table.columns.duplicated()].unique()
         raise ValueError(f"table has duplicate column labels: {listing(dup)}")
 
+    used = _used_columns(table, columns, parameter, kinds)
+    used_set = set(used)
+    others = [c for c in table.columns if c not in used_set] if check_others else []
+    checks = [(c, kinds) for c in used] + [(c, ("numeric", "nominal")) for c in others]
+    return {
+        label: _checked_kind(table[label], label, allowed) for label, allowed in checks
+    }
+
+
+def _used_columns(
+    table: pd.DataFrame, columns: object, parameter: str, kinds: Collection[ColumnKind]
+) -> list[Hashable]:
     if columns is None:
         used = [c for c in table.columns if column_kind(table[c]) in kinds]
         if not used:
@@ -201,43 +213,40 @@ def check_table(
                 f"{parameter}=None selects every {' or '.join(kinds)} column, "
                 "but the table has none"
             )
-    else:
-        used = column_list(columns, parameter)
-        missing = [c for c in used if c not in table.columns]
-        if missing:
-            raise ValueError(
-                f"{parameter} names columns the table lacks: {listing(missing)}; "
-                f"the table has {listing(table.columns)}"
-            )
+        return used
+    used = column_list(columns, parameter)
+    missing = [c for c in used if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{parameter} names columns the table lacks: {listing(missing)}; "
+            f"the table has {listing(table.columns)}"
+        )
+    return used
 
-    result: dict[Hashable, ColumnKind] = {}
-    used_set = set(used)
-    others = [c for c in table.columns if c not in used_set] if check_others else []
-    for label, allowed in [(c, kinds) for c in used] + [
-        (c, ("numeric", "nominal")) for c in others
-    ]:
-        column = table[label]
-        kind = column_kind(column)
-        n_missing = int(column.isna().sum())
-        if n_missing:
+
+def _checked_kind(
+    column: pd.Series, label: Hashable, allowed: Collection[ColumnKind]
+) -> ColumnKind:
+    kind = column_kind(column)
+    n_missing = int(column.isna().sum())
+    if n_missing:
+        raise ValueError(
+            f"column {label!r} has {n_missing} missing value(s) (NaN/None); "
+            "drop or impute them first"
+        )
+    if kind not in allowed:
+        raise ValueError(
+            f"column {label!r} has unsupported dtype {_describe_dtype(column)}; "
+            f"expected {' or '.join(allowed)} data"
+        )
+    if kind == "numeric" and pdt.is_float_dtype(column.dtype):
+        n_inf = int(np.isinf(numeric_values(column)).sum())
+        if n_inf:
             raise ValueError(
-                f"column {label!r} has {n_missing} missing value(s) (NaN/None); "
-                "drop or impute them first"
+                f"column {label!r} has {n_inf} infinite value(s); "
+                "drop or clip them first"
             )
-        if kind not in allowed:
-            raise ValueError(
-                f"column {label!r} has unsupported dtype {_describe_dtype(column)}; "
-                f"expected {' or '.join(allowed)} data"
-            )
-        if kind == "numeric" and pdt.is_float_dtype(column.dtype):
-            n_inf = int(np.isinf(numeric_values(column)).sum())
-            if n_inf:
-                raise ValueError(
-                    f"column {label!r} has {n_inf} infinite value(s); "
-                    "drop or clip them first"
-                )
-        result[label] = kind
-    return result
+    return kind  # type: ignore[return-value]
 
 
 def check_int(

@@ -1,19 +1,6 @@
-"""Where the table-anonymizer interface used to live; it is now
-:mod:`anomed_anonymizer.models.tabular`, beside the supervised one. These names
-stay importable from here."""
+"""Where the table-anonymizer interface used to live: it is
+:mod:`anomed_anonymizer.models.tabular` now, beside the supervised one."""
 
-from ..models.tabular import (
-    SCHEMES,
-    AnonymizationScheme,
-    BudgetRecording,
-    Reporting,
-    TabularDataAnonymizer,
-)
+from .._moved import moved
 
-__all__ = [
-    "SCHEMES",
-    "AnonymizationScheme",
-    "BudgetRecording",
-    "Reporting",
-    "TabularDataAnonymizer",
-]
+__getattr__ = moved(__name__, "anomed_anonymizer.models.tabular")

@@ -1,7 +1,6 @@
-"""Where the Adult-like test table used to live; it is the tabular emulator's
-default data now, :func:`anomed_anonymizer.emulator.adult_like`. The name stays
-importable from here (this alias imports the emulator)."""
+"""Where the Adult-like test table used to live: it is the tabular emulator's
+default data now, :func:`anomed_anonymizer.emulator.adult_like`."""
 
-from ..emulator.adult import adult_like
+from .._moved import moved
 
-__all__ = ["adult_like"]
+__getattr__ = moved(__name__, "anomed_anonymizer.emulator.adult")

@@ -1,17 +1,6 @@
-"""Where the release store used to live; persisting releases is the server's
-job, now in :mod:`anomed_anonymizer.server.releases`. The names stay importable
-from here (this alias imports the server)."""
+"""Where the release store used to live: persisting releases is the server's
+job, in :mod:`anomed_anonymizer.server.releases` now."""
 
-from ..server.releases import (
-    AnonymizationError,
-    AnonymizationInProgressError,
-    NotAnonymizedError,
-    PersistingTabularDataAnonymizer,
-)
+from .._moved import moved
 
-__all__ = [
-    "AnonymizationError",
-    "AnonymizationInProgressError",
-    "NotAnonymizedError",
-    "PersistingTabularDataAnonymizer",
-]
+__getattr__ = moved(__name__, "anomed_anonymizer.server.releases")

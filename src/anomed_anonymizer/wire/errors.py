@@ -33,6 +33,18 @@ class PayloadTooLargeError(PayloadError, TooLargeError):
         self.size = size
         self.limit = limit
 
+    @classmethod
+    def check_declared(cls, what: str, declared: int, limit: int | None) -> None:
+        """Refuse ``what`` (e.g. "the .npz archive") if the size it declares
+        once decompressed exceeds ``limit`` (``None``: no limit)."""
+        if limit is not None and declared > limit:
+            raise cls(
+                f"{what} declares {declared} bytes once decompressed, more than "
+                f"the limit of {limit} bytes",
+                size=declared,
+                limit=limit,
+            )
+
 
 class MissingArrayError(PayloadError):
     """A named-array payload lacks an array that the receiver needs."""

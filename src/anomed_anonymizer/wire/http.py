@@ -149,14 +149,7 @@ class PeerClient:
             If the request fails, the status is not 200, or the body is not
             the expected ``.npz``.
         """
-        body = self._get(url, params)
-        return _decoded(
-            url,
-            "sent an unusable .npz payload",
-            lambda: decode_named_arrays(
-                body, required=required, max_decompressed_bytes=self.max_response_bytes
-            ),
-        )
+        return self._arrays(url, "sent", self._get(url, params), required)
 
     def fetch_table(
         self, url: str, params: Mapping[str, Any] | None = None
@@ -178,12 +171,7 @@ class PeerClient:
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """POST arrays as ``.npz`` and return the JSON of a 201 answer."""
-        return self._post_for_json(
-            url,
-            data=encode_named_arrays(arrays),
-            headers={"Content-Type": "application/octet-stream"},
-            params=params,
-        )
+        return _json(url, self._post_arrays(url, arrays, params))
 
     def exchange_named_arrays(
         self,
@@ -194,19 +182,8 @@ class PeerClient:
     ) -> dict[str, np.ndarray]:
         """POST arrays as ``.npz`` and decode the ``.npz`` of a 201 answer
         (what an attack does with an anonymizer's ``/predict``)."""
-        body = self._post(
-            url,
-            data=encode_named_arrays(arrays),
-            headers={"Content-Type": "application/octet-stream"},
-            params=params,
-        )
-        return _decoded(
-            url,
-            "answered with an unusable .npz payload",
-            lambda: decode_named_arrays(
-                body, required=required, max_decompressed_bytes=self.max_response_bytes
-            ),
-        )
+        body = self._post_arrays(url, arrays, params)
+        return self._arrays(url, "answered with", body, required)
 
     def post_table_and_scheme(
         self,
@@ -223,9 +200,7 @@ class PeerClient:
         body, content_type = encode_multipart(
             {"anon_data": parquet, "anon_scheme": scheme}
         )
-        return self._post_for_json(
-            url, data=body, headers={"Content-Type": content_type}, params=params
-        )
+        return _json(url, self._post(url, body, content_type, params))
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -245,7 +220,7 @@ class PeerClient:
         self,
         url: str,
         data: bytes,
-        headers: Mapping[str, str],
+        content_type: str,
         params: Mapping[str, Any] | None,
     ) -> bytes:
         return self._request(
@@ -254,8 +229,28 @@ class PeerClient:
             201,
             self.upload_timeout,
             data=data,
-            headers=dict(headers),
+            headers={"Content-Type": content_type},
             params=params,
+        )
+
+    def _post_arrays(
+        self,
+        url: str,
+        arrays: Mapping[str, np.ndarray],
+        params: Mapping[str, Any] | None,
+    ) -> bytes:
+        data = encode_named_arrays(arrays)
+        return self._post(url, data, "application/octet-stream", params)
+
+    def _arrays(
+        self, url: str, verb: str, body: bytes, required: Iterable[str]
+    ) -> dict[str, np.ndarray]:
+        return _decoded(
+            url,
+            f"{verb} an unusable .npz payload",
+            lambda: decode_named_arrays(
+                body, required=required, max_decompressed_bytes=self.max_response_bytes
+            ),
         )
 
     def _request(
@@ -292,21 +287,6 @@ class PeerClient:
         )
         return body
 
-    def _post_for_json(
-        self,
-        url: str,
-        data: bytes,
-        headers: Mapping[str, str],
-        params: Mapping[str, Any] | None,
-    ) -> Any:
-        body = self._post(url, data, headers, params)
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise PeerProtocolError(
-                f"{url} answered 201 without JSON: {_excerpt(body)!r}", url
-            ) from exc
-
     def _read_bounded(self, response: requests.Response, url: str) -> bytes:
         declared = response.headers.get("Content-Length")
         if (
@@ -338,6 +318,15 @@ def _decoded(url: str, failure: str, decode: Callable[[], _T]) -> _T:
         return decode()
     except PayloadError as exc:
         raise PeerProtocolError(f"{url} {failure}: {exc}", url) from exc
+
+
+def _json(url: str, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise PeerProtocolError(
+            f"{url} answered 201 without JSON: {_excerpt(body)!r}", url
+        ) from exc
 
 
 def _excerpt(body: bytes) -> str:

@@ -132,14 +132,11 @@ def decode_named_arrays(
         if only is not None:
             wanted = {f"{name}{_NPY_SUFFIX}" for name in only}
             members = [member for member in members if member.filename in wanted]
-        declared = sum(member.file_size for member in members)
-        if max_decompressed_bytes is not None and declared > max_decompressed_bytes:
-            raise PayloadTooLargeError(
-                f"the .npz archive declares {declared} bytes once decompressed, "
-                f"more than the limit of {max_decompressed_bytes} bytes",
-                size=declared,
-                limit=max_decompressed_bytes,
-            )
+        PayloadTooLargeError.check_declared(
+            "the .npz archive",
+            sum(member.file_size for member in members),
+            max_decompressed_bytes,
+        )
         arrays = {}
         for member in members:
             if not member.filename.endswith(_NPY_SUFFIX):

@@ -74,13 +74,9 @@ def decode_table(
             metadata.row_group(i).total_byte_size
             for i in range(metadata.num_row_groups)
         )
-        if max_decompressed_bytes is not None and declared > max_decompressed_bytes:
-            raise PayloadTooLargeError(
-                f"the Parquet table declares {declared} bytes once decompressed, "
-                f"more than the limit of {max_decompressed_bytes} bytes",
-                size=declared,
-                limit=max_decompressed_bytes,
-            )
+        PayloadTooLargeError.check_declared(
+            "the Parquet table", declared, max_decompressed_bytes
+        )
         return parquet_file.read(use_pandas_metadata=True).to_pandas()
     except PayloadError:
         raise

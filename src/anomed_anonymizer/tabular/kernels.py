@@ -191,7 +191,7 @@ def class_penalty(
     if categories is None:
         lo, hi = group_ranges(values, groups)
         return range_penalty(lo[groups], hi[groups], values)
-    n_present = np.unique(values).size
+    n_present = int(np.count_nonzero(np.bincount(values)))
     return set_penalty(group_category_counts(values, groups)[groups], n_present)
 
 

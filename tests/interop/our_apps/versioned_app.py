@@ -3,9 +3,10 @@ them: each row is predicted as ``[fit_version, worker_pid]``.
 
 So that tests can hold a worker busy without sleeping, both ``fit`` and a
 *held* ``predict`` (``X[0, 0] == -1``, hold number ``X[0, 1]``) write a marker
-file into ``GATE_DIR`` and wait until the test creates the matching release
-file: ``fitting-<pid>`` / ``release-fit`` and ``holding-<n>-<pid>`` /
-``release-hold-<n>``.
+file into ``GATE_DIR`` (if set) and wait until the test creates the matching
+release file: ``fitting-<pid>`` / ``release-fit`` and ``holding-<n>-<pid>`` /
+``release-hold-<n>``. ``FIT_SECONDS`` makes ``fit`` take at least that long
+(for a test of the worker timeout itself).
 """
 
 import os
@@ -16,11 +17,13 @@ import numpy as np
 
 import anomed_anonymizer as anon
 
-GATE_DIR = Path(os.environ["GATE_DIR"])
+GATE_DIR = Path(os.environ["GATE_DIR"]) if "GATE_DIR" in os.environ else None
 GATE_LIMIT_SECONDS = 120
 
 
 def wait_at_gate(marker: str, release: str) -> None:
+    if GATE_DIR is None:
+        return
     (GATE_DIR / marker).touch()
     deadline = time.monotonic() + GATE_LIMIT_SECONDS
     while not (GATE_DIR / release).exists():
@@ -34,6 +37,7 @@ class VersionedModel:
         self.version = None
 
     def fit(self, X, y):
+        time.sleep(float(os.environ.get("FIT_SECONDS", "0")))
         wait_at_gate(f"fitting-{os.getpid()}", "release-fit")
         self.version = time.time_ns()
 

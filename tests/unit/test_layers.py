@@ -14,18 +14,18 @@ PACKAGE = Path(anomed_anonymizer.__file__).parent
 LAYERS = {
     "errors": 0,
     "_moved": 0,
-    "models": 1,
-    "wire": 1,
     "files": 1,
-    "tabular": 2,
-    "web": 2,
+    "wire": 1,
+    "models": 2,
     "store": 2,
-    "emulator": 3,
-    "audit": 3,
-    "server": 3,
-    "examples": 4,
-    "cli": 4,
-    "__main__": 5,
+    "web": 2,
+    "tabular": 3,
+    "emulator": 4,
+    "audit": 4,
+    "server": 4,
+    "examples": 5,
+    "cli": 5,
+    "__main__": 6,
 }
 
 

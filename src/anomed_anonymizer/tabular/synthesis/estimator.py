@@ -25,8 +25,8 @@ import pandas as pd
 from pandas.api import types as pdt
 from sklearn.exceptions import NotFittedError
 
-from ._checks import check_int, check_table, nominal_codes, numeric_values
-from .base import TabularDataAnonymizer
+from .._checks import check_int, check_table, nominal_codes, numeric_values
+from ..base import TabularDataAnonymizer
 
 __all__ = ["DPSynthesizer"]
 

@@ -8,6 +8,7 @@ dtypes with some public bounds. Bad input is rejected before any fit.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import numpy as np
@@ -79,13 +80,19 @@ def mixed_table(n: int = 600, seed: int = 1) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def strict():
-    """A release at epsilon 1 of many dtypes, with some public bounds."""
+    """A release at epsilon 1 of many dtypes that takes all three private
+    steps: bounds (visits), categories (country) and the synthesizer."""
     table = mixed_table()
     synth = DPSynthesizer(
         epsilon=1.0,
         preprocessor_eps=0.3,
         categorical_columns=["children"],
-        bounds={"age": (0, 120), "height": (100, 250)},
+        bounds={"age": (0, 120)},
+        domains={
+            "height": (100, 250),
+            "city": ["Bonn", "Kiel", "Essen"],
+            "children": [0, 1, 2, 3],
+        },
         n_rows=400,
         random_state=1,
     )
@@ -116,7 +123,11 @@ def test_many_dtypes_kept_and_n_rows(strict):
     assert len(anon) == 400
     assert list(anon["plan"].cat.categories) == ["plus", "basic", "gold"]
     assert set(anon["children"]) <= set(table["children"])
-    assert set(anon["country"]) == {"DE"}
+    assert set(anon["city"]) <= {"Bonn", "Kiel", "Essen", "other"}
+    # 600 rows of "DE" pass the private selection (threshold about 100 rows)
+    # with probability 1 - 1e-20; "other" is the only other possible value.
+    assert "DE" in set(anon["country"])
+    assert set(anon["country"]) <= {"DE", "other"}
     # Public bounds hold; uint8 stays within its range by construction.
     assert anon["age"].between(0, 120).all()
     assert anon["height"].between(100, 250).all()
@@ -125,7 +136,9 @@ def test_many_dtypes_kept_and_n_rows(strict):
 def test_values_come_from_the_domain(people, loose):
     synth, anon, _ = loose
     for label in CATEGORICAL:
-        assert set(anon[label]) <= set(people[label]), label
+        # Selected categories, or "other" for the values that were not
+        # selected (none here, but the synthesizer may emit it).
+        assert set(anon[label]) <= {*people[label], "other"}, label
     for label in NUMERIC:
         bins = synth.report_["columns"][label]
         assert bins["kind"] == "binned" and bins["bounds"] == "dp"
@@ -142,10 +155,14 @@ def test_budget_within_epsilon(loose):
     report = synth.report_
     assert 0 < report["epsilon_spent"] <= 10.0 + 1e-9
     assert report["epsilon_spent"] == pytest.approx(
-        report["epsilon_preprocessing"] + report["epsilon_synthesizer"]
+        report["epsilon_preprocessing"]
+        + report["epsilon_selection"]
+        + report["epsilon_synthesizer"]
     )
-    # The default preprocessing share is a fifth of epsilon.
+    # The default shares: a fifth of epsilon for bounds, a tenth for the
+    # categories of the two string columns.
     assert report["epsilon_preprocessing"] == pytest.approx(2.0)
+    assert report["epsilon_selection"] == pytest.approx(1.0)
     assert report["synthesizer"] == "mst"
     assert report["n_rows"] == 1000
     assert report["delta"] == pytest.approx(1000**-1.5)
@@ -157,15 +174,25 @@ def test_public_bounds_cost_nothing(strict):
     assert 0 < report["epsilon_spent"] <= 1.0 + 1e-9
     assert report["epsilon_preprocessing"] == pytest.approx(0.3)
     columns = report["columns"]
-    assert columns["age"] == {
+    age = dict(columns["age"])
+    assert 0.0 <= age.pop("outside_share") <= 1.0
+    assert age == {
         "kind": "binned",
         "n_bins": 10,
         "lower": 0.0,
         "upper": 120.0,
-        "bounds": "public",
+        "bounds": "declared",
     }
     assert columns["visits"]["bounds"] == "dp"
-    assert columns["children"] == {"kind": "categorical", "n_categories": 4}
+    assert columns["children"] == {
+        "kind": "categorical",
+        "domain": "declared",
+        "n_categories": 4,
+        "other": None,
+        "outside_share": None,
+    }
+    assert columns["plan"]["domain"] == "dtype"
+    assert columns["country"]["domain"] == "selected"
 
 
 def test_budget_record_is_json_and_holds_no_utility(strict):
@@ -178,7 +205,13 @@ def test_budget_record_is_json_and_holds_no_utility(strict):
     assert sum(step["epsilon"] for step in record["steps"]) == pytest.approx(
         record["epsilon"]
     )
+    assert [step["step"] for step in record["steps"]] == [
+        "bounds",
+        "categories",
+        "synthesizer",
+    ]
     assert record["steps"][0]["columns"] == ["visits"]
+    assert list(record["steps"][1]["columns"]) == ["country"]
     assert "tvd" not in json.dumps(record)
 
 
@@ -268,13 +301,21 @@ BAD_PAIR = r"bounds\['age'\] must be finite with lower < upper, got \(50.0, 10.0
         ({"delta": 1.0}, r"delta must lie in \(0, 1\), got 1.0"),
         ({"delta": -1e-5}, r"delta must lie in \(0, 1\)"),
         ({"synthesizer": "dpctgan"}, "synthesizer must be one of 'mst', 'aim'"),
-        ({"preprocessor_eps": 1.0}, "preprocessor_eps=1.0 leaves less than 0.01"),
+        (
+            {"preprocessor_eps": 1.0},
+            r"preprocessor_eps=1.0 \(bounds\) and selection_eps=0.1 \(categories\) "
+            "leave less than 0.01 of epsilon=1.0",
+        ),
         ({"preprocessor_eps": -0.1}, "preprocessor_eps must be >= 0"),
         ({"preprocessor_eps": 0}, NO_BOUNDS),
         ({"n_rows": 0}, "n_rows must be at least 1, got 0"),
         ({"n_bins": 1}, "n_bins must be at least 2, got 1"),
-        ({"random_state": 1.5}, "random_state must be an integer or None"),
-        ({"random_state": -1}, r"random_state must lie in \[0, 2\*\*32\)"),
+        ({"random_state": 1.5}, r"random_state must be an integer, got 1.5"),
+        ({"random_state": -1}, "random_state must be at least 0, got -1"),
+        (
+            {"random_state": 2**32},
+            r"random_state=4294967296 is larger than 2\*\*32 - 1",
+        ),
         ({"categorical_columns": ["nope"]}, LACKS),
         ({"continuous_columns": ["sex"]}, NOT_NUMERIC),
         ({"categorical_columns": "age", "continuous_columns": ["age"]}, BOTH_LISTS),
@@ -346,24 +387,47 @@ def test_unsupported_dtypes_named(small, values, dtype):
         DPSynthesizer().anonymize(_with(small, when=values(len(small))))
 
 
-def test_identifier_like_columns_rejected(small):
+def test_identifier_like_column_is_released_as_other(small, caplog):
+    # Every name is held by one row: the private selection keeps none (each
+    # with probability below 1e-9 at this delta), so none is published.
     names = [f"person-{i}" for i in range(len(small))]
-    with pytest.raises(
-        ValueError, match="column 'name' has 60 distinct values in 60 rows"
-    ):
-        DPSynthesizer().anonymize(_with(small, name=names))
-    # Not all unique, but still mostly so.
-    names[:20] = ["same"] * 20
-    with pytest.raises(ValueError, match="column 'name' has 41 distinct values in 60"):
-        DPSynthesizer().anonymize(_with(small, name=names))
+    synth = DPSynthesizer(
+        epsilon=5.0,
+        delta=1e-9,
+        domains={"age": (0, 120), "income": (0, 100_000)},
+        random_state=0,
+    )
+    with caplog.at_level(logging.WARNING, logger="anomed_anonymizer.tabular"):
+        anon, _ = synth.anonymize(_with(small, name=names))
+    assert set(anon["name"]) == {"other"}
+    assert synth.domains_["name"] == []
+    assert "no value of column 'name' passed the private selection" in caplog.text
+
+
+def test_numeric_categorical_column_without_kept_values(small):
     codes = np.arange(len(small)) % 30
     with pytest.raises(
         ValueError,
-        match="column 'code' has 30 distinct values, more than max_categories=20",
+        match="no value of the numeric column 'code' passed the private selection",
     ):
-        DPSynthesizer(categorical_columns=["code"], max_categories=20).anonymize(
-            _with(small, code=codes)
-        )
+        DPSynthesizer(
+            categorical_columns=["code"],
+            delta=1e-9,
+            domains={"age": (0, 120), "income": (0, 100_000)},
+        ).anonymize(_with(small, code=codes))
+
+
+def test_declared_domain_larger_than_max_categories(small):
+    codes = np.arange(len(small)) % 30
+    with pytest.raises(
+        ValueError,
+        match=r"domains\['code'\] declares 30 categories, more than max_categories=20",
+    ):
+        DPSynthesizer(
+            categorical_columns=["code"],
+            max_categories=20,
+            domains={"code": list(range(30))},
+        ).anonymize(_with(small, code=codes))
 
 
 def test_private_bounds_need_enough_rows(small):

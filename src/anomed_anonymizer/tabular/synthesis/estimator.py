@@ -1,23 +1,11 @@
-"""Differentially private synthetic tables, with SmartNoise Synth (MST or AIM).
-
-The synthesizers come from the optional dependency ``smartnoise-synth``
-(imported as ``snsynth``), installed by the ``synth`` extra. It is imported
-only when :meth:`DPSynthesizer.anonymize` runs, so that this module, and
-``anomed_anonymizer.tabular``, import without it.
-"""
+"""DPSynthesizer: the estimator that ties domains, budget and synthesizer together."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import itertools
 import logging
-import math
-import numbers
 import time
-import warnings
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -25,25 +13,46 @@ import pandas as pd
 from pandas.api import types as pdt
 from sklearn.exceptions import NotFittedError
 
-from .._checks import check_int, check_table, nominal_codes, numeric_values
+from .._checks import check_int, check_table, numeric_values
 from ..base import TabularDataAnonymizer
+from .budget import (
+    BudgetRecord,
+    Step,
+    bounds_step,
+    public_assumptions,
+    row_count_uses,
+    selection_step,
+)
+from .domains import (
+    BinnedCodec,
+    CategoricalCodec,
+    Codec,
+    Role,
+    check_declared_domains,
+    implicit_categories,
+    observed_codes,
+)
+from .params import (
+    check_budget_shares,
+    check_delta,
+    check_other_category,
+    check_positive,
+    check_random_state,
+    check_synthesizer,
+    column_roles,
+)
+from .selection import Selection, select_categories
+from .smartnoise import estimate_bounds, fit_and_sample, import_snsynth, library_version
+from .utility import synthetic_utility
 
 __all__ = ["DPSynthesizer"]
 
-_logger = logging.getLogger(__name__)
+_logger = logging.getLogger(__name__.rsplit(".", 1)[0])
 
-_SYNTH_EXTRA_MESSAGE = (
-    "DPSynthesizer needs the 'synth' extra: pip install 'anomed-anonymizer[synth]'"
-)
-
-# The marginal-based synthesizers of smartnoise-synth. Both take (epsilon,
-# delta), work on the same all-categorical ("cube") encoding and track the
-# preprocessing budget the same way. The GAN synthesizers are left out: they
-# need a continuous encoding and opacus 0.14, which predates current torch.
-_SYNTHESIZERS = ("mst", "aim")
-
-# snsynth refuses to train on what is left after preprocessing below this.
-_MIN_TRAINING_EPSILON = 0.01
+# The share of delta the category selection takes when it runs; the
+# synthesizer gets the rest. Both depend on delta only through log(1/delta),
+# so an even split costs either little.
+_SELECTION_DELTA_SHARE = 0.5
 
 
 class DPSynthesizer(TabularDataAnonymizer):
@@ -53,121 +62,151 @@ class DPSynthesizer(TabularDataAnonymizer):
     & Sheldon 2021, the winner of the 2018 NIST synthetic data challenge) or
     AIM (McKenna et al. 2022) -- measures noisy one- and two-way marginals of
     the table, fits a graphical model to them and samples new rows from it.
-    Every released value is a function of these noisy measurements only (plus
-    the public assumptions in the Notes), so the release is differentially
-    private with respect to adding or removing one row.
+    Every released value is a function of differentially private steps only,
+    plus the public assumptions listed in the Notes, so the release is
+    differentially private with respect to adding or removing one row.
 
     Parameters
     ----------
     epsilon : float, default 1.0
-        The *total* privacy budget, preprocessing included; must be > 0.
+        The *total* privacy budget, every step included; must be > 0.
     delta : float or None, default None
-        The delta of the (epsilon, delta) guarantee, in ``(0, 1)``. ``None``
-        takes ``1 / n ** 1.5`` for a table of ``n`` rows, the value the
-        library recommends (``n`` itself is published anyway: see Notes).
+        The delta of the (epsilon, delta) guarantee, in ``(0, 1)``, every step
+        included. ``None`` takes ``1 / n ** 1.5`` for a table of ``n`` rows,
+        the value the library recommends.
     synthesizer : {"mst", "aim"}, default "mst"
         The SmartNoise Synth synthesizer. MST is fast (seconds); AIM adapts
         which marginals it measures and is often more accurate, but several
         times slower.
     preprocessor_eps : float or None, default None
-        The part of ``epsilon`` spent on estimating the bounds of numeric
-        columns that have no public ``bounds``; it is split evenly between
-        those columns. ``None`` takes ``0.2 * epsilon`` when some column needs
-        it and 0 otherwise. It must leave at least 0.01 for the synthesizer.
-        When every numeric column has public bounds nothing is spent on
-        preprocessing, whatever this says.
+        The part of ``epsilon`` spent on estimating the bounds of binned
+        columns without a declared range, split evenly between them. ``None``
+        takes ``0.2 * epsilon`` when some column needs it. Nothing is spent
+        when every binned column has a declared range, whatever this says.
     categorical_columns : sequence of Hashable or None, default None
-        Numeric columns to treat as categorical (for example codes, or small
-        counts such as a number of children), instead of binning them. Their
-        observed values become a public domain (see Notes). Bool, string and
+        Numeric columns to treat as categorical (codes, small counts such as a
+        number of children) instead of binning them. Bool, string and
         categorical columns are always categorical.
     continuous_columns : sequence of Hashable or None, default None
         Numeric columns to bin; by default every numeric column that is not in
         ``categorical_columns``. Listing a non-numeric column is an error.
     bounds : mapping of Hashable to (float, float) or None, default None
-        Public ``(lower, upper)`` bounds of numeric columns, known without
-        looking at the data (for example ``{"age": (0, 120)}``). These cost no
-        budget and give better bins than the private estimate; values outside
-        are clipped to them.
+        Declared ``(lower, upper)`` ranges of binned columns; the same as
+        giving them in ``domains`` (kept for compatibility).
     n_bins : int, default 10
         The number of equal-width bins of every binned numeric column.
     max_categories : int, default 100
-        The most distinct values a categorical column may have (see Notes).
+        The most categories a categorical column may have: a larger declared
+        domain is an error, and the private selection keeps at most this many
+        (those with the largest noisy counts).
     n_rows : int or None, default None
         The number of synthetic rows; ``None`` takes the input's row count.
     random_state : int or None, default None
-        Seeds NumPy's global generator while the synthesizer runs (saved and
-        restored afterwards) and the placing of numeric values within their
-        bins. The release is *not* reproducible all the same: see Notes.
+        Seeds what can be seeded: see Notes, *Reproducibility*.
+    domains : mapping of Hashable to domain or None, default None
+        Public knowledge about columns, from a codebook rather than from the
+        data: for a categorical column the collection of its categories (a
+        list or set), for a binned numeric column its ``(lower, upper)``
+        range, e.g. ``{"diagnosis": ["flu", "cold", "HIV"], "age": (0,
+        120)}``. Used as given and free of budget; see Notes for values
+        outside them.
+    selection_eps : float or None, default None
+        The part of ``epsilon`` spent on choosing the categories of
+        categorical columns without a declared domain (or one their dtype
+        fixes), split evenly between them. ``None`` takes ``0.1 * epsilon``
+        when some column needs it.
+    other_category : str, default "other"
+        The value that stands for "outside the domain" in string columns.
 
     Attributes
     ----------
+    domains_ : dict
+        Set by :meth:`anonymize`: the domain each column was synthesized on
+        (a list of categories, without the "other" one, or a ``(lower,
+        upper)`` range), whether declared, fixed by the dtype or chosen
+        privately. Public or differentially private.
     report_ : dict
-        Set by :meth:`anonymize`. The budget: ``"epsilon_spent"`` (the total,
-        preprocessing included), ``"epsilon_preprocessing"``,
-        ``"epsilon_synthesizer"``, ``"epsilon"`` (as requested), ``"delta"``;
-        the release: ``"synthesizer"``, ``"n_rows"``, ``"n_rows_input"``,
-        ``"columns"`` (per column, how it was represented: see
-        :meth:`budget_record`), ``"fit_seconds"``; and its utility, comparing
-        input and output: ``"tvd"`` (per column, the total variation distance
-        between the two marginal distributions, in ``[0, 1]``; numeric
-        columns on their bins, the same for both), ``"mean_tvd"``,
-        ``"max_tvd"``, ``"mean_pairwise_tvd"`` (the mean TVD of the two-way
-        marginals of all column pairs, which is what the synthesizer tries to
-        preserve; ``None`` for one column), ``"max_abs_correlation_difference"``
-        and ``"mean_abs_correlation_difference"`` (between the Pearson
-        correlation matrices of the binned numeric columns; ``None`` for fewer
-        than two). Column names are keys as ``str(label)``.
+        Set by :meth:`anonymize`. The budget: ``"epsilon"`` and ``"delta"``
+        (as requested), ``"epsilon_spent"`` and ``"delta_spent"`` (their sum
+        over the steps), ``"epsilon_preprocessing"`` (bounds),
+        ``"epsilon_selection"`` and ``"delta_selection"`` (categories),
+        ``"epsilon_synthesizer"`` and ``"delta_synthesizer"``; the release:
+        ``"synthesizer"``, ``"n_rows"``, ``"n_rows_input"``, ``"columns"`` (as
+        in :meth:`budget_record`), ``"fit_seconds"``; and its utility,
+        comparing input and output: ``"tvd"`` (per column, the total
+        variation distance of the two marginal distributions, in ``[0, 1]``;
+        categorical columns on their values, binned ones on their bins),
+        ``"mean_tvd"``, ``"max_tvd"``, ``"mean_pairwise_tvd"`` (the mean TVD
+        of the two-way marginals of all column pairs; ``None`` for one
+        column), ``"max_abs_correlation_difference"`` and
+        ``"mean_abs_correlation_difference"`` (between the Pearson
+        correlations of the binned columns' bins; ``None`` for fewer than
+        two). Column names are keys as ``str(label)``.
 
     Notes
     -----
     **The "same" representation.** The output has the input's columns, in the
     input's order, with the input's dtypes, and ``n_rows`` rows with a fresh
     ``RangeIndex``: the rows are synthetic, none stands for an input row, and
-    they come in random order.
-    A categorical column holds values that occur in the input. A binned
-    numeric column holds values drawn uniformly within the bin the
-    synthesizer chose, inside the column's bounds; integer columns are
-    rounded (and kept within their dtype's range), bool columns stay bool,
-    strings stay strings and pandas categoricals keep their categories.
+    they come in random order. A categorical column holds values of its
+    domain, or ``other_category`` (string columns only); a binned column holds
+    values drawn uniformly within a bin, inside its bounds; integer columns
+    are rounded (and kept within their dtype's range), bool columns stay
+    bool, pandas categoricals keep their categories.
 
-    **Budget accounting.** Two steps spend budget, and they compose
-    sequentially (epsilons and deltas add up):
+    **Domains: declared or private.** The synthesizer may only emit values of
+    a domain that does not depend on the data beyond what the budget paid for:
 
-    1. Bounds. Each binned column without public ``bounds`` gets
-       ``preprocessor_eps / k`` (``k`` such columns) for a pure-epsilon
-       estimate of its range (SmartNoise's ``approx_bounds``: a Laplace-noised
-       histogram over powers of two, so the bounds are powers of two and
-       sparse tails are clipped). Public bounds cost nothing.
-    2. The synthesizer gets the rest, ``epsilon - epsilon_preprocessing``,
-       with ``delta``; MST and AIM turn it into a zCDP budget for their
-       Gaussian measurements.
+    - *Declared* (``domains``, ``bounds``): used as given, free of budget. A
+      string value outside its declared categories becomes
+      ``other_category``; a number outside a numeric column's declared
+      categories becomes the nearest declared one; a number outside a
+      declared range is clipped to it. The synthesizer measures "other" and
+      "clipped" like any category, so the share of them in the output
+      (``outside_share`` in the record) is a differentially private estimate;
+      no exact count of out-of-domain values is released anywhere.
+    - *Fixed by the dtype*: bool columns (``False``, ``True``) and pandas
+      categoricals (their categories, which the output's dtype publishes
+      anyway).
+    - *Private*, for every other column. Categories: each observed value is
+      kept if its count plus discrete Laplace noise reaches a threshold
+      (:mod:`anomed_anonymizer.tabular.synthesis.selection` derives it from
+      the step's epsilon and delta: about ``1 + ln(1/delta) / epsilon``
+      rows), so a value held by few rows is dropped with high probability;
+      the values not kept become ``other_category`` (numbers: the nearest kept
+      value; a numeric column with no kept value is an error). Bounds:
+      SmartNoise's ``approx_bounds``, a pure-epsilon estimate whose bounds are
+      powers of two and which clips sparse tails.
 
-    ``report_["epsilon_spent"]`` and :meth:`budget_record` give the total,
-    which never exceeds ``epsilon``.
+    **Budget accounting.** Up to three steps spend budget and compose
+    sequentially: the bounds (``preprocessor_eps``, delta 0), the categories
+    (``selection_eps`` and half of ``delta``) and the synthesizer, which gets
+    the rest of both; MST and AIM turn it into a zCDP budget for their
+    Gaussian measurements. So the steps add up to the requested (epsilon,
+    delta); :meth:`budget_record` lists them.
 
-    **Public assumptions.** The DP guarantee covers the table's *contents*,
-    given what the synthesizer takes to be public: the column names and
-    dtypes, the row count (the output has as many rows by default), public
-    ``bounds``, and, as in SmartNoise Synth, the set of values observed in
-    each categorical column, which fixes the synthesizer's domain and may
-    appear in the output even for a value held by a single row. So a column
-    that looks like an identifier is rejected: more than ``max_categories``
-    distinct values, or (except for bool columns) more distinct values than
-    half the rows, as for names, e-mails or IDs. Drop such columns, or
-    generalize them first. For the same reason a table needs at least two
-    rows.
+    **Public assumptions.** The guarantee covers the table's contents given
+    what is public: the column names and dtypes, declared domains, the
+    categories that dtypes fix, ``other_category`` and, unless ``synthesizer
+    ="aim"`` with ``n_rows`` and ``delta`` given, the row count (MST uses it
+    as its known total; the default ``n_rows`` and ``delta`` derive from it).
+    :meth:`budget_record` lists those that applied.
 
-    **Reproducibility.** The privacy noise is drawn by OpenDP from a
-    cryptographically secure generator that cannot be seeded (deliberately:
-    predictable noise would not protect anyone), so two runs differ even with
-    the same ``random_state``. ``random_state`` fixes only what SmartNoise
-    draws from NumPy's global generator (MST's choice of marginals, AIM's
-    workload, the sampling of rows) and the placing within bins. A publicly
-    known seed makes MST's exponential-mechanism choice predictable, so
-    leave it ``None`` for a real release. Seeding the global generator is not
-    thread-safe: other threads drawing from ``np.random`` meanwhile see (and
-    shift) the seeded stream.
+    **Reproducibility.** All privacy noise -- the bounds' Laplace histogram,
+    the selection's discrete Laplace counts, MST's and AIM's Gaussian
+    measurements -- is drawn by OpenDP from a cryptographically secure
+    generator that cannot be seeded (deliberately: predictable noise would
+    not protect anyone). So two releases differ even with the same
+    ``random_state``. ``random_state`` fixes everything else: NumPy's global
+    generator while SmartNoise runs (MST's and AIM's exponential-mechanism
+    choice of marginals, MST's spreading of merged categories, the sampling
+    of rows; saved and restored afterwards), the order of the output rows and
+    the placing of numbers within their bins. Given the same noisy
+    measurements, the release is then identical. A publicly known seed makes
+    the exponential mechanism's choice predictable, so leave it ``None`` for
+    a real release. Seeding the global generator is not thread-safe: other
+    threads drawing from ``np.random`` meanwhile see (and shift) the seeded
+    stream.
 
     **The report is not private.** The utility figures of ``report_`` compare
     the output with the private input; they are for the data owner. Publish
@@ -178,16 +217,17 @@ class DPSynthesizer(TabularDataAnonymizer):
     --------
     >>> from anomed_anonymizer.tabular import adult_like
     >>> table = adult_like(3000)[["age", "education", "sex", "hours-per-week"]]
-    >>> synth = DPSynthesizer(epsilon=1.0, bounds={"age": (0, 120)})
+    >>> synth = DPSynthesizer(
+    ...     epsilon=1.0,
+    ...     domains={"age": (0, 120), "sex": ["Female", "Male"]},
+    ... )
     >>> anon, scheme = synth.anonymize(table)  # doctest: +SKIP
-    >>> scheme  # doctest: +SKIP
-    'same'
-    >>> anon.dtypes.equals(table.dtypes)  # doctest: +SKIP
+    >>> scheme, anon.dtypes.equals(table.dtypes)  # doctest: +SKIP
+    ('same', True)
+    >>> set(anon["sex"]) <= {"Female", "Male", "other"}  # doctest: +SKIP
     True
-    >>> synth.report_["epsilon_spent"] <= 1.0  # doctest: +SKIP
-    True
-    >>> synth.budget_record()["epsilon"]  # doctest: +SKIP
-    1.0
+    >>> [step["step"] for step in synth.budget_record()["steps"]]  # doctest: +SKIP
+    ['bounds', 'categories', 'synthesizer']
     """
 
     def __init__(
@@ -203,6 +243,9 @@ class DPSynthesizer(TabularDataAnonymizer):
         max_categories: int = 100,
         n_rows: int | None = None,
         random_state: int | None = None,
+        domains: Mapping[Hashable, Any] | None = None,
+        selection_eps: float | None = None,
+        other_category: str = "other",
     ) -> None:
         self.epsilon = epsilon
         self.delta = delta
@@ -215,6 +258,9 @@ class DPSynthesizer(TabularDataAnonymizer):
         self.max_categories = max_categories
         self.n_rows = n_rows
         self.random_state = random_state
+        self.domains = domains
+        self.selection_eps = selection_eps
+        self.other_category = other_category
 
     def anonymize(self, table: pd.DataFrame) -> tuple[pd.DataFrame, Literal["same"]]:
         """Fit the synthesizer on ``table`` and sample a synthetic table.
@@ -243,123 +289,44 @@ class DPSynthesizer(TabularDataAnonymizer):
             unsupported dtype (datetime, timedelta, complex, objects of mixed
             types: the message names the column), missing values (the message
             names the column and the count) or infinite values; if a
-            categorical column has too many distinct values (see Notes); if a
             parameter is out of range (the message names it): ``epsilon <=
-            0``, ``delta`` not in ``(0, 1)``, ``preprocessor_eps`` not leaving
-            at least 0.01 of ``epsilon``, unknown ``synthesizer``, bad
-            ``bounds``, ``n_bins``, ``max_categories``, ``n_rows`` or
-            ``random_state``, column lists naming missing, non-numeric or
-            doubly listed columns; if the private bounds estimate fails
-            (too few rows for its budget: the message names the column).
+            0``, ``delta`` not in ``(0, 1)``, ``preprocessor_eps`` and
+            ``selection_eps`` not leaving at least 0.01 of ``epsilon``,
+            unknown ``synthesizer``, bad ``bounds``, ``domains``, ``n_bins``,
+            ``max_categories``, ``n_rows``, ``random_state`` or
+            ``other_category``, column lists naming missing, non-numeric or
+            doubly listed columns; if a private step fails (bounds: too few
+            rows for their budget; categories: no value of a numeric column
+            kept; the message names the column and what to change).
         ImportError
             If ``smartnoise-synth`` is not installed.
         """
-        # Every column is released, so every column is checked.
-        labels = list(table.columns) if isinstance(table, pd.DataFrame) else None
-        kinds = check_table(table, labels, parameter="table")
-        n_input = len(table)
-        if n_input < 2:
-            raise ValueError(
-                f"table has {n_input} row; DPSynthesizer needs at least 2 rows "
-                "(a single row's categorical values would be published verbatim)"
-            )
-        epsilon = _check_positive(self.epsilon, "epsilon")
-        delta = _check_delta(self.delta, n_input)
-        synthesizer = self._check_synthesizer()
-        n_bins = check_int(self.n_bins, "n_bins", min_value=2)
-        max_categories = check_int(self.max_categories, "max_categories", min_value=2)
-        n_out = n_input if self.n_rows is None else check_int(self.n_rows, "n_rows")
-        random_state = _check_random_state(self.random_state)
-        roles = self._column_roles(table, kinds)
-        bounds = self._check_bounds(table, roles)
-
-        columns = [
-            _encode(table[label], label, role, bounds.get(label))
-            for label, role in roles.items()
-        ]
-        for column in columns:
-            column.check_domain(max_categories)
-        needs_bounds = [c.label for c in columns if c.binned and c.public is None]
-        preprocessor_eps = self._check_preprocessor_eps(epsilon, needs_bounds)
-
-        snsynth = _import_snsynth()
+        settings = self._settings(table)
+        snsynth = import_snsynth()
         started = time.perf_counter()
-        transformers = [c.transformer(n_bins) for c in columns]
-        # Plain names and plain arrays (codes, floats): snsynth sees no dtype
-        # or label it might mishandle.
-        work = pd.DataFrame({f"c{i}": c.values for i, c in enumerate(columns)})
-        messages = io.StringIO()
-        with (
-            _numpy_global_seed(random_state),
-            warnings.catch_warnings(),
-            # snsynth prints its budget split; a server's stdout is no place
-            # for it, so it goes to the debug log instead.
-            contextlib.redirect_stdout(messages),
-        ):
-            # mbi deprecates the DataFrames snsynth hands it; not ours to fix.
-            warnings.filterwarnings(
-                "ignore", message="Pandas dataframe inputs", category=UserWarning
-            )
-            model = snsynth.Synthesizer.create(
-                synthesizer, epsilon=epsilon, delta=delta
-            )
-            try:
-                model.fit(
-                    work,
-                    transformer=snsynth.TableTransformer(transformers),
-                    preprocessor_eps=preprocessor_eps,
-                )
-            except ValueError as exc:
-                raise _explain_fit_error(
-                    exc, columns, transformers, preprocessor_eps
-                ) from exc
-            sample = model.sample(n_out)
-        if messages.getvalue():
-            _logger.debug("smartnoise-synth: %s", messages.getvalue().strip())
-        fit_seconds = time.perf_counter() - started
-
-        rng = np.random.default_rng(random_state)
-        # mbi emits rows grouped by value; shuffle them (post-processing) so
-        # that row order carries nothing and any slice is a fair sample.
-        sample = sample.iloc[rng.permutation(len(sample))].reset_index(drop=True)
-        for column, transformer in zip(columns, transformers, strict=True):
-            column.set_fitted_bounds(transformer)
-        anon_columns = []
-        input_codes, output_codes = [], []
-        for i, column in enumerate(columns):
-            drawn = sample[f"c{i}"].to_numpy()
-            anon_columns.append(column.decode(drawn, n_bins, rng))
-            # Compare on categories, or on bins (the same for input and output).
-            if column.binned:
-                input_codes.append(column.bin_index(column.values, n_bins))
-                output_codes.append(column.bin_index(anon_columns[-1], n_bins))
-            else:
-                input_codes.append(column.values)
-                output_codes.append(np.asarray(drawn, dtype=np.intp))
-        # From Series, not arrays: pandas 3 would infer str for object strings.
-        anon = pd.concat(anon_columns, axis=1, ignore_index=True)
-        anon.columns = table.columns
-
-        # Each binned column that needed bounds got an equal share; the
-        # transformers record what they actually spent.
-        eps_pre = float(sum(sum(getattr(t, "budget_spent", [])) for t in transformers))
-        eps_synth = float(model.epsilon)
-        self._record = {
-            "synthesizer": synthesizer,
-            "epsilon": epsilon,
-            "epsilon_spent": eps_pre + eps_synth,
-            "epsilon_preprocessing": eps_pre,
-            "epsilon_synthesizer": eps_synth,
-            "delta": delta,
-            "n_rows": n_out,
-            "columns": {str(c.label): c.describe(n_bins) for c in columns},
-            "dp_bounds_columns": [str(label) for label in needs_bounds],
-        }
+        codecs, steps = _private_domains(snsynth, table, settings)
+        labels = list(table.columns)
+        eps_spent = sum(step.epsilon for step in steps)
+        delta_spent = sum(step.delta for step in steps)
+        budget = (settings.epsilon - eps_spent, settings.delta - delta_spent)
+        sample, eps_synth = fit_and_sample(
+            snsynth,
+            settings.synthesizer,
+            [codecs[c].encode(table[c]) for c in labels],
+            [codecs[c].n_codes for c in labels],
+            budget,
+            settings.n_out,
+            settings.random_state,
+        )
+        anon = _decode(table.columns, codecs, sample, settings.random_state)
+        steps.append(Step("synthesizer", settings.synthesizer, eps_synth, budget[1]))
+        self.domains_ = {c: codecs[c].domain() for c in labels}
+        self._record = settings.record(steps, codecs)
         self.report_: dict[str, Any] = {
-            **{k: v for k, v in self._record.items() if k != "dp_bounds_columns"},
-            "n_rows_input": n_input,
-            "fit_seconds": fit_seconds,
-            **_utility(columns, input_codes, output_codes, n_bins),
+            **_budget_report(self._record),
+            "n_rows_input": len(table),
+            "fit_seconds": time.perf_counter() - started,
+            **synthetic_utility(table, anon, codecs),
         }
         return anon, "same"
 
@@ -373,463 +340,273 @@ class DPSynthesizer(TabularDataAnonymizer):
         -------
         dict
             ``"mechanism"``, ``"library"``, ``"library_version"``,
-            ``"privacy_unit"``, ``"epsilon"`` (the total spent),
-            ``"delta"``, ``"epsilon_requested"``, ``"steps"`` (each with
-            ``"step"``, ``"epsilon"``, ``"delta"`` and, for the bounds step,
-            ``"columns"``), ``"composition"``, ``"n_rows"``, ``"columns"``
-            (per column ``{"kind": "categorical", "n_categories": k}`` or
-            ``{"kind": "binned", "n_bins": b, "lower": lo, "upper": hi,
-            "bounds": "public" | "dp"}``), ``"public_assumptions"`` and
-            ``"created"`` (UTC, ISO 8601).
+            ``"privacy_unit"``, ``"epsilon"`` and ``"delta"`` (the totals
+            spent), ``"epsilon_requested"``, ``"delta_requested"``,
+            ``"steps"`` (each with ``"step"`` -- ``"bounds"``,
+            ``"categories"`` or ``"synthesizer"`` --, ``"mechanism"``,
+            ``"epsilon"``, ``"delta"`` and, for the first two, ``"columns"``:
+            the bounds' columns, or per column the selection's ``"epsilon"``,
+            ``"delta"``, ``"noise_scale"``, ``"threshold"`` and
+            ``"n_kept"``), ``"composition"``, ``"n_rows"``, ``"columns"``
+            (per column ``{"kind": "categorical", "domain": "declared" |
+            "dtype" | "selected", "n_categories": k, "other": label or None,
+            "outside_share": s}`` or ``{"kind": "binned", "n_bins": b,
+            "lower": lo, "upper": hi, "bounds": "declared" | "dp",
+            "outside_share": s}``, where ``s`` is the share of synthetic rows
+            outside the domain, a DP estimate, ``None`` where not measured),
+            ``"public_assumptions"`` and ``"created"`` (UTC, ISO 8601).
 
         Raises
         ------
         sklearn.exceptions.NotFittedError
             If :meth:`anonymize` has not run yet.
         """
-        record = getattr(self, "_record", None)
+        record: BudgetRecord | None = getattr(self, "_record", None)
         if record is None:
             raise NotFittedError(
                 "DPSynthesizer has released nothing yet: call anonymize() first"
             )
-        steps = []
-        if record["epsilon_preprocessing"] > 0:
-            steps.append(
-                {
-                    "step": "bounds",
-                    "mechanism": "approx_bounds (Laplace histogram)",
-                    "columns": record["dp_bounds_columns"],
-                    "epsilon": record["epsilon_preprocessing"],
-                    "delta": 0.0,
-                }
+        return record.as_dict(library_version())
+
+    def _settings(self, table: pd.DataFrame) -> _Settings:
+        # Every column is released, so every column is checked.
+        labels = list(table.columns) if isinstance(table, pd.DataFrame) else None
+        kinds = check_table(table, labels, parameter="table")
+        if len(table) < 2:
+            raise ValueError(
+                f"table has {len(table)} row; DPSynthesizer needs at least 2 rows"
             )
-        steps.append(
-            {
-                "step": "synthesizer",
-                "mechanism": record["synthesizer"],
-                "epsilon": record["epsilon_synthesizer"],
-                "delta": record["delta"],
-            }
+        epsilon = check_positive(self.epsilon, "epsilon")
+        max_categories = check_int(self.max_categories, "max_categories", min_value=2)
+        other = check_other_category(self.other_category)
+        roles = column_roles(
+            table, kinds, self.categorical_columns, self.continuous_columns
         )
-        return {
-            "mechanism": f"smartnoise-synth {record['synthesizer'].upper()}",
-            "library": "smartnoise-synth",
-            "library_version": _library_version(),
-            "privacy_unit": "one row (add/remove)",
-            "epsilon": record["epsilon_spent"],
-            "delta": record["delta"],
-            "epsilon_requested": record["epsilon"],
-            "steps": steps,
-            "composition": "sequential: the steps' epsilons and deltas add up",
-            "n_rows": record["n_rows"],
-            "columns": record["columns"],
-            "public_assumptions": [
-                "column names and dtypes",
-                "the row count",
-                "the set of values observed in each categorical column",
-                "bounds given as public",
-            ],
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-
-    # -- parameter checks ---------------------------------------------------
-
-    def _check_synthesizer(self) -> str:
-        name = self.synthesizer
-        if not isinstance(name, str) or name.lower() not in _SYNTHESIZERS:
-            raise ValueError(
-                f"synthesizer must be one of {', '.join(map(repr, _SYNTHESIZERS))}, "
-                f"got {name!r}"
-            )
-        return name.lower()
-
-    def _column_roles(
-        self, table: pd.DataFrame, kinds: Mapping[Hashable, str]
-    ) -> dict[Hashable, Literal["categorical", "binned"]]:
-        categorical = _label_list(self.categorical_columns, "categorical_columns")
-        continuous = _label_list(self.continuous_columns, "continuous_columns")
-        for parameter, labels in (
-            ("categorical_columns", categorical),
-            ("continuous_columns", continuous),
-        ):
-            missing = [c for c in labels if c not in table.columns]
-            if missing:
-                raise ValueError(
-                    f"{parameter} names columns the table lacks: {_shown(missing)}"
-                )
-        both = [c for c in categorical if c in continuous]
-        if both:
-            raise ValueError(
-                "columns listed in both categorical_columns and continuous_columns: "
-                f"{_shown(both)}"
-            )
-        not_numeric = [c for c in continuous if kinds[c] != "numeric"]
-        if not_numeric:
-            label = not_numeric[0]
-            raise ValueError(
-                f"continuous_columns names column {label!r} of dtype "
-                f"{table[label].dtype}, which is not numeric"
-            )
-        return {
-            label: "binned"
-            if kinds[label] == "numeric" and label not in categorical
-            else "categorical"
-            for label in table.columns
-        }
-
-    def _check_bounds(
-        self, table: pd.DataFrame, roles: Mapping[Hashable, str]
-    ) -> dict[Hashable, tuple[float, float]]:
-        if self.bounds is None:
-            return {}
-        if not isinstance(self.bounds, Mapping):
-            raise ValueError(
-                "bounds must map column names to (lower, upper), "
-                f"got {type(self.bounds).__name__}"
-            )
-        checked = {}
-        for label, pair in self.bounds.items():
-            if label not in table.columns:
-                raise ValueError(
-                    f"bounds names column {label!r}, which the table lacks"
-                )
-            if roles[label] != "binned":
-                raise ValueError(
-                    f"bounds names column {label!r}, which is not a binned numeric "
-                    "column"
-                )
-            try:
-                lower, upper = (float(v) for v in pair)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"bounds[{label!r}] must be a pair of numbers (lower, upper), "
-                    f"got {pair!r}"
-                ) from None
-            if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
-                raise ValueError(
-                    f"bounds[{label!r}] must be finite with lower < upper, "
-                    f"got ({lower}, {upper})"
-                )
-            checked[label] = (lower, upper)
-        return checked
-
-    def _check_preprocessor_eps(self, epsilon: float, needs_bounds: list) -> float:
-        value = self.preprocessor_eps
-        if value is not None:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ValueError(
-                    f"preprocessor_eps must be a number, got {value!r} "
-                    f"({type(value).__name__})"
-                )
-            value = float(value)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"preprocessor_eps must be >= 0, got {value}")
-        if not needs_bounds:
-            return 0.0
-        if value is None:
-            value = 0.2 * epsilon
-        if value == 0:
-            raise ValueError(
-                "preprocessor_eps=0, but the numeric columns "
-                f"{_shown(needs_bounds)} have no public bounds: give them bounds "
-                "or some preprocessor_eps"
-            )
-        if value > epsilon - _MIN_TRAINING_EPSILON:
-            raise ValueError(
-                f"preprocessor_eps={value} leaves less than {_MIN_TRAINING_EPSILON} "
-                f"of epsilon={epsilon} for the synthesizer"
-            )
-        return value
-
-
-class _Column:
-    """One input column: its encoding for snsynth and how to decode it back."""
-
-    def __init__(
-        self,
-        label: Hashable,
-        series: pd.Series,
-        binned: bool,
-        values: np.ndarray,
-        categories: pd.Index | None,
-        public: tuple[float, float] | None,
-    ) -> None:
-        self.label = label
-        self.dtype = series.dtype
-        self.binned = binned
-        # Binned: the float values. Categorical: integer codes into categories.
-        self.values = values
-        self.categories = categories
-        self.public = public
-        self.lower: float | None = None
-        self.upper: float | None = None
-        self._is_bool = pdt.is_bool_dtype(series.dtype)
-
-    def check_domain(self, max_categories: int) -> None:
-        if self.binned or self._is_bool:
-            return
-        n_rows = len(self.values)
-        n_distinct = len(np.unique(self.values))
-        if n_distinct > max_categories:
-            raise ValueError(
-                f"column {self.label!r} has {n_distinct} distinct values, more than "
-                f"max_categories={max_categories}; its values would be published as "
-                "the synthesizer's domain: drop or generalize it"
-            )
-        if 2 * n_distinct > n_rows:
-            raise ValueError(
-                f"column {self.label!r} has {n_distinct} distinct values in "
-                f"{n_rows} rows, like an identifier; its values would be published "
-                "as the synthesizer's domain: drop or generalize it"
-            )
-
-    def transformer(self, n_bins: int) -> Any:
-        from snsynth.transform.bin import BinTransformer
-        from snsynth.transform.label import LabelTransformer
-
-        if not self.binned:
-            return LabelTransformer(nullable=False)
-        if self.public is None:
-            return BinTransformer(bins=n_bins, nullable=False)
-        lower, upper = self.public
-        return BinTransformer(bins=n_bins, lower=lower, upper=upper, nullable=False)
-
-    def set_fitted_bounds(self, transformer: Any) -> None:
-        if self.binned:
-            self.lower = float(transformer.fit_lower)
-            self.upper = float(transformer.fit_upper)
-
-    def bin_index(self, values: np.ndarray, n_bins: int) -> np.ndarray:
-        # The transformer's own binning: clip to the bounds, equal widths,
-        # the upper bound in the last bin.
-        assert self.lower is not None and self.upper is not None
-        clipped = np.clip(np.asarray(values, dtype=np.float64), self.lower, self.upper)
-        scaled = np.floor(n_bins * (clipped - self.lower) / (self.upper - self.lower))
-        return np.minimum(scaled, n_bins - 1).astype(np.intp)
-
-    def decode(
-        self, drawn: np.ndarray, n_bins: int, rng: np.random.Generator
-    ) -> pd.Series:
-        if not self.binned:
-            codes = np.asarray(drawn, dtype=np.intp)
-            assert self.categories is not None
-            if isinstance(self.dtype, pd.CategoricalDtype):
-                return pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtype))
-            return pd.Series(self.categories.take(codes)).astype(self.dtype)
-        assert self.lower is not None and self.upper is not None
-        # snsynth returns bin midpoints; spread them uniformly over their bin
-        # (post-processing, free of budget) so the column does not collapse to
-        # n_bins distinct values.
-        width = (self.upper - self.lower) / n_bins
-        index = np.clip(
-            np.floor((np.asarray(drawn, dtype=np.float64) - self.lower) / width),
-            0,
-            n_bins - 1,
+        declared = check_declared_domains(
+            table, roles, self.domains, self.bounds, other, max_categories
         )
-        values = self.lower + (index + rng.random(len(index))) * width
-        numpy_dtype = np.dtype(getattr(self.dtype, "numpy_dtype", self.dtype))
-        if np.issubdtype(numpy_dtype, np.integer):
-            info = np.iinfo(numpy_dtype)
-            low = max(math.ceil(self.lower), info.min)
-            high = min(math.floor(self.upper), info.max)
-            values = np.rint(values)
-            if low <= high:
-                values = np.clip(values, low, high)
-            values = np.clip(values, info.min, info.max)
-        return pd.Series(values.astype(numpy_dtype)).astype(self.dtype)
+        needs_bounds, needs_selection = _undeclared(table, roles, declared)
+        eps_bounds, eps_selection = check_budget_shares(
+            epsilon,
+            self.preprocessor_eps,
+            self.selection_eps,
+            needs_bounds,
+            needs_selection,
+        )
+        synthesizer = check_synthesizer(self.synthesizer)
+        return _Settings(
+            epsilon=epsilon,
+            delta=check_delta(self.delta, len(table)),
+            synthesizer=synthesizer,
+            n_bins=check_int(self.n_bins, "n_bins", min_value=2),
+            max_categories=max_categories,
+            n_out=len(table)
+            if self.n_rows is None
+            else check_int(self.n_rows, "n_rows"),
+            random_state=check_random_state(self.random_state),
+            other=other,
+            roles=roles,
+            declared=declared,
+            needs_bounds=needs_bounds,
+            needs_selection=needs_selection,
+            eps_bounds=eps_bounds,
+            eps_selection=eps_selection,
+            row_count_uses=row_count_uses(
+                synthesizer, self.n_rows is None, self.delta is None
+            ),
+        )
 
-    def n_codes(self, n_bins: int) -> int:
-        return n_bins if self.binned else len(self.categories)
 
-    def describe(self, n_bins: int) -> dict[str, Any]:
-        if not self.binned:
-            return {"kind": "categorical", "n_categories": len(np.unique(self.values))}
-        return {
-            "kind": "binned",
-            "n_bins": n_bins,
-            "lower": self.lower,
-            "upper": self.upper,
-            "bounds": "dp" if self.public is None else "public",
-        }
+@dataclass(frozen=True)
+class _Settings:
+    """The checked parameters of one release, and which steps it needs."""
+
+    epsilon: float
+    delta: float
+    synthesizer: str
+    n_bins: int
+    max_categories: int
+    n_out: int
+    random_state: int | None
+    other: str
+    roles: dict[Hashable, Role]
+    declared: dict[Hashable, Any]
+    needs_bounds: list[Hashable]
+    needs_selection: list[Hashable]
+    eps_bounds: float
+    eps_selection: float
+    row_count_uses: list[str]
+
+    @property
+    def delta_selection(self) -> float:
+        return self.delta * _SELECTION_DELTA_SHARE if self.needs_selection else 0.0
+
+    def record(
+        self, steps: list[Step], codecs: Mapping[Hashable, Codec]
+    ) -> BudgetRecord:
+        dtype_domains = [
+            c
+            for c, codec in codecs.items()
+            if isinstance(codec, CategoricalCodec) and codec.source == "dtype"
+        ]
+        uses_other = any(
+            isinstance(codec, CategoricalCodec) and codec.other is not None
+            for codec in codecs.values()
+        )
+        return BudgetRecord(
+            synthesizer=self.synthesizer,
+            epsilon_requested=self.epsilon,
+            delta_requested=self.delta,
+            steps=steps,
+            n_rows=self.n_out,
+            columns={str(c): codec.describe() for c, codec in codecs.items()},
+            public_assumptions=public_assumptions(
+                self.row_count_uses,
+                list(self.declared),
+                dtype_domains,
+                self.other if uses_other else None,
+            ),
+        )
 
 
-def _encode(
+def _undeclared(
+    table: pd.DataFrame, roles: Mapping[Hashable, Role], declared: Mapping
+) -> tuple[list[Hashable], list[Hashable]]:
+    """The columns whose bounds, and those whose categories, must be private."""
+    undeclared = [c for c in table.columns if c not in declared]
+    needs_bounds = [c for c in undeclared if roles[c] == "binned"]
+    needs_selection = [
+        c
+        for c in undeclared
+        if roles[c] == "categorical" and implicit_categories(table[c]) is None
+    ]
+    return needs_bounds, needs_selection
+
+
+def _private_domains(
+    snsynth: Any, table: pd.DataFrame, settings: _Settings
+) -> tuple[dict[Hashable, Codec], list[Step]]:
+    """Run the private steps the undeclared columns need; build every codec."""
+    steps: list[Step] = []
+    ranges = {c: v for c, v in settings.declared.items() if isinstance(v, tuple)}
+    if settings.needs_bounds:
+        share = settings.eps_bounds / len(settings.needs_bounds)
+        for label in settings.needs_bounds:
+            values = numeric_values(table[label]).astype(np.float64)
+            ranges[label] = estimate_bounds(
+                snsynth, label, values, share, settings.n_bins
+            )
+        steps.append(bounds_step(settings.needs_bounds, settings.eps_bounds))
+    categories = {c: v for c, v in settings.declared.items() if isinstance(v, pd.Index)}
+    if settings.needs_selection:
+        k = len(settings.needs_selection)
+        selections = {}
+        for label in settings.needs_selection:
+            selections[label], categories[label] = _select(
+                table[label],
+                label,
+                (settings.eps_selection / k, settings.delta_selection / k),
+                settings.max_categories,
+                settings.other,
+            )
+        steps.append(selection_step(selections))
+    codecs: dict[Hashable, Codec] = {}
+    for label in table.columns:
+        series = table[label]
+        if settings.roles[label] == "binned":
+            lower, upper = ranges[label]
+            source = "declared" if label in settings.declared else "dp"
+            codecs[label] = BinnedCodec(
+                label, series.dtype, lower, upper, settings.n_bins, source
+            )
+        else:
+            codecs[label] = _categorical_codec(
+                series, label, categories.get(label), settings
+            )
+    return codecs, steps
+
+
+def _categorical_codec(
+    series: pd.Series, label: Hashable, categories: pd.Index | None, settings: _Settings
+) -> CategoricalCodec:
+    implicit = implicit_categories(series)
+    if implicit is not None:
+        return CategoricalCodec(label, series.dtype, implicit, "dtype")
+    assert categories is not None
+    source = "declared" if label in settings.declared else "selected"
+    numeric = pdt.is_numeric_dtype(series.dtype)
+    other = None if numeric else settings.other
+    return CategoricalCodec(label, series.dtype, categories, source, other)
+
+
+def _select(
     series: pd.Series,
     label: Hashable,
-    role: str,
-    public: tuple[float, float] | None,
-) -> _Column:
-    if role == "binned":
-        values = numeric_values(series).astype(np.float64)
-        return _Column(label, series, True, values, None, public)
-    if pdt.is_numeric_dtype(series.dtype) and not pdt.is_bool_dtype(series.dtype):
-        # A numeric column declared categorical: its values are the categories.
-        codes, categories = pd.factorize(series, sort=True)
-        return _Column(label, series, False, codes.astype(np.intp), categories, None)
-    codes, categories = nominal_codes(series)
-    return _Column(label, series, False, codes, categories, None)
-
-
-def _utility(
-    columns: list[_Column],
-    input_codes: list[np.ndarray],
-    output_codes: list[np.ndarray],
-    n_bins: int,
-) -> dict[str, Any]:
-    sizes = [c.n_codes(n_bins) for c in columns]
-    tvd = {
-        str(c.label): _tvd(x, y, k)
-        for c, x, y, k in zip(columns, input_codes, output_codes, sizes, strict=True)
-    }
-    # A pair's joint code is i * size_j + j: its two-way marginal as one column.
-    pairwise = [
-        _tvd(
-            input_codes[i] * sizes[j] + input_codes[j],
-            output_codes[i] * sizes[j] + output_codes[j],
-            sizes[i] * sizes[j],
+    budget: tuple[float, float],
+    max_categories: int,
+    other: str,
+) -> tuple[Selection, pd.Index]:
+    codes, values = observed_codes(series)
+    selection = select_categories(codes, *budget, max_categories)
+    kept = values.take(selection.kept)
+    if pdt.is_numeric_dtype(series.dtype):
+        if not len(kept):
+            raise ValueError(
+                f"no value of the numeric column {label!r} passed the private "
+                f"selection (a noisy count of at least {selection.threshold} rows "
+                f"at epsilon {selection.epsilon:.3g}): declare its categories in "
+                "domains, or raise selection_eps"
+            )
+        return selection, pd.Index(kept)
+    # A value that reads like the "other" label joins the other values.
+    kept = pd.Index([v for v in kept if v != other], dtype=object)
+    if not len(kept):
+        _logger.warning(
+            "no value of column %r passed the private selection (a noisy count of "
+            "at least %d rows): it is released as %r throughout; declare its "
+            "categories in domains, or raise selection_eps",
+            label,
+            selection.threshold,
+            other,
         )
-        for i, j in itertools.combinations(range(len(columns)), 2)
+    return selection, kept
+
+
+def _decode(
+    labels: pd.Index,
+    codecs: Mapping[Hashable, Codec],
+    sample: list[np.ndarray],
+    random_state: int | None,
+) -> pd.DataFrame:
+    rng = np.random.default_rng(random_state)
+    # mbi emits rows grouped by value; shuffle them (post-processing) so that
+    # row order carries nothing and any slice is a fair sample.
+    order = rng.permutation(len(sample[0]))
+    columns = [
+        codecs[c].decode(codes[order], rng)
+        for c, codes in zip(labels, sample, strict=True)
     ]
-    binned = [i for i, c in enumerate(columns) if c.binned]
-    correlation = None
-    if len(binned) >= 2:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            # Bin codes rather than raw values: the same bins as the TVDs, and
-            # clipped outliers do not dominate the input's correlations.
-            before = np.corrcoef(np.stack([input_codes[i] for i in binned]))
-            after = np.corrcoef(np.stack([output_codes[i] for i in binned]))
-        upper = np.triu_indices(len(binned), k=1)
-        diff = np.abs(before - after)[upper]
-        # A constant column has no correlation; its pairs are left out.
-        diff = diff[np.isfinite(diff)]
-        if diff.size:
-            correlation = (float(diff.max()), float(diff.mean()))
-    max_corr, mean_corr = correlation or (None, None)
+    # From Series, not arrays: pandas 3 would infer str for object strings.
+    anon = pd.concat(columns, axis=1, ignore_index=True)
+    anon.columns = labels
+    return anon
+
+
+def _budget_report(record: BudgetRecord) -> dict[str, Any]:
+    eps_bounds, _ = record.spent("bounds")
+    eps_selection, delta_selection = record.spent("categories")
+    eps_synth, delta_synth = record.spent("synthesizer")
     return {
-        "tvd": tvd,
-        "mean_tvd": float(np.mean(list(tvd.values()))),
-        "max_tvd": float(np.max(list(tvd.values()))),
-        "mean_pairwise_tvd": float(np.mean(pairwise)) if pairwise else None,
-        "max_abs_correlation_difference": max_corr,
-        "mean_abs_correlation_difference": mean_corr,
+        "synthesizer": record.synthesizer,
+        "epsilon": record.epsilon_requested,
+        "delta": record.delta_requested,
+        "epsilon_spent": record.epsilon,
+        "delta_spent": record.delta,
+        "epsilon_preprocessing": eps_bounds,
+        "epsilon_selection": eps_selection,
+        "delta_selection": delta_selection,
+        "epsilon_synthesizer": eps_synth,
+        "delta_synthesizer": delta_synth,
+        "n_rows": record.n_rows,
+        "columns": record.columns,
     }
-
-
-def _tvd(x: np.ndarray, y: np.ndarray, size: int) -> float:
-    """Total variation distance between the distributions of codes x and y."""
-    p = np.bincount(x, minlength=size) / len(x)
-    q = np.bincount(y, minlength=size) / len(y)
-    # Rounding can push the sum a hair past 1.
-    return float(min(0.5 * np.abs(p - q).sum(), 1.0))
-
-
-def _explain_fit_error(
-    exc: ValueError,
-    columns: list[_Column],
-    transformers: list[Any],
-    preprocessor_eps: float,
-) -> ValueError:
-    # The bounds estimate fails when no power-of-two bin holds clearly more
-    # rows than the noise; the transformer that failed has no bounds yet.
-    if "could not find bounds" in str(exc):
-        estimated = [c for c in columns if c.binned and c.public is None]
-        for column, transformer in zip(columns, transformers, strict=True):
-            if column in estimated and getattr(transformer, "fit_lower", 0) is None:
-                share = preprocessor_eps / len(estimated)
-                return ValueError(
-                    f"could not estimate the bounds of column {column.label!r} "
-                    f"privately with epsilon {share:.3g} (preprocessor_eps="
-                    f"{preprocessor_eps:.3g} split over {len(estimated)} columns): "
-                    "too few rows for that budget; raise preprocessor_eps or give "
-                    f"public bounds={{{column.label!r}: (lower, upper)}}"
-                )
-    return ValueError(f"smartnoise-synth could not fit the table: {exc}")
-
-
-def _import_snsynth() -> Any:
-    try:
-        import snsynth
-    except ImportError as exc:
-        raise ImportError(_SYNTH_EXTRA_MESSAGE) from exc
-    return snsynth
-
-
-def _library_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("smartnoise-synth")
-    except PackageNotFoundError:
-        return None
-
-
-@contextlib.contextmanager
-def _numpy_global_seed(seed: int | None) -> Iterator[None]:
-    # snsynth and mbi draw from NumPy's global generator; seed it for the
-    # call only, so that other users of np.random see no difference.
-    if seed is None:
-        yield
-        return
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
-def _check_positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f"{name} must be a positive number, got {value!r} ({type(value).__name__})"
-        )
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value}")
-    return value
-
-
-def _check_delta(value: object, n_rows: int) -> float:
-    if value is None:
-        return 1.0 / n_rows**1.5
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f"delta must be a number in (0, 1) or None, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    value = float(value)
-    if not 0 < value < 1:
-        raise ValueError(f"delta must lie in (0, 1), got {value}")
-    return value
-
-
-def _check_random_state(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(
-            f"random_state must be an integer or None, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    if not 0 <= int(value) < 2**32:
-        raise ValueError(f"random_state must lie in [0, 2**32), got {value}")
-    return int(value)
-
-
-def _label_list(columns: object, parameter: str) -> list[Hashable]:
-    if columns is None:
-        return []
-    # A lone string is one column name, not a sequence of one-letter names.
-    if isinstance(columns, str) or not isinstance(columns, Iterable):
-        return [columns]
-    labels = list(columns)
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"{parameter} names a column twice: {labels!r}")
-    return labels
-
-
-def _shown(labels: Sequence[Hashable]) -> str:
-    shown = ", ".join(repr(label) for label in labels[:10])
-    if len(labels) > 10:
-        shown += f", ... ({len(labels) - 10} more)"
-    return f"[{shown}]"

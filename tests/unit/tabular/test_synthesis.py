@@ -191,7 +191,11 @@ def test_public_bounds_cost_nothing(strict):
         "other": None,
         "outside_share": None,
     }
+    # Bool and categorical dtypes fix their categories: nothing to select.
     assert columns["plan"]["domain"] == "dtype"
+    assert columns["smoker"]["domain"] == "dtype"
+    assert synth.domains_["plan"] == ["plus", "basic", "gold"]
+    assert synth.domains_["smoker"] == [False, True]
     assert columns["country"]["domain"] == "selected"
 
 
@@ -391,14 +395,10 @@ def test_identifier_like_column_is_released_as_other(small, caplog):
     # Every name is held by one row: the private selection keeps none (each
     # with probability below 1e-9 at this delta), so none is published.
     names = [f"person-{i}" for i in range(len(small))]
-    synth = DPSynthesizer(
-        epsilon=5.0,
-        delta=1e-9,
-        domains={"age": (0, 120), "income": (0, 100_000)},
-        random_state=0,
-    )
+    table = pd.DataFrame({"employed": small["employed"], "name": names})
+    synth = DPSynthesizer(epsilon=5.0, delta=1e-9, random_state=0)
     with caplog.at_level(logging.WARNING, logger="anomed_anonymizer.tabular"):
-        anon, _ = synth.anonymize(_with(small, name=names))
+        anon, _ = synth.anonymize(table)
     assert set(anon["name"]) == {"other"}
     assert synth.domains_["name"] == []
     assert "no value of column 'name' passed the private selection" in caplog.text

@@ -1,0 +1,290 @@
+"""DPSynthesizer's domains: what a release may contain, read off the release.
+
+- Without declared domains, a category held by one row is dropped by the
+  private selection with high probability; frequent ones always make it.
+- With declared domains, every released value lies in its domain, and which
+  categories the data holds changes nothing about the possible outputs.
+- ``random_state`` fixes everything but OpenDP's (unseedable) noise.
+- AIM, in a fast profile, beside MST.
+
+OpenDP's noise cannot be seeded, so each statistical assertion states its
+failure probability (at most 1e-9); everything else is seeded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomed_anonymizer.tabular.synthesis import DPSynthesizer
+from anomed_anonymizer.tabular.synthesis.domains import BinnedCodec, CategoricalCodec
+
+needs_snsynth = pytest.mark.skipif(
+    importlib.util.find_spec("snsynth") is None,
+    reason="install the 'synth' extra",
+)
+
+N_RELEASES = 20
+
+
+def diagnosis_table(rare: str, n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Two frequent diagnoses, one held by a single row, and a bool.
+
+    Two small columns keep the shapes MST hands to JAX the same from release
+    to release, so its compiled code is reused: about a second a release.
+    """
+    rng = np.random.default_rng(seed)
+    diagnosis = np.array(["A"] * (n // 2) + ["B"] * (n - n // 2 - 1) + [rare])
+    return pd.DataFrame(
+        {"diagnosis": diagnosis[rng.permutation(n)], "smoker": rng.random(n) < 0.3}
+    )
+
+
+def release_probability_bound(n_releases: int, p: float) -> int:
+    """The most releases, out of n, that show a value kept with probability p
+    each, but with probability at most 1e-9."""
+    from scipy import stats
+
+    return int(stats.binom.isf(1e-9, n_releases, p))
+
+
+# -- without declared domains ------------------------------------------------
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_a_value_held_by_one_row_is_dropped_without_declared_domains():
+    from anomed_anonymizer.tabular.synthesis.selection import release_probability
+
+    table = diagnosis_table(rare="RARE_HIV")
+    appearances = 0
+    for seed in range(N_RELEASES):
+        synth = DPSynthesizer(epsilon=1.0, random_state=seed)
+        anon, _ = synth.anonymize(table)
+        released = set(anon["diagnosis"])
+        # About 1000 rows each against a threshold of about 120: kept with
+        # probability 1 - 1e-30, and MST then emits them.
+        assert {"A", "B"} <= released, released
+        assert released <= {"A", "B", "RARE_HIV", "other"}
+        appearances += "RARE_HIV" in released
+    step = synth.budget_record()["steps"][0]
+    assert step["step"] == "categories"
+    selection = step["columns"]["diagnosis"]
+    p = release_probability(1, selection["noise_scale"], selection["threshold"])
+    assert p <= selection["delta"]
+    bound = release_probability_bound(N_RELEASES, p)
+    assert bound <= 2, (p, bound)
+    assert appearances <= bound, (appearances, p)
+
+
+# -- declared domains --------------------------------------------------------
+
+DECLARED = {"diagnosis": ["A", "B", "C"], "age": (0, 100)}
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_declared_domains_fix_the_possible_outputs():
+    first = diagnosis_table(rare="RARE_X", n=600, seed=1)
+    second = diagnosis_table(rare="RARE_Y", n=600, seed=2)
+    rng = np.random.default_rng(3)
+    for table in (first, second):
+        table["age"] = rng.integers(18, 90, len(table))
+    # Ages outside the declared range, in one table only.
+    first.loc[:9, "age"] = 130
+    releases = []
+    for table in (first, second):
+        synth = DPSynthesizer(epsilon=1.0, domains=DECLARED, random_state=0)
+        anon, _ = synth.anonymize(table)
+        releases.append((synth, anon))
+        assert set(anon["diagnosis"]) <= {"A", "B", "C", "other"}
+        assert anon["age"].between(0, 100).all()
+        assert anon.dtypes.equals(table.dtypes)
+    (synth1, anon1), (synth2, anon2) = releases
+    assert "RARE_X" not in set(anon1["diagnosis"])
+    assert "RARE_Y" not in set(anon2["diagnosis"])
+    # The synthesizer's domain, hence the set of possible outputs, is the same.
+    assert (
+        synth1.domains_
+        == synth2.domains_
+        == {
+            "diagnosis": ["A", "B", "C"],
+            "smoker": [False, True],
+            "age": (0.0, 100.0),
+        }
+    )
+    shapes = [
+        {
+            c: {k: v for k, v in d.items() if k != "outside_share"}
+            for c, d in cols.items()
+        }
+        for cols in (s.budget_record()["columns"] for s in (synth1, synth2))
+    ]
+    assert shapes[0] == shapes[1]
+    # Declared domains cost nothing: the synthesizer gets the whole budget.
+    record = synth1.budget_record()
+    assert [s["step"] for s in record["steps"]] == ["synthesizer"]
+    assert record["steps"][0]["epsilon"] == pytest.approx(1.0)
+    assert any("declared domains" in a for a in record["public_assumptions"])
+
+
+def test_codecs_map_values_outside_the_domain():
+    rng = np.random.default_rng(0)
+    strings = CategoricalCodec(
+        "d", np.dtype(object), pd.Index(["A", "B"], dtype=object), "declared", "other"
+    )
+    codes = strings.encode(pd.Series(["B", "A", "RARE", "B"], dtype=object))
+    np.testing.assert_array_equal(codes, [1, 0, 2, 1])
+    assert list(strings.decode(codes, rng)) == ["B", "A", "other", "B"]
+    assert strings.outside_share == 0.25
+
+    numbers = CategoricalCodec("c", np.dtype(np.int64), pd.Index([0, 1, 5]), "declared")
+    codes = numbers.encode(pd.Series([0, 2, 4, 9, -3, 5]))
+    # Nearest declared value; 2 is nearer 1 than 5, 4 nearer 5 than 1.
+    np.testing.assert_array_equal(codes, [0, 1, 2, 2, 0, 2])
+    assert list(numbers.decode(codes, rng)) == [0, 1, 5, 5, 0, 5]
+
+    ages = BinnedCodec("age", np.dtype(np.int64), 0.0, 100.0, 10, "declared")
+    codes = ages.encode(pd.Series([-5, 0, 55, 100, 130]))
+    np.testing.assert_array_equal(codes, [0, 1, 6, 10, 11])
+    decoded = ages.decode(codes, rng)
+    assert decoded.iloc[0] == 0 and decoded.iloc[-1] == 100
+    assert 50 <= decoded.iloc[2] <= 60
+    assert ages.outside_share == pytest.approx(0.4)
+
+
+# -- reproducibility ---------------------------------------------------------
+
+
+@needs_snsynth
+def test_random_state_fixes_everything_but_the_opendp_noise(monkeypatch):
+    import snsynth.mst.mst
+
+    # Silence the one unseedable source, MST's Gaussian measurements (OpenDP):
+    # what is left must then be a function of the seed.
+    monkeypatch.setattr(
+        snsynth.mst.mst, "gaussian_noise", lambda sigma, size: np.zeros(size)
+    )
+    table = diagnosis_table(rare="RARE", n=500, seed=3)
+    # Declared categories: no private selection, whose noise is OpenDP's too.
+    domains = {"diagnosis": ["A", "B", "C"]}
+    first, _ = DPSynthesizer(random_state=7, domains=domains).anonymize(table)
+    again, _ = DPSynthesizer(random_state=7, domains=domains).anonymize(table)
+    other, _ = DPSynthesizer(random_state=8, domains=domains).anonymize(table)
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other)
+
+
+# -- AIM ---------------------------------------------------------------------
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_aim_release_on_a_small_table():
+    rng = np.random.default_rng(4)
+    n = 400
+    table = pd.DataFrame(
+        {
+            "city": rng.choice(["Bonn", "Kiel", "Essen"], n),
+            "age": rng.integers(18, 90, n),
+        }
+    )
+    synth = DPSynthesizer(
+        epsilon=3.0,
+        delta=1e-6,
+        synthesizer="aim",
+        domains={"age": (0, 120)},
+        n_rows=300,
+        random_state=0,
+    )
+    anon, scheme = synth.anonymize(table)
+    assert scheme == "same"
+    assert anon.dtypes.equals(table.dtypes) and len(anon) == 300
+    # About 133 rows per city against a threshold of about 48: all kept with
+    # probability 1 - 1e-10.
+    assert synth.domains_["city"] == ["Bonn", "Essen", "Kiel"]
+    assert set(anon["city"]) <= {"Bonn", "Essen", "Kiel", "other"}
+    assert anon["age"].between(0, 120).all()
+    record = synth.budget_record()
+    assert record["mechanism"] == "smartnoise-synth AIM"
+    assert [s["step"] for s in record["steps"]] == ["categories", "synthesizer"]
+    assert sum(s["epsilon"] for s in record["steps"]) == pytest.approx(3.0)
+    assert sum(s["delta"] for s in record["steps"]) == pytest.approx(1e-6)
+    # AIM estimates its total, and n_rows and delta are given: the row count
+    # is not among the public assumptions.
+    assert not any("row count" in a for a in record["public_assumptions"])
+    assert synth.report_["tvd"]["city"] < 0.2
+
+
+# -- bad domains --------------------------------------------------------------
+
+
+@pytest.fixture
+def small() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    n = 40
+    return pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, n),
+            "city": rng.choice(["Bonn", "Kiel"], n),
+            "smoker": rng.random(n) < 0.5,
+            "plan": pd.Categorical(rng.choice(["basic", "plus"], n)),
+            "children": rng.integers(0, 3, n),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"domains": ["age"]}, "domains must map column names to their domains"),
+        ({"domains": {"weight": (0, 1)}}, "domains names column 'weight', which the"),
+        (
+            {"domains": {"age": (0, 120)}, "bounds": {"age": (0, 120)}},
+            "column 'age' is given in both bounds and domains",
+        ),
+        (
+            {"domains": {"age": [20, 30, 40]}},
+            r"domains\['age'\] must be a pair of numbers \(lower, upper\) for a "
+            "binned numeric column, got .*list the column in categorical_columns",
+        ),
+        ({"domains": {"age": (50, 10)}}, r"domains\['age'\] must be finite with"),
+        ({"domains": {"city": "Bonn"}}, r"domains\['city'\] must be a collection"),
+        ({"domains": {"city": []}}, r"domains\['city'\] declares no category"),
+        ({"domains": {"city": ["Bonn", 1]}}, r"domains\['city'\] must list strings"),
+        ({"domains": {"city": ["Bonn", "Bonn"]}}, "lists a category twice"),
+        (
+            {"domains": {"city": ["Bonn", "other"]}},
+            r"domains\['city'\] lists 'other', the label of values outside",
+        ),
+        (
+            {"domains": {"smoker": [True, False]}},
+            r"domains\['smoker'\]: the column's bool dtype fixes its categories",
+        ),
+        (
+            {"domains": {"plan": ["basic"]}},
+            r"domains\['plan'\]: the column's categorical dtype fixes its categories",
+        ),
+        (
+            {"categorical_columns": ["children"], "domains": {"children": [0, 1.5]}},
+            r"domains\['children'\] holds values a column of dtype int64 cannot hold",
+        ),
+        (
+            {"categorical_columns": ["children"], "domains": {"children": ["0"]}},
+            r"domains\['children'\] must list finite numbers",
+        ),
+        ({"selection_eps": -1}, "selection_eps must be >= 0, got -1.0"),
+        (
+            {"selection_eps": 0, "domains": {"age": (0, 120)}},
+            r"selection_eps=0, but the categorical columns \['city'\] have no "
+            "declared domain",
+        ),
+        ({"other_category": ""}, "other_category must be a non-empty string"),
+    ],
+)
+def test_bad_domains(small, params, message):
+    with pytest.raises(ValueError, match=message):
+        DPSynthesizer(**params).anonymize(small)

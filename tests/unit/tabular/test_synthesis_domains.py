@@ -14,6 +14,7 @@ failure probability (at most 1e-9); everything else is seeded.
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ import pytest
 
 from anomed_anonymizer.tabular.synthesis import DPSynthesizer
 from anomed_anonymizer.tabular.synthesis.domains import BinnedCodec, CategoricalCodec
+from helpers import REPO_ROOT
 
 needs_snsynth = pytest.mark.skipif(
     importlib.util.find_spec("snsynth") is None,
@@ -288,3 +290,26 @@ def small() -> pd.DataFrame:
 def test_bad_domains(small, params, message):
     with pytest.raises(ValueError, match=message):
         DPSynthesizer(**params).anonymize(small)
+
+
+# -- the README's example -----------------------------------------------------
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_readme_synthesis_example_runs_as_written():
+    readme = (REPO_ROOT / "README.md").read_text()
+    code = re.search(r"<!-- synthesis-example -->\n```python\n(.*?)```", readme, re.S)[
+        1
+    ]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    table, release, record = (namespace[k] for k in ("table", "release", "record"))
+    assert namespace["scheme"] == "same"
+    assert release.dtypes.equals(table.dtypes)
+    assert set(release["sex"]) <= {"Female", "Male", "other"}
+    assert release["age"].between(0, 100).all()
+    assert [s["step"] for s in record["steps"]] == ["categories", "synthesizer"]
+    assert list(record["steps"][0]["columns"]) == ["race"]
+    assert sum(s["epsilon"] for s in record["steps"]) == pytest.approx(1.0)
+    assert sum(s["delta"] for s in record["steps"]) == pytest.approx(2000**-1.5)

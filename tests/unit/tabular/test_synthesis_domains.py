@@ -133,6 +133,28 @@ def test_declared_domains_fix_the_possible_outputs():
     assert any("declared domains" in a for a in record["public_assumptions"])
 
 
+def test_categorical_dtype_larger_than_max_categories(small):
+    small["plan"] = small["plan"].cat.add_categories(["gold", "platinum"])
+    with pytest.raises(
+        ValueError,
+        match="column 'plan' has a categorical dtype with 4 categories, more than "
+        "max_categories=3",
+    ):
+        DPSynthesizer(max_categories=3).anonymize(small)
+
+
+def test_a_declared_set_is_sorted(small):
+    # Hash order must not decide the domain (nor, with it, a seeded release);
+    # the checked declaration is inspected directly, without a fit.
+    from anomed_anonymizer.tabular.synthesis.domains import check_declared_domains
+
+    roles = dict.fromkeys(small.columns, "categorical") | {"age": "binned"}
+    declared = check_declared_domains(
+        small, roles, {"city": {"Kiel", "Bonn", "Essen"}}, None, "other", 10
+    )
+    assert list(declared["city"]) == ["Bonn", "Essen", "Kiel"]
+
+
 def test_codecs_map_values_outside_the_domain():
     rng = np.random.default_rng(0)
     strings = CategoricalCodec(
@@ -285,6 +307,10 @@ def small() -> pd.DataFrame:
             "declared domain",
         ),
         ({"other_category": ""}, "other_category must be a non-empty string"),
+        (
+            {"max_categories": 2, "domains": {"city": ["Bonn", "Kiel", "Essen"]}},
+            r"domains\['city'\] declares 3 categories, more than max_categories=2",
+        ),
     ],
 )
 def test_bad_domains(small, params, message):

@@ -16,9 +16,10 @@ depend on the data beyond what the budget paid for.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -229,8 +230,16 @@ def check_declared_domains(
     ValueError
         If a declaration names a missing column, gives a column twice (in
         ``domains`` and ``bounds``), does not fit the column's role and dtype,
-        or declares more than ``max_categories`` categories.
+        or declares more than ``max_categories`` categories; if a categorical
+        dtype has more than ``max_categories`` categories.
     """
+    for label in table.columns:
+        fixed = implicit_categories(table[label])
+        if fixed is not None and len(fixed) > max_categories:
+            raise ValueError(
+                f"column {label!r} has a categorical dtype with {len(fixed)} "
+                f"categories, more than max_categories={max_categories}"
+            )
     declared: dict[Hashable, pd.Index | tuple[float, float]] = {}
     for parameter, mapping in (("bounds", bounds), ("domains", domains)):
         for label, value in _mapping(mapping, parameter).items():
@@ -300,6 +309,11 @@ def _check_categories(
             f"got {type(values).__name__}"
         )
     listed = list(values)
+    if isinstance(values, Set):
+        # A set has no order of its own; sorting makes the domain, and with it
+        # a seeded release, independent of hashing.
+        with contextlib.suppress(TypeError):
+            listed = sorted(listed)
     if not listed:
         raise ValueError(f"{where} declares no category")
     if len(listed) > max_categories:

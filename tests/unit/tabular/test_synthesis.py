@@ -124,8 +124,8 @@ def test_many_dtypes_kept_and_n_rows(strict):
     assert list(anon["plan"].cat.categories) == ["plus", "basic", "gold"]
     assert set(anon["children"]) <= set(table["children"])
     assert set(anon["city"]) <= {"Bonn", "Kiel", "Essen", "other"}
-    # 600 rows of "DE" pass the private selection (threshold about 100 rows)
-    # with probability 1 - 1e-20; "other" is the only other possible value.
+    # 600 rows of "DE" pass the private selection (threshold about 35 rows)
+    # with probability 1 - 1e-70; "other" is the only other possible value.
     assert "DE" in set(anon["country"])
     assert set(anon["country"]) <= {"DE", "other"}
     # Public bounds hold; uint8 stays within its range by construction.
@@ -159,10 +159,10 @@ def test_budget_within_epsilon(loose):
         + report["epsilon_selection"]
         + report["epsilon_synthesizer"]
     )
-    # The default shares: a fifth of epsilon for bounds, a tenth for the
-    # categories of the two string columns.
+    # The default shares: 0.2 of epsilon for bounds, 0.3 for the categories
+    # of the two string columns.
     assert report["epsilon_preprocessing"] == pytest.approx(2.0)
-    assert report["epsilon_selection"] == pytest.approx(1.0)
+    assert report["epsilon_selection"] == pytest.approx(3.0)
     assert report["synthesizer"] == "mst"
     assert report["n_rows"] == 1000
     assert report["delta"] == pytest.approx(1000**-1.5)
@@ -307,7 +307,7 @@ BAD_PAIR = r"bounds\['age'\] must be finite with lower < upper, got \(50.0, 10.0
         ({"synthesizer": "dpctgan"}, "synthesizer must be one of 'mst', 'aim'"),
         (
             {"preprocessor_eps": 1.0},
-            r"preprocessor_eps=1.0 \(bounds\) and selection_eps=0.1 \(categories\) "
+            r"preprocessor_eps=1.0 \(bounds\) and selection_eps=0.3 \(categories\) "
             "leave less than 0.01 of epsilon=1.0",
         ),
         ({"preprocessor_eps": -0.1}, "preprocessor_eps must be >= 0"),

@@ -67,7 +67,7 @@ def test_a_value_held_by_one_row_is_dropped_without_declared_domains():
         synth = DPSynthesizer(epsilon=1.0, random_state=seed)
         anon, _ = synth.anonymize(table)
         released = set(anon["diagnosis"])
-        # About 1000 rows each against a threshold of about 120: kept with
+        # About 1000 rows each against a threshold of about 40: kept with
         # probability 1 - 1e-30, and MST then emits them.
         assert {"A", "B"} <= released, released
         assert released <= {"A", "B", "RARE_HIV", "other"}
@@ -227,7 +227,7 @@ def test_aim_release_on_a_small_table():
     anon, scheme = synth.anonymize(table)
     assert scheme == "same"
     assert anon.dtypes.equals(table.dtypes) and len(anon) == 300
-    # About 133 rows per city against a threshold of about 48: all kept with
+    # About 133 rows per city against a threshold of about 17: all kept with
     # probability 1 - 1e-10.
     assert synth.domains_["city"] == ["Bonn", "Essen", "Kiel"]
     assert set(anon["city"]) <= {"Bonn", "Essen", "Kiel", "other"}

@@ -113,7 +113,7 @@ class DPSynthesizer(TabularDataAnonymizer):
     selection_eps : float or None, default None
         The part of ``epsilon`` spent on choosing the categories of
         categorical columns without a declared domain (or one their dtype
-        fixes), split evenly between them. ``None`` takes ``0.1 * epsilon``
+        fixes), split evenly between them. ``None`` takes ``0.3 * epsilon``
         when some column needs it.
     other_category : str, default "other"
         The value that stands for "outside the domain" in string columns.

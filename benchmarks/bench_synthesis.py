@@ -28,7 +28,7 @@ import time
 
 import pandas as pd
 
-from anomed_anonymizer.tabular import adult_like
+from anomed_anonymizer.emulator import adult_like
 from anomed_anonymizer.tabular.synthesis import DPSynthesizer
 
 # Adult's codebook (UCI adult.names), as a data owner would declare it: the

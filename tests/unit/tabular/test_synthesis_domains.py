@@ -133,6 +133,22 @@ def test_declared_domains_fix_the_possible_outputs():
     assert any("declared domains" in a for a in record["public_assumptions"])
 
 
+def test_a_scikit_learn_estimator(small):
+    from sklearn.base import clone
+
+    synth = DPSynthesizer(epsilon=2.0, domains={"city": ["Bonn", "Kiel"]})
+    params = synth.get_params()
+    assert params["epsilon"] == 2.0 and params["domains"] == {"city": ["Bonn", "Kiel"]}
+    assert params["other_category"] == "other" and params["selection_eps"] is None
+    assert (
+        repr(synth) == "DPSynthesizer(domains={'city': ['Bonn', 'Kiel']}, epsilon=2.0)"
+    )
+    assert clone(synth).get_params() == params
+    # A bad value given through set_params is still named when anonymizing.
+    with pytest.raises(ValueError, match="epsilon must be a positive number"):
+        synth.set_params(epsilon=-1).anonymize(small)
+
+
 def test_categorical_dtype_larger_than_max_categories(small):
     small["plan"] = small["plan"].cat.add_categories(["gold", "platinum"])
     with pytest.raises(

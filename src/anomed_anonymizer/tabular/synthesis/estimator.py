@@ -11,10 +11,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from ...models.tabular import TabularDataAnonymizer
 from .._checks import check_int, check_table, numeric_values
-from ..base import TabularDataAnonymizer
 from .budget import (
     BudgetRecord,
     Step,
@@ -55,7 +56,7 @@ _logger = logging.getLogger(__name__.rsplit(".", 1)[0])
 _SELECTION_DELTA_SHARE = 0.5
 
 
-class DPSynthesizer(TabularDataAnonymizer):
+class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
     """Release a synthetic table that is (epsilon, delta)-differentially private.
 
     A marginal-based synthesizer of SmartNoise Synth -- MST (McKenna, Miklau
@@ -215,7 +216,7 @@ class DPSynthesizer(TabularDataAnonymizer):
 
     Examples
     --------
-    >>> from anomed_anonymizer.tabular import adult_like
+    >>> from anomed_anonymizer.emulator import adult_like
     >>> table = adult_like(3000)[["age", "education", "sex", "hours-per-week"]]
     >>> synth = DPSynthesizer(
     ...     epsilon=1.0,

@@ -13,24 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..kernels import total_variation_distance as tvd
 from .domains import BinnedCodec, Codec
 
-__all__ = ["synthetic_utility", "tvd"]
-
-
-def tvd(x: np.ndarray, y: np.ndarray, size: int) -> float:
-    """Total variation distance between the distributions of codes x and y.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> tvd(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 2)
-    0.25
-    """
-    p = np.bincount(x, minlength=size) / len(x)
-    q = np.bincount(y, minlength=size) / len(y)
-    # Rounding can push the sum a hair past 1.
-    return float(min(0.5 * np.abs(p - q).sum(), 1.0))
+__all__ = ["synthetic_utility"]
 
 
 def synthetic_utility(

@@ -1,8 +1,30 @@
-"""Privacy self-audit: attack your own anonymizer the way AnoMed's
-deanonymizers do (needs the ``audit`` extra: adversarial-robustness-toolbox)."""
+"""Privacy audit: how much does an anonymizer leak about its training data?
+
+:class:`MembershipAudit` attacks a target with label-only attacks (what
+AnoMed's attackers get from ``/predict``) and, where the model exposes scores,
+with LiRA and RMIA on reference models; every figure comes with a confidence
+interval (needs the ``audit`` extra). :func:`audit_server_factory` serves
+ART's attack with the routes of an AnoMed deanonymizer.
+"""
 
 from .app import audit_server_factory
-from .attack import MembershipInferenceAudit
-from .remote import RemoteClassifier
+from .auditor import MembershipAudit
+from .label_only import ARTBlackBoxAttack, NoiseRobustnessAttack
+from .metrics import FPR_LEVELS, AttackMetrics, evaluate_scores
+from .plot import plot_roc
+from .report import AttackResult, AuditReport
+from .targets import RemotePredictor
 
-__all__ = ["MembershipInferenceAudit", "RemoteClassifier", "audit_server_factory"]
+__all__ = [
+    "FPR_LEVELS",
+    "ARTBlackBoxAttack",
+    "AttackMetrics",
+    "AttackResult",
+    "AuditReport",
+    "MembershipAudit",
+    "NoiseRobustnessAttack",
+    "RemotePredictor",
+    "audit_server_factory",
+    "evaluate_scores",
+    "plot_roc",
+]

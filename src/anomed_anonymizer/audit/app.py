@@ -1,16 +1,24 @@
-"""A deanonymizer-compatible web app around :class:`MembershipInferenceAudit`:
-the routes of ``anomed_deanonymizer.supervised_learning_MIA_server_factory``."""
+"""A deanonymizer-compatible web app around :class:`ARTBlackBoxAttack`: the
+routes of ``anomed_deanonymizer.supervised_learning_MIA_server_factory``.
+
+Unlike the upstream template, the attack is trained on *balanced* members and
+non-members: the challenge serves several times more members than
+non-members, and an attack trained on that learns to answer "member" for
+everything.
+"""
 
 from __future__ import annotations
 
 import threading
 
 import falcon
+import numpy as np
 
 from ..errors import NotReadyError as NotFittedError
 from ..web import AliveResource, RequestLogger, register_error_handlers
 from ..wire import ChallengeClient
-from .attack import MembershipInferenceAudit
+from .label_only import ARTBlackBoxAttack
+from .targets import RemotePredictor
 
 __all__ = ["audit_server_factory"]
 
@@ -18,7 +26,7 @@ __all__ = ["audit_server_factory"]
 class _AttackResource:
     def __init__(
         self,
-        attack: MembershipInferenceAudit,
+        attack: ARTBlackBoxAttack,
         challenge_url: str,
         anonymizer_identifier: str,
         deanonymizer_identifier: str,
@@ -41,10 +49,11 @@ class _AttackResource:
         non_members = self._client.fetch_named_arrays(
             f"{self._challenge}/data/deanonymizer/non-members", required=("X", "y")
         )
+        X_m, y_m, X_n, y_n = balanced(
+            members["X"], members["y"], non_members["X"], non_members["y"]
+        )
         with self._lock:
-            self._attack.fit(
-                members["X"], members["y"], non_members["X"], non_members["y"]
-            )
+            self._attack.fit(X_m, y_m, X_n, y_n)
             self._fitted = True
         resp.status = falcon.HTTP_CREATED
         resp.media = {"message": "Fitting has been completed successfully."}
@@ -78,6 +87,17 @@ class _AttackResource:
         }
 
 
+def balanced(
+    X_m: np.ndarray, y_m: np.ndarray, X_n: np.ndarray, y_n: np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Subsample the larger of members and non-members to the smaller's size."""
+    rng = np.random.default_rng(seed)
+    size = min(len(X_m), len(X_n))
+    keep_m = np.sort(rng.permutation(len(X_m))[:size])
+    keep_n = np.sort(rng.permutation(len(X_n))[:size])
+    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+
+
 def audit_server_factory(
     anonymizer_url: str,
     challenge_url: str,
@@ -90,7 +110,8 @@ def audit_server_factory(
     """Create a membership-inference attack server against an anonymizer.
 
     Routes: ``GET /``, ``POST /fit`` (pull members and non-members from the
-    challenge, query the anonymizer, train the attack) and
+    challenge, subsample the larger set to the smaller's size, query the
+    anonymizer, train the attack) and
     ``POST /evaluate?data_split=tuning|validation`` (infer memberships of the
     challenge's evaluation set and have the challenge score them). The fitted
     attack lives in memory: serve it with one worker.
@@ -113,9 +134,10 @@ def audit_server_factory(
     falcon.App
         The WSGI app.
     """
-    attack = MembershipInferenceAudit(
-        f"{anonymizer_url.rstrip('/')}/predict", n_features, n_classes, timeout=timeout
+    predictor = RemotePredictor(
+        f"{anonymizer_url.rstrip('/')}/predict", timeout=timeout
     )
+    attack = ARTBlackBoxAttack(predictor, n_features, np.arange(n_classes))
     client = ChallengeClient(download_timeout=timeout, upload_timeout=timeout)
     resource = _AttackResource(
         attack, challenge_url, anonymizer_identifier, deanonymizer_identifier, client

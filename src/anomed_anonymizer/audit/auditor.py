@@ -1,0 +1,366 @@
+"""The privacy audit: every attack against one target, on balanced sets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .label_only import (
+    ARTBlackBoxAttack,
+    NoiseRobustnessAttack,
+    cross_fitted_scores,
+    gap_scores,
+)
+from .metrics import evaluate_scores
+from .reference import membership_design, train_reference_models
+from .report import AttackResult, AuditReport
+from .score_based import lira_scores, rmia_scores
+from .targets import (
+    Predictor,
+    RemotePredictor,
+    fit_copy,
+    probability_model,
+    true_label_probability,
+)
+
+__all__ = ["MembershipAudit"]
+
+_MIN_PER_SET = 10
+
+
+class MembershipAudit:
+    """Membership-inference audit of an anonymizer, in process or over HTTP.
+
+    Parameters
+    ----------
+    reference_models : int, optional
+        Copies of the anonymizer refitted on random halves of the data for
+        LiRA and RMIA (even; 0 skips the score-based attacks).
+    n_jobs : int | None, optional
+        joblib's ``n_jobs`` for the reference models; ``None`` takes it from
+        an enclosing ``joblib.parallel_config`` (e.g. a Dask cluster).
+    seed : int, optional
+        Seeds the member split, every model's fit, the attacks and the
+        intervals: an audit repeats exactly.
+    confidence : float, optional
+        Level of every interval.
+    n_bootstrap : int, optional
+        Bootstrap resamples per interval.
+    delta : float, optional
+        The delta the epsilon lower bound assumes.
+    noise_scales : Sequence[float], optional
+        Noise scales of the noise-robustness attack, relative to each
+        feature's standard deviation.
+    noise_queries : int, optional
+        Noisy queries per sample and scale.
+    timeout : float, optional
+        Seconds to wait for each ``/predict`` of a served target.
+
+    Attributes
+    ----------
+    target_ : SupervisedLearningAnonymizer
+        After :meth:`run`: the copy of the anonymizer fitted on the members.
+    members_, non_members_ : numpy.ndarray
+        After :meth:`run`: row indices of the members and non-members.
+    """
+
+    def __init__(
+        self,
+        *,
+        reference_models: int = 16,
+        n_jobs: int | None = None,
+        seed: int = 0,
+        confidence: float = 0.95,
+        n_bootstrap: int = 1000,
+        delta: float = 0.0,
+        noise_scales: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
+        noise_queries: int = 8,
+        timeout: float = 60.0,
+    ) -> None:
+        self.reference_models = reference_models
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.confidence = confidence
+        self.n_bootstrap = n_bootstrap
+        self.delta = delta
+        self.noise_scales = noise_scales
+        self.noise_queries = noise_queries
+        self.timeout = timeout
+
+    def run(
+        self,
+        anonymizer: Any,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        name: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> AuditReport:
+        """Audit an *unfitted* anonymizer on data (both threat models).
+
+        A seeded half of the rows are members: a deep copy of ``anonymizer``
+        is fitted on them (``target_``); the others (as many) are non-members.
+        Label-only attacks query the target's ``predict``; if it (or the
+        model it wraps) has ``predict_proba`` or ``decision_function``, LiRA
+        and RMIA compare its scores with reference models'.
+
+        Parameters
+        ----------
+        anonymizer : SupervisedLearningAnonymizer
+            Unfitted; left untouched.
+        X, y : numpy.ndarray
+            The population: features and labels.
+        name : str | None, optional
+            What the report calls the target.
+        progress : Callable[[int], None] | None, optional
+            Called with 1 whenever a reference model is done.
+
+        Returns
+        -------
+        AuditReport
+
+        Raises
+        ------
+        ValueError
+            If the data are too few, malformed, or rejected by the
+            anonymizer's own ``validate_input`` (the message says why).
+        """
+        X, y = _check_data(X, y)
+        _validate(anonymizer, X)
+        self._check_reference_models()
+        order = np.random.default_rng(self.seed).permutation(len(X))
+        half = len(X) // 2
+        if half < _MIN_PER_SET:
+            raise ValueError(
+                f"{len(X)} samples are too few: the audit needs at least "
+                f"{2 * _MIN_PER_SET} (half members, half non-members)"
+            )
+        self.members_, self.non_members_ = order[:half], order[half : 2 * half]
+        started = time.perf_counter()
+        self.target_ = fit_copy(
+            anonymizer, X[self.members_], y[self.members_], self.seed
+        )
+        settings = self._settings(fit_seconds=round(time.perf_counter() - started, 3))
+        m, n = self.members_, self.non_members_
+        attacks = self._label_only(self.target_.predict, X[m], y[m], X[n], y[n])
+        notes: list[str] = []
+        attacks += self._score_attacks(anonymizer, X, y, notes, progress)
+        target = name or type(anonymizer).__name__
+        return AuditReport(half, half, attacks, target, settings, notes)
+
+    def run_black_box(
+        self,
+        predict: str | Predictor,
+        X_members: np.ndarray,
+        y_members: np.ndarray,
+        X_non_members: np.ndarray,
+        y_non_members: np.ndarray,
+        *,
+        name: str | None = None,
+    ) -> AuditReport:
+        """Audit a fitted model with label-only attacks.
+
+        Parameters
+        ----------
+        predict : str | Predictor
+            ``http://HOST/predict`` of a served anonymizer, or a function
+            from features to labels.
+        X_members, y_members : numpy.ndarray
+            Samples the model was trained on.
+        X_non_members, y_non_members : numpy.ndarray
+            Samples it was not trained on. The larger set is subsampled
+            (seeded) to the size of the smaller: the attacks are calibrated
+            and measured on balanced sets.
+        name : str | None, optional
+            What the report calls the target (default: the URL).
+
+        Returns
+        -------
+        AuditReport
+        """
+        X_m, y_m = _check_data(X_members, y_members, "members")
+        X_n, y_n = _check_data(X_non_members, y_non_members, "non-members")
+        if X_m.shape[1] != X_n.shape[1]:
+            raise ValueError(
+                f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
+            )
+        rng = np.random.default_rng(self.seed)
+        size = min(len(X_m), len(X_n))
+        keep_m = np.sort(rng.permutation(len(X_m))[:size])
+        keep_n = np.sort(rng.permutation(len(X_n))[:size])
+        if isinstance(predict, str):
+            target = name or predict
+            predict = RemotePredictor(predict, timeout=self.timeout)
+        else:
+            target = name or getattr(predict, "__qualname__", "model")
+        attacks = self._label_only(
+            predict, X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+        )
+        notes = _balance_notes(len(X_m), len(X_n), size)
+        notes.append(
+            "Black box: only label-only attacks (no scores, no reference models)."
+        )
+        settings = self._settings(reference_models=0)
+        return AuditReport(size, size, attacks, target, settings, notes)
+
+    # -- attacks -------------------------------------------------------------
+
+    def _label_only(self, predict, X_m, y_m, X_n, y_n) -> list[AttackResult]:
+        results = [
+            self._result(
+                "gap",
+                "label-only",
+                gap_scores(predict, X_m, y_m),
+                gap_scores(predict, X_n, y_n),
+            )
+        ]
+        classes = np.unique(np.concatenate((y_m, y_n)))
+
+        def art(train_m, train_n, test_m, test_n):
+            attack = ARTBlackBoxAttack(predict, X_m.shape[1], classes, seed=self.seed)
+            attack.fit(X_m[train_m], y_m[train_m], X_n[train_n], y_n[train_n])
+            return (
+                attack.membership_scores(X_m[test_m], y_m[test_m]),
+                attack.membership_scores(X_n[test_n], y_n[test_n]),
+            )
+
+        scores = cross_fitted_scores(art, len(X_m), len(X_n), self.seed)
+        results.append(self._result("ART black-box (baseline)", "label-only", *scores))
+        results.append(self._noise_robustness(predict, X_m, y_m, X_n, y_n))
+        return results
+
+    def _noise_robustness(self, predict, X_m, y_m, X_n, y_n) -> AttackResult:
+        X = np.concatenate((X_m, X_n))
+        attack = NoiseRobustnessAttack(
+            predict, X.std(axis=0), self.noise_scales, self.noise_queries, self.seed
+        )
+        features = attack.features(X, np.concatenate((y_m, y_n)))
+        f_m, f_n = features[: len(X_m)], features[len(X_m) :]
+
+        def fit_and_score(train_m, train_n, test_m, test_n):
+            attack.fit_features(f_m[train_m], f_n[train_n])
+            return attack.score_features(f_m[test_m]), attack.score_features(
+                f_n[test_n]
+            )
+
+        scores = cross_fitted_scores(fit_and_score, len(X_m), len(X_n), self.seed)
+        details = {
+            "scales": list(self.noise_scales),
+            "queries_per_scale": self.noise_queries,
+        }
+        return self._result("noise robustness", "label-only", *scores, details=details)
+
+    def _score_attacks(self, anonymizer, X, y, notes, progress) -> list[AttackResult]:
+        if self.reference_models == 0:
+            notes.append("Score-based attacks skipped: --reference-models 0.")
+            return []
+        if probability_model(self.target_) is None:
+            notes.append(
+                "Score-based attacks skipped: the anonymizer (and the model it "
+                "wraps) has neither predict_proba nor decision_function."
+            )
+            return []
+        design = membership_design(len(X), self.reference_models, self.seed)
+        reference = train_reference_models(
+            anonymizer,
+            X,
+            y,
+            design,
+            n_jobs=self.n_jobs,
+            seed=self.seed + 1,
+            progress=progress,
+        )
+        target = true_label_probability(self.target_, X, y)
+        m, n = self.members_, self.non_members_
+        results = []
+        for online in (False, True):
+            mode = "online" if online else "offline"
+            scores = lira_scores(target, reference, design, online)
+            results.append(
+                self._result(f"LiRA ({mode})", "scores", scores[m], scores[n])
+            )
+        for online in (False, True):
+            mode = "online" if online else "offline"
+            scores, a = rmia_scores(target, reference, design, online)
+            details = {} if a is None else {"offline_a": a}
+            results.append(
+                self._result(
+                    f"RMIA ({mode})", "scores", scores[m], scores[n], details=details
+                )
+            )
+        return results
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _result(
+        self, name, threat_model, member_scores, non_member_scores, details=None
+    ):
+        metrics = evaluate_scores(
+            member_scores,
+            non_member_scores,
+            confidence=self.confidence,
+            n_bootstrap=self.n_bootstrap,
+            delta=self.delta,
+            seed=self.seed,
+        )
+        return AttackResult(
+            name,
+            threat_model,
+            metrics,
+            np.asarray(member_scores),
+            np.asarray(non_member_scores),
+            details or {},
+        )
+
+    def _settings(self, **extra: Any) -> dict[str, Any]:
+        settings = {
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "n_bootstrap": self.n_bootstrap,
+            "delta": self.delta,
+            "reference_models": self.reference_models,
+        }
+        return {**settings, **extra}
+
+    def _check_reference_models(self) -> None:
+        models = self.reference_models
+        if models != 0 and (models < 2 or models % 2):
+            raise ValueError(
+                f"reference_models must be 0 or an even number >= 2, got {models}"
+            )
+
+
+def _check_data(X, y, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(
+            f"{what}: expected X of shape (n, features) and y of shape (n,), "
+            f"got {X.shape} and {y.shape}"
+        )
+    if len(X) < _MIN_PER_SET:
+        raise ValueError(f"{what}: {len(X)} samples are too few to audit")
+    return X, y
+
+
+def _validate(anonymizer: Any, X: np.ndarray) -> None:
+    validate = getattr(anonymizer, "validate_input", None)
+    if callable(validate):
+        try:
+            validate(X)
+        except NotImplementedError:  # no validator: nothing to check
+            return
+        except ValueError as exc:
+            raise ValueError(f"the anonymizer rejects the audit data: {exc}") from exc
+
+
+def _balance_notes(n_members: int, n_non_members: int, size: int) -> list[str]:
+    if n_members == n_non_members:
+        return []
+    return [
+        f"Balanced from {n_members} members and {n_non_members} non-members: "
+        f"{max(n_members, n_non_members) - size} samples of the larger set left "
+        "out (seeded), so that no attack gains from guessing the majority."
+    ]

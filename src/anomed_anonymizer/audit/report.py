@@ -1,0 +1,184 @@
+"""The audit's findings: per attack, its metrics and a verdict the data supports."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .metrics import FPR_LEVELS, AttackMetrics
+
+__all__ = ["AttackResult", "AuditReport"]
+
+#: An AUC interval entirely below this, yet containing 0.5, shows no leak.
+NO_LEAK_MARGIN = 0.05
+
+
+@dataclass
+class AttackResult:
+    """One attack's scores and what they show.
+
+    Attributes
+    ----------
+    name : str
+        E.g. ``"LiRA (online)"``.
+    threat_model : str
+        ``"label-only"`` or ``"scores"``.
+    metrics : AttackMetrics
+        AUC, TPRs, advantage, epsilon bound and their intervals.
+    member_scores, non_member_scores : numpy.ndarray
+        The raw scores (higher: more likely a member).
+    details : dict
+        Attack settings worth reporting (e.g. RMIA's offline ``a``).
+    """
+
+    name: str
+    threat_model: str
+    metrics: AttackMetrics
+    member_scores: np.ndarray
+    non_member_scores: np.ndarray
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``leaks``, ``no leak found`` or ``inconclusive``, from the AUC interval.
+
+        ``leaks``: the interval excludes 0.5 from above. ``no leak found``: it
+        contains 0.5 and ends below ``0.5 + NO_LEAK_MARGIN``. Otherwise the
+        data are too few to tell.
+        """
+        low, high = self.metrics.auc_ci
+        if low > 0.5:
+            return "leaks"
+        if high < 0.5 + NO_LEAK_MARGIN:
+            return "no leak found"
+        return "inconclusive"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the issue's layout plus intervals and details)."""
+        m = self.metrics
+        return {
+            "name": self.name,
+            "threat_model": self.threat_model,
+            "auc": m.auc,
+            "auc_ci": list(m.auc_ci),
+            "tpr_at_fpr": {str(level): m.tpr_at_fpr[level] for level in FPR_LEVELS},
+            "tpr_at_fpr_ci": {
+                str(level): _list_or_none(m.tpr_at_fpr_ci[level])
+                for level in FPR_LEVELS
+            },
+            "balanced_accuracy": m.balanced_accuracy,
+            "advantage": m.advantage,
+            "advantage_ci": list(m.advantage_ci),
+            "epsilon_lower_bound": m.epsilon_lower_bound,
+            "epsilon_fpr_ci": list(m.fpr_ci),
+            "epsilon_fnr_ci": list(m.fnr_ci),
+            "verdict": self.verdict,
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+def _list_or_none(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else list(interval)
+
+
+@dataclass
+class AuditReport:
+    """Everything one audit found.
+
+    Attributes
+    ----------
+    n_members, n_non_members : int
+        Sizes of the balanced evaluation sets.
+    attacks : list[AttackResult]
+        Label-only attacks first, then score-based ones.
+    target : str
+        What was audited (an object's name or a URL).
+    settings : dict
+        Seed, confidence, reference models, dataset and other parameters.
+    notes : list[str]
+        What was skipped or should be kept in mind, in words.
+    """
+
+    n_members: int
+    n_non_members: int
+    attacks: list[AttackResult]
+    target: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def attack(self, name: str) -> AttackResult:
+        """The result of the attack called ``name``.
+
+        Raises
+        ------
+        KeyError
+            If no attack of that name ran.
+        """
+        for result in self.attacks:
+            if result.name == name:
+                return result
+        raise KeyError(f"no attack {name!r}; ran: {[a.name for a in self.attacks]}")
+
+    def strongest(self, threat_model: str | None = None) -> AttackResult:
+        """The attack with the highest AUC (of one threat model, if given)."""
+        candidates = [a for a in self.attacks if threat_model in (None, a.threat_model)]
+        if not candidates:
+            raise KeyError(f"no {threat_model} attack ran")
+        return max(candidates, key=lambda a: a.metrics.auc)
+
+    @property
+    def verdict(self) -> str:
+        """``leaks`` if any attack leaks; ``no leak found`` if none is
+        inconclusive either; else ``inconclusive``."""
+        verdicts = {a.verdict for a in self.attacks}
+        for verdict in ("leaks", "inconclusive"):
+            if verdict in verdicts:
+                return verdict
+        return "no leak found"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report."""
+        return {
+            "target": self.target,
+            "n_members": self.n_members,
+            "n_non_members": self.n_non_members,
+            "verdict": self.verdict,
+            "settings": self.settings,
+            "notes": self.notes,
+            "attacks": [attack.to_dict() for attack in self.attacks],
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The JSON report as text (infinite values as ``null``); written to
+        ``path`` if given."""
+        text = json.dumps(_finite(self.to_dict()), indent=2) + "\n"
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_markdown(self) -> str:
+        """A short Markdown summary: sizes, one table row per attack, notes."""
+        from .summary import markdown_summary
+
+        return markdown_summary(self)
+
+    def plot_roc(self, path: str | Path, title: str | None = None) -> Path:
+        """Draw all attacks' ROC curves on log-log axes into a PNG at ``path``."""
+        from .plot import plot_roc
+
+        return plot_roc({"": self}, path, title=title or f"Audit of {self.target}")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

@@ -1,0 +1,116 @@
+"""The audit's Markdown summary: one row per attack, every number with its
+interval, and "n/a" where the data cannot resolve a figure."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .metrics import FPR_LEVELS
+
+if TYPE_CHECKING:
+    from .report import AttackResult, AuditReport
+
+__all__ = ["format_interval", "markdown_summary", "tpr_cell"]
+
+_HEADER = (
+    "| attack | threat model | AUC [95% CI] | TPR@0.1%FPR | TPR@1%FPR | TPR@10%FPR "
+    "| bal. acc. | advantage [95% CI] | ε ≥ | verdict |"
+)
+
+
+def format_interval(
+    value: float, interval: tuple[float, float], digits: int = 3
+) -> str:
+    """``0.653 [0.62, 0.69]``.
+
+    Examples
+    --------
+    >>> format_interval(0.6534, (0.6213, 0.6871))
+    '0.653 [0.62, 0.69]'
+    """
+    low, high = interval
+    return f"{value:.{digits}f} [{low:.2f}, {high:.2f}]"
+
+
+def tpr_cell(attack: AttackResult, level: float) -> str:
+    """TPR at an FPR level with its interval, or ``n/a`` if unresolvable."""
+    value = attack.metrics.tpr_at_fpr[level]
+    interval = attack.metrics.tpr_at_fpr_ci[level]
+    if value is None or interval is None:
+        return "n/a"
+    return format_interval(value, interval)
+
+
+def _row(attack: AttackResult) -> str:
+    m = attack.metrics
+    cells = [
+        attack.name,
+        attack.threat_model,
+        format_interval(m.auc, m.auc_ci),
+        *(tpr_cell(attack, level) for level in FPR_LEVELS),
+        f"{m.balanced_accuracy:.3f}",
+        format_interval(m.advantage, m.advantage_ci),
+        f"{m.epsilon_lower_bound:.2f}",
+        attack.verdict,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown_summary(report: AuditReport) -> str:
+    """The summary the CLI prints and ``--markdown`` writes."""
+    settings = report.settings
+    lines = [
+        f"## Membership-inference audit of {report.target}",
+        "",
+        f"{report.n_members} members vs {report.n_non_members} non-members "
+        f"(balanced), {settings.get('confidence', 0.95):.0%} intervals"
+        + _reference_clause(settings)
+        + ".",
+        "",
+        _HEADER,
+        "|" + "---|" * 10,
+        *(_row(attack) for attack in report.attacks),
+        "",
+        f"**Verdict: {report.verdict}.** " + _verdict_sentence(report),
+    ]
+    unresolved = [level for level in FPR_LEVELS if report.n_non_members * level < 1]
+    if unresolved:
+        lines.append(
+            f"- TPR at FPR {', '.join(f'{level:.1%}' for level in unresolved)}: n/a, "
+            f"since {report.n_non_members} non-members cannot resolve it (FPR "
+            f"{min(unresolved):.1%} needs at least {round(1 / min(unresolved))})."
+        )
+    lines.extend(f"- {note}" for note in report.notes)
+    lines.append(
+        "- Advantage is TPR - FPR and ε ≥ is an empirical lower bound, both at a "
+        "threshold chosen on other samples than those counted (Clopper-Pearson "
+        "intervals); AUC and TPR intervals are stratified bootstraps."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _reference_clause(settings: dict) -> str:
+    models = settings.get("reference_models")
+    return f", {models} reference models" if models else ""
+
+
+def _verdict_sentence(report: AuditReport) -> str:
+    strongest = report.strongest()
+    low, high = strongest.metrics.auc_ci
+    if report.verdict == "leaks":
+        leaking = [a.name for a in report.attacks if a.verdict == "leaks"]
+        return (
+            f"{', '.join(leaking)} tell members from non-members better than "
+            f"chance (AUC interval above 0.5); strongest: {strongest.name}, "
+            f"AUC {strongest.metrics.auc:.3f} [{low:.2f}, {high:.2f}]."
+        )
+    if report.verdict == "no leak found":
+        return (
+            "Every attack's AUC interval contains 0.5 and stays below 0.55: "
+            "no attack here tells members from non-members. Stronger attacks "
+            "than these may still exist."
+        )
+    return (
+        "No attack's AUC interval lies above 0.5, but some reach past 0.55: "
+        "too few samples to rule out a leak. Audit with more data."
+    )

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import NotReadyError as NotFittedError
 from ..web import AliveResource, RequestLogger, register_error_handlers
 from ..wire import ChallengeClient
+from .auditor import balance
 from .label_only import ARTBlackBoxAttack
 from .targets import RemotePredictor
 
@@ -49,7 +50,7 @@ class _AttackResource:
         non_members = self._client.fetch_named_arrays(
             f"{self._challenge}/data/deanonymizer/non-members", required=("X", "y")
         )
-        X_m, y_m, X_n, y_n = balanced(
+        X_m, y_m, X_n, y_n = balance(
             members["X"], members["y"], non_members["X"], non_members["y"]
         )
         with self._lock:
@@ -85,17 +86,6 @@ class _AttackResource:
             ),
             "evaluation": evaluation,
         }
-
-
-def balanced(
-    X_m: np.ndarray, y_m: np.ndarray, X_n: np.ndarray, y_n: np.ndarray, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Subsample the larger of members and non-members to the smaller's size."""
-    rng = np.random.default_rng(seed)
-    size = min(len(X_m), len(X_n))
-    keep_m = np.sort(rng.permutation(len(X_m))[:size])
-    keep_n = np.sort(rng.permutation(len(X_n))[:size])
-    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
 
 
 def audit_server_factory(

@@ -26,7 +26,7 @@ from .targets import (
     true_label_probability,
 )
 
-__all__ = ["MembershipAudit"]
+__all__ = ["MembershipAudit", "balance"]
 
 _MIN_PER_SET = 10
 
@@ -187,18 +187,14 @@ class MembershipAudit:
             raise ValueError(
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
-        rng = np.random.default_rng(self.seed)
         size = min(len(X_m), len(X_n))
-        keep_m = np.sort(rng.permutation(len(X_m))[:size])
-        keep_n = np.sort(rng.permutation(len(X_n))[:size])
+        sets = balance(X_m, y_m, X_n, y_n, seed=self.seed)
         if isinstance(predict, str):
             target = name or predict
             predict = RemotePredictor(predict, timeout=self.timeout)
         else:
             target = name or getattr(predict, "__qualname__", "model")
-        attacks = self._label_only(
-            predict, X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
-        )
+        attacks = self._label_only(predict, *sets)
         notes = _balance_notes(len(X_m), len(X_n), size)
         notes.append(
             "Black box: only label-only attacks (no scores, no reference models)."
@@ -228,7 +224,16 @@ class MembershipAudit:
             )
 
         scores = cross_fitted_scores(art, len(X_m), len(X_n), self.seed)
-        results.append(self._result("ART black-box (baseline)", "label-only", *scores))
+        # ART's own answer rounds the probability: what the template reports.
+        decision = {
+            "template_tpr": float(np.mean(scores[0] > 0.5)),
+            "template_fpr": float(np.mean(scores[1] > 0.5)),
+        }
+        results.append(
+            self._result(
+                "ART black-box (baseline)", "label-only", *scores, details=decision
+            )
+        )
         results.append(self._noise_robustness(predict, X_m, y_m, X_n, y_n))
         return results
 
@@ -331,6 +336,25 @@ class MembershipAudit:
             raise ValueError(
                 f"reference_models must be 0 or an even number >= 2, got {models}"
             )
+
+
+def balance(
+    X_m: np.ndarray, y_m: np.ndarray, X_n: np.ndarray, y_n: np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Subsample the larger of members and non-members (seeded) to the size
+    of the smaller, keeping the order of what is kept.
+
+    Examples
+    --------
+    >>> sets = balance(np.zeros((5, 1)), np.zeros(5), np.ones((2, 1)), np.ones(2))
+    >>> [len(s) for s in sets]
+    [2, 2, 2, 2]
+    """
+    rng = np.random.default_rng(seed)
+    size = min(len(X_m), len(X_n))
+    keep_m = np.sort(rng.permutation(len(X_m))[:size])
+    keep_n = np.sort(rng.permutation(len(X_n))[:size])
+    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
 
 
 def _check_data(X, y, what: str = "data") -> tuple[np.ndarray, np.ndarray]:

@@ -1,266 +1,477 @@
-"""``anomed-anonymizer demo``: the whole platform on this machine.
+"""``anomed-anonymizer demo``: the privacy/utility trade-off, on this machine.
 
-A challenge (our emulator), the README's differentially private anonymizer
-and a membership-inference attack run as real HTTP servers on free loopback
-ports; the demo drives fit -> evaluate -> attack and prints utility and
-privacy side by side.
+A challenge (our emulator, or a running one), a non-private baseline (a
+random forest) and a differentially private model at each chosen epsilon
+(the README's naive Bayes, or a DP-SGD MLP) run as real HTTP servers on free
+loopback ports. The demo fits
+every model through the challenge, has the challenge score its utility, then
+audits each served ``/predict`` with the label-only attacks of
+:mod:`anomed_anonymizer.audit`: the model's training samples (members)
+against as many samples it never saw, every figure with its interval.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import requests
 
+from .audit import base_url
 from .processes import ServerProcess, free_port, start_server
 
-__all__ = ["MODELS", "DemoResult", "run_demo"]
+__all__ = [
+    "MODELS",
+    "DemoError",
+    "DemoResult",
+    "ModelSpec",
+    "format_budget",
+    "format_table",
+    "run_demo",
+]
 
-# The anonymizers the demo can serve: (app, description, model file name).
+_DEMO_APP = "anomed_anonymizer.examples.demo_app:application"
+
+#: The DP models the demo can serve: (app, description, model file suffix,
+#: environment).
 MODELS = {
-    "nb-dp": (
-        "anomed_anonymizer.examples.dp_naive_bayes:application",
-        "DP Gaussian naive Bayes",
-        "anonymizer.pkl",
-    ),
+    "nb-dp": (_DEMO_APP, "DP naive Bayes", ".pkl", {"ANOMED_MODEL": "dp-naive-bayes"}),
     "mlp-dp": (
         "anomed_anonymizer.examples.dp_mlp:application",
-        "DP-SGD MLP, Opacus",
-        "anonymizer.pt",
+        "DP-SGD MLP",
+        ".pt",
+        {},
     ),
 }
 
 
+class DemoError(RuntimeError):
+    """A step failed; ``server`` is the one whose log explains it."""
+
+    def __init__(self, message: str, server: ServerProcess | None = None) -> None:
+        super().__init__(message)
+        self.server = server
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One anonymizer the demo serves: ``key`` names its server, log and
+    model file."""
+
+    key: str
+    label: str
+    env: dict[str, str]
+    app: str = _DEMO_APP
+    suffix: str = ".pkl"
+
+
+@dataclass
+class Task:
+    """What the demo knows about the challenge's data."""
+
+    name: str
+    bounds: tuple[list[float], list[float]]
+    n_classes: int
+    members: tuple[np.ndarray, np.ndarray]
+    non_members: tuple[np.ndarray, np.ndarray]
+
+
 @dataclass
 class DemoResult:
-    """What the demo measured, per data split."""
+    """Utility per model and split, the audit and the budget each model
+    reported at ``/fit``, the servers."""
 
-    utility: dict[str, dict[str, float]] = field(default_factory=dict)
-    privacy: dict[str, dict[str, float]] = field(default_factory=dict)
+    utility: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
     servers: dict[str, str] = field(default_factory=dict)
-    budget: dict[str, Any] = field(default_factory=dict)
+    plot: Path | None = None
+
+
+def model_specs(epsilons: Sequence[float], seed: int, model: str = "nb-dp") -> list:
+    """The non-private baseline, then the DP ``model`` at each epsilon."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
+    app, description, suffix, env = MODELS[model]
+    specs = [
+        ModelSpec(
+            "baseline",
+            "random forest, no DP",
+            {"ANOMED_MODEL": "random-forest", "ANOMED_SEED": str(seed)},
+        )
+    ]
+    for epsilon in epsilons:
+        specs.append(
+            ModelSpec(
+                f"dp-epsilon-{epsilon:g}",
+                f"{description}, ε={epsilon:g}",
+                {**env, "ANOMED_EPSILON": str(epsilon)},
+                app,
+                suffix,
+            )
+        )
+    return specs
+
+
+def run_demo(
+    dataset: str | None = None,
+    epsilons: Sequence[float] = (1.0,),
+    seed: int = 42,
+    challenge: str | None = None,
+    keep_running: bool = False,
+    target: str | None = None,
+    plot: Path | None = Path("anomed-demo-roc.png"),
+    model: str = "nb-dp",
+) -> DemoResult:
+    """Start the servers, fit, evaluate and audit every model, print the table.
+
+    Parameters
+    ----------
+    dataset : str | None
+        Embedded dataset or file the emulated challenge serves (default
+        breast-cancer); with ``challenge``, the data it serves (default: the
+        embedded dataset of the same number of features).
+    epsilons : Sequence[float]
+        Privacy budgets of the DP models shown beside the baseline.
+    seed : int
+        Seeds the emulated challenge, the baseline and the audit.
+    challenge : str | None
+        ``HOST:PORT`` or URL of a running challenge instead of the emulator.
+    keep_running : bool
+        Leave the servers (and their logs) up until Ctrl-C.
+    target : str | None
+        Target column of a ``.csv``/``.parquet`` dataset.
+    plot : pathlib.Path | None
+        Where to draw the ROC curves (PNG); ``None`` draws none.
+    model : str
+        The DP model shown beside the baseline, a key of :data:`MODELS`.
+
+    Returns
+    -------
+    DemoResult
+
+    Raises
+    ------
+    DemoError
+        If a server or step fails; the message names the log to read (the
+        temporary folder is then kept).
+    """
+    work = Path(tempfile.mkdtemp(prefix="anomed-demo-"))
+    servers: list[ServerProcess] = []
+    keep_logs = keep_running
+    try:
+        specs = model_specs(epsilons, seed, model)
+        result = _run(dataset, specs, seed, challenge, target, plot, work, servers)
+        if keep_running:
+            _wait_for_ctrl_c(result, servers, work)
+        return result
+    except (RuntimeError, ValueError) as exc:
+        keep_logs = True
+        raise DemoError(_with_log(exc, servers, work)) from exc
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        if not keep_logs:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(dataset, specs, seed, challenge, target, plot, work, servers) -> DemoResult:
+    result = DemoResult()
+    if challenge is None:
+        dataset = dataset or "breast-cancer"
+        servers.append(_start_emulator(dataset, target, seed, work))
+        challenge_url = servers[-1].url
+    else:
+        challenge_url = base_url(challenge)
+        _check_reachable(challenge_url)
+    task = _learn_task(challenge_url, dataset, target, seed, emulated=challenge is None)
+    anonymizers = {}
+    for spec in specs:
+        click.echo(f"Starting the anonymizer: {spec.label} ...")
+        servers.append(_start_anonymizer(spec, task, challenge_url, work))
+        anonymizers[spec.label] = servers[-1]
+    result.servers = {"challenge": challenge_url}
+    result.servers.update({spec.key: anonymizers[spec.label].url for spec in specs})
+    for name, url in result.servers.items():
+        click.echo(f"  {name:<18} {url}")
+    _run_steps(_steps(specs, anonymizers, task, seed, result))
+    click.echo("")
+    click.echo(format_table(result, task))
+    for label, budget in result.budgets.items():
+        click.echo(f"{label}: {format_budget(budget)}")
+    if plot is not None:
+        result.plot = _plot(result, plot)
+        click.echo(f"\nROC curves (log-log): {result.plot}")
+    click.echo(_next_steps(task))
+    return result
+
+
+def _start_emulator(
+    dataset: str, target: str | None, seed: int, work: Path
+) -> ServerProcess:
+    click.echo(f"Starting the challenge emulator ({dataset}) ...")
+    port = free_port()
+    argv = _cli(
+        "emulate-challenge",
+        f"--dataset={dataset}",
+        f"--seed={seed}",
+        f"--port={port}",
+        "--workers=1",
+        *([f"--target={target}"] if target else []),
+    )
+    return start_server("challenge", argv, port, work)
+
+
+def _start_anonymizer(
+    spec: ModelSpec, task: Task, challenge_url: str, work: Path
+) -> ServerProcess:
+    import json
+
+    port = free_port()
+    env = {
+        "CHALLENGE_HOST": challenge_url.split("://", 1)[1],
+        "ANOMED_FEATURE_BOUNDS": json.dumps(task.bounds),
+        "ANOMED_N_CLASSES": str(task.n_classes),
+        "ANOMED_MODEL_FILE": str(work / f"{spec.key}{spec.suffix}"),
+        # Small networks train fastest on one thread per worker; more threads
+        # than cores slow torch down many times over.
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        **spec.env,
+    }
+    argv = _cli("serve", spec.app, f"--port={port}", "--workers=1")
+    return start_server(spec.key, argv, port, work, env=env)
 
 
 def _cli(*args: str) -> list[str]:
+    import sys
+
     return [sys.executable, "-m", "anomed_anonymizer", *args]
 
 
-def _post(url: str, timeout: float = 600, **kwargs: Any) -> dict[str, Any]:
-    response = requests.post(url, timeout=timeout, **kwargs)
+def _check_reachable(url: str) -> None:
+    try:
+        requests.get(f"{url}/", timeout=5)
+    except requests.RequestException as exc:
+        raise DemoError(
+            f"the challenge at {url} is unreachable ({type(exc).__name__}); start "
+            "one with `anomed-anonymizer emulate-challenge` or check --challenge"
+        ) from exc
+
+
+# -- what the challenge serves ---------------------------------------------------
+
+
+def _learn_task(
+    challenge_url: str,
+    dataset: str | None,
+    target: str | None,
+    seed: int,
+    emulated: bool,
+) -> Task:
+    """Members (the training data the models get) and as many non-members,
+    plus the public feature bounds the DP model needs."""
+    from ..emulator import MIAChallenge
+    from ..wire import ChallengeClient, ChallengeError
+
+    client = ChallengeClient(download_timeout=60, upload_timeout=60)
+    try:
+        training = client.fetch_named_arrays(
+            f"{challenge_url}/data/anonymizer/training", required=("X", "y")
+        )
+        data = _public_dataset(dataset, target, training["X"].shape[1], challenge_url)
+        if emulated:  # our emulator: every held-out sample is a known non-member
+            mia = MIAChallenge(data, seed=seed)
+            held_out = [
+                np.concatenate(parts)
+                for parts in zip(mia.tuning, mia.validation, strict=True)
+            ]
+        else:
+            served = client.fetch_named_arrays(
+                f"{challenge_url}/data/deanonymizer/non-members", required=("X", "y")
+            )
+            held_out = [served["X"], served["y"]]
+    except ChallengeError as exc:
+        raise DemoError(f"the challenge at {challenge_url} failed: {exc}") from exc
+    members = (training["X"], training["y"])
+    return Task(data.name, data.bounds, data.n_classes, members, tuple(held_out))
+
+
+def _public_dataset(dataset: str | None, target: str | None, n_features: int, url: str):
+    """The dataset whose public bounds fit what the challenge serves."""
+    from ..emulator import EMBEDDED_DATASETS, load_dataset
+
+    if dataset is not None:
+        data = load_dataset(dataset, target)
+        if data.X.shape[1] != n_features:
+            raise DemoError(
+                f"the challenge at {url} serves {n_features} features, but "
+                f"{data.name} has {data.X.shape[1]}: pass the --dataset it serves"
+            )
+        return data
+    for name in EMBEDDED_DATASETS:
+        data = load_dataset(name)
+        if data.X.shape[1] == n_features:
+            click.echo(
+                f"The challenge serves {n_features} features: taking {name}'s bounds."
+            )
+            return data
+    raise DemoError(
+        f"the challenge at {url} serves {n_features} features, which matches no "
+        f"embedded dataset ({', '.join(EMBEDDED_DATASETS)}): pass --dataset FILE "
+        "(with --target COL for a table) holding its data; the DP model takes its "
+        "feature bounds from it"
+    )
+
+
+# -- the steps -----------------------------------------------------------------
+
+
+def _steps(specs, anonymizers, task: Task, seed: int, result: DemoResult) -> list:
+    steps: list[tuple[str, Callable[[], None]]] = []
+    for spec in specs:
+        server = anonymizers[spec.label]
+        utility = result.utility.setdefault(spec.label, {})
+        steps.append((f"{spec.label}: fit", _fitter(server, spec, result)))
+        for split in ("tuning", "validation"):
+            steps.append(
+                (
+                    f"{spec.label}: utility on {split} data",
+                    _evaluator(server, split, utility),
+                )
+            )
+        steps.append(
+            (
+                f"{spec.label}: audit /predict",
+                _auditor(server, spec, task, seed, result),
+            )
+        )
+    return steps
+
+
+def _run_steps(steps: list[tuple[str, Callable[[], None]]]) -> None:
+    for number, (title, step) in enumerate(steps, 1):
+        started = time.perf_counter()
+        click.echo(f"[{number}/{len(steps)}] {title} ...", nl=False)
+        step()
+        click.echo(f" done ({time.perf_counter() - started:.1f} s)")
+
+
+def _post(server: ServerProcess, route: str, **kwargs: Any) -> dict[str, Any]:
+    url = f"{server.url}{route}"
+    try:
+        response = requests.post(url, timeout=600, **kwargs)
+    except requests.RequestException as exc:
+        raise DemoError(f"POST {url} failed: {type(exc).__name__}", server) from exc
     if response.status_code != 201:
         try:
             detail = response.json().get("description", response.text)
         except ValueError:
             detail = response.text[:300]
-        raise RuntimeError(f"POST {url} answered {response.status_code}: {detail}")
+        raise DemoError(f"POST {url} answered {response.status_code}: {detail}", server)
     return response.json()
 
 
-def run_demo(
-    dataset: str = "iris",
-    epsilon: float = 1.0,
-    seed: int = 42,
-    challenge: str | None = None,
-    keep_running: bool = False,
-    model: str = "nb-dp",
-) -> DemoResult:
-    """Start the servers, run the steps, print the table, stop the servers.
-
-    Parameters
-    ----------
-    dataset : str
-        Embedded dataset of the emulated challenge.
-    epsilon : float
-        Differential-privacy budget of the anonymizer.
-    seed : int
-        Seed of the emulated challenge.
-    challenge : str | None
-        ``host:port`` of a running challenge to use instead of the emulator.
-    keep_running : bool
-        Leave the servers up until Ctrl-C.
-    model : str
-        The anonymizer, a key of :data:`MODELS`.
-
-    Returns
-    -------
-    DemoResult
-        Utility (accuracy) and privacy (attack accuracy, TPR, FPR) per split.
-    """
-    from ..emulator import load_dataset
-
-    data = load_dataset(dataset)
-    app, description, model_file = MODELS[model]
-    work = Path(tempfile.mkdtemp(prefix="anomed-demo-"))
-    servers: list[ServerProcess] = []
-    result = DemoResult()
-    try:
-        if challenge is None:
-            port = free_port()
-            click.echo(f"Starting the challenge emulator ({data.name}) ...")
-            servers.append(
-                start_server(
-                    "challenge",
-                    _cli(
-                        "emulate-challenge",
-                        f"--dataset={dataset}",
-                        f"--seed={seed}",
-                        f"--port={port}",
-                        "--workers=1",
-                    ),
-                    port,
-                    work,
-                )
-            )
-            challenge = servers[-1].host
-        else:
-            _check_reachable(f"http://{challenge}/")
-        lower, upper = data.bounds
-        port = free_port()
-        click.echo(f"Starting the anonymizer ({description}, epsilon={epsilon}) ...")
-        servers.append(
-            start_server(
-                "anonymizer",
-                _cli(
-                    "serve",
-                    app,
-                    f"--port={port}",
-                    "--workers=2",
-                ),
-                port,
-                work,
-                env={
-                    "CHALLENGE_HOST": challenge,
-                    "ANOMED_EPSILON": str(epsilon),
-                    "ANOMED_FEATURE_BOUNDS": json.dumps([lower, upper]),
-                    "ANOMED_N_CLASSES": str(data.n_classes),
-                    "ANOMED_MODEL_FILE": str(work / model_file),
-                    # Small networks train fastest on one thread per worker;
-                    # more threads than cores slow torch down many times over.
-                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-                },
-            )
-        )
-        anonymizer = servers[-1].url
-        port = free_port()
-        click.echo("Starting the membership-inference attack ...")
-        servers.append(
-            start_server(
-                "attack",
-                _cli(
-                    "serve-attack",
-                    f"--anonymizer={anonymizer}",
-                    f"--challenge=http://{challenge}",
-                    f"--n-features={data.X.shape[1]}",
-                    f"--n-classes={data.n_classes}",
-                    f"--port={port}",
-                ),
-                port,
-                work,
-            )
-        )
-        attack = servers[-1].url
-        result.servers = {
-            "challenge": f"http://{challenge}",
-            "anonymizer": anonymizer,
-            "attack": attack,
-        }
-        for name, url in result.servers.items():
-            click.echo(f"  {name:<11} {url}")
-        steps: list[tuple[str, Callable[[], None]]] = [
-            (
-                "fit the anonymizer",
-                lambda: result.budget.update(_post(f"{anonymizer}/fit")["privacy"]),
-            ),
-        ]
-        for split in ("tuning", "validation"):
-            steps.append(
-                (
-                    f"evaluate utility on {split} data",
-                    _store(result.utility, split, f"{anonymizer}/evaluate", split),
-                )
-            )
-        steps.append(
-            ("fit the attack (queries /predict)", lambda: _post(f"{attack}/fit"))
-        )
-        for split in ("tuning", "validation"):
-            steps.append(
-                (
-                    f"attack the {split} evaluation set",
-                    _store(result.privacy, split, f"{attack}/evaluate", split),
-                )
-            )
-        for number, (title, step) in enumerate(steps, 1):
-            started = time.perf_counter()
-            click.echo(f"[{number}/{len(steps)}] {title} ...", nl=False)
-            step()
-            click.echo(f" done ({time.perf_counter() - started:.1f} s)")
-        click.echo("")
-        click.echo(format_table(result, data.name, epsilon))
-        click.echo(format_budget(result.budget))
-        if keep_running:
-            click.echo("\nServers keep running (Ctrl-C stops them):")
-            for name, url in result.servers.items():
-                click.echo(f"  {name:<11} {url}")
-            click.echo(f"Logs: {work}")
-            while all(server.process.poll() is None for server in servers):
-                time.sleep(1)
-        return result
-    except RuntimeError as exc:
-        logs = ", ".join(str(server.log_path) for server in servers)
-        raise RuntimeError(f"{exc} (server logs: {logs or work})") from exc
-    finally:
-        for server in reversed(servers):
-            server.stop()
-
-
-def _store(table: dict, split: str, url: str, data_split: str) -> Callable[[], None]:
+def _fitter(server: ServerProcess, spec: ModelSpec, result: DemoResult):
     def step() -> None:
-        table[split] = _post(url, params={"data_split": data_split})["evaluation"]
+        answer = _post(server, "/fit")
+        result.budgets[spec.label] = answer.get("privacy") or {}
 
     return step
 
 
-def _check_reachable(url: str) -> None:
-    try:
-        requests.get(url, timeout=5)
-    except requests.RequestException as exc:
-        reason = type(exc).__name__
-        raise RuntimeError(
-            f"the challenge at {url} is unreachable ({reason}); start one with "
-            "`anomed-anonymizer emulate-challenge` or check --challenge"
-        ) from exc
+def _evaluator(server: ServerProcess, split: str, table: dict) -> Callable[[], None]:
+    def step() -> None:
+        table[split] = _post(server, "/evaluate", params={"data_split": split})[
+            "evaluation"
+        ]
+
+    return step
 
 
-def format_table(result: DemoResult, dataset: str, epsilon: float) -> str:
-    """The demo's summary: utility and privacy per split."""
-    rows = [
-        ("utility", "accuracy", result.utility, "accuracy"),
-        ("privacy", "attack accuracy", result.privacy, "acc"),
-        ("", "attack TPR", result.privacy, "tpr"),
-        ("", "attack FPR", result.privacy, "fpr"),
-    ]
+def _auditor(server, spec: ModelSpec, task: Task, seed: int, result: DemoResult):
+    def step() -> None:
+        from ..audit import MembershipAudit
+        from ..wire import ChallengeError
+
+        audit = MembershipAudit(reference_models=0, seed=seed)
+        try:
+            result.reports[spec.label] = audit.run_black_box(
+                f"{server.url}/predict",
+                *task.members,
+                *task.non_members,
+                name=spec.label,
+            )
+        except ChallengeError as exc:
+            raise DemoError(f"auditing {spec.label} failed: {exc}", server) from exc
+
+    return step
+
+
+# -- what the demo prints ---------------------------------------------------------
+
+
+def format_table(result: DemoResult, task: Task) -> str:
+    """Utility and the label-only audit, one block of rows per model."""
+    reports = list(result.reports.values())
+    n = reports[0].n_members if reports else 0
     lines = [
-        f"Results for {dataset}, epsilon = {epsilon}",
-        f"{'':9}{'metric':<17}{'tuning':>10}{'validation':>12}",
-        "-" * 48,
+        f"Results for {task.name}: each model audited on {n} of its training "
+        f"samples vs {n} samples it never saw (95% intervals)",
+        f"{'model':<24}{'accuracy':>14}  {'attack':<26}{'AUC [95% CI]':<20}"
+        f"{'TPR@1%FPR':<11}{'advantage [95% CI]':<21}{'ε ≥':<6}verdict",
+        "-" * 132,
     ]
-    for group, label, source, key in rows:
-        values = [source.get(split, {}).get(key) for split in ("tuning", "validation")]
-        cells = [f"{v:.3f}" if isinstance(v, (int, float)) else "-" for v in values]
-        lines.append(f"{group:<9}{label:<17}{cells[0]:>10}{cells[1]:>12}")
-    lines.append(
-        "Attack accuracy near 0.5 means the attack cannot tell members from "
-        "non-members."
+    for label, report in result.reports.items():
+        accuracy = _accuracy(result.utility.get(label, {}))
+        for index, attack in enumerate(report.attacks):
+            lines.append(
+                _table_row(
+                    label if index == 0 else "", accuracy if index == 0 else "", attack
+                )
+            )
+    lines.append(_table_footer(n))
+    return "\n".join(lines)
+
+
+def _accuracy(utility: dict[str, dict[str, float]]) -> str:
+    values = [
+        utility.get(split, {}).get("accuracy") for split in ("tuning", "validation")
+    ]
+    return "/".join(f"{v:.2f}" if isinstance(v, int | float) else "-" for v in values)
+
+
+def _table_row(label: str, accuracy: str, attack) -> str:
+    m = attack.metrics
+    tpr = m.tpr_at_fpr[0.01]
+    auc = f"{m.auc:.2f} [{m.auc_ci[0]:.2f}, {m.auc_ci[1]:.2f}]"
+    advantage = (
+        f"{m.advantage:+.2f} [{m.advantage_ci[0]:+.2f}, {m.advantage_ci[1]:+.2f}]"
     )
+    return (
+        f"{label:<24}{accuracy:>14}  {attack.name:<26}{auc:<20}"
+        f"{'n/a' if tpr is None else f'{tpr:.3f}':<11}{advantage:<21}"
+        f"{m.epsilon_lower_bound:<6.2f}{attack.verdict}"
+    )
+
+
+def _table_footer(n: int) -> str:
+    lines = [
+        "accuracy: the challenge's score on its tuning/validation data. "
+        "advantage: TPR - FPR, not accuracy, so an attack that calls everyone a "
+        "member scores 0.",
+        "verdict: leaks = AUC interval above 0.5; no leak found = it contains 0.5 "
+        "and stays below 0.55; inconclusive = too few samples to tell.",
+    ]
+    if n < 100:
+        lines.append(f"TPR@1%FPR: n/a, {n} non-members cannot resolve an FPR of 1 %.")
     return "\n".join(lines)
 
 
@@ -273,3 +484,46 @@ def format_budget(budget: dict[str, Any]) -> str:
         f"{budget['delta']:.3g} ({budget['mechanism']}, accountant: "
         f"{budget['accountant']})"
     )
+
+
+def _plot(result: DemoResult, path: Path) -> Path:
+    from ..audit import plot_roc
+
+    strongest = {label: [r.strongest().name] for label, r in result.reports.items()}
+    return plot_roc(
+        result.reports,
+        path,
+        title="Strongest label-only attack per model",
+        attacks=strongest,
+    )
+
+
+def _next_steps(task: Task) -> str:
+    return (
+        "\nNext:\n"
+        "  anomed-anonymizer init my_anonymizer        scaffold your own submission\n"
+        f"  anomed-anonymizer audit app:example_anon --dataset {task.name} "
+        "--plot roc.png\n"
+        "      audit your anonymizer in process: label-only attacks, plus LiRA and "
+        "RMIA where it has predict_proba"
+    )
+
+
+def _with_log(exc: BaseException, servers: list[ServerProcess], work: Path) -> str:
+    server = getattr(exc, "server", None)
+    if server is not None:
+        return f"{exc} (log of {server.name}: {server.log_path})"
+    if "log ends" in str(exc):  # start_server already quoted the failing log
+        return f"{exc}\n(logs: {work})"
+    return f"{exc} (server logs: {work})"
+
+
+def _wait_for_ctrl_c(
+    result: DemoResult, servers: list[ServerProcess], work: Path
+) -> None:
+    click.echo("\nServers keep running (Ctrl-C stops them):")
+    for name, url in result.servers.items():
+        click.echo(f"  {name:<18} {url}")
+    click.echo(f"Logs: {work}")
+    while all(server.process.poll() is None for server in servers):
+        time.sleep(1)

@@ -221,52 +221,182 @@ def emulate_challenge(
 @main.command()
 @click.option(
     "--dataset",
-    default="iris",
-    show_default=True,
-    type=click.Choice(["iris", "breast-cancer", "wine", "digits"]),
-    help="Embedded dataset the emulated challenge serves.",
+    default=None,
+    help="Data of the emulated challenge: iris, breast-cancer, wine, digits or "
+    "a .npz/.csv/.parquet file [default: breast-cancer]. With --challenge: the "
+    "data it serves [default: the embedded dataset with as many features].",
 )
+@click.option("--target", help="Target column of a .csv/.parquet dataset.")
 @click.option(
     "--epsilon",
+    "epsilons",
     type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
+    multiple=True,
+    help="Privacy budget of a DP model shown beside the non-private baseline; "
+    "repeat for several (e.g. --epsilon 0.1 --epsilon 1) [default: 1].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
     show_default=True,
-    help="Differential-privacy budget of the anonymizer.",
+    help="Seeds the emulated challenge's splits, the baseline and the audit.",
 )
 @click.option(
     "--model",
     type=click.Choice(["nb-dp", "mlp-dp"]),
     default="nb-dp",
     show_default=True,
-    help="nb-dp: diffprivlib's Gaussian naive Bayes; mlp-dp: an MLP trained with "
-    "DP-SGD (Opacus; needs the 'torch' extra). --epsilon is its target budget.",
+    help="The DP model beside the baseline: nb-dp, diffprivlib's Gaussian naive "
+    "Bayes; mlp-dp, an MLP trained with DP-SGD (Opacus; needs the 'torch' "
+    "extra). --epsilon is its target budget.",
 )
-@click.option("--seed", type=int, default=42, show_default=True)
 @click.option(
     "--challenge",
-    metavar="HOST:PORT",
+    metavar="HOST:PORT|URL",
     help="Use this running challenge instead of starting the emulator.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("anomed-demo-roc.png"),
+    show_default=True,
+    help="Where to draw the ROC curves (log-log) of the audits.",
 )
 @click.option(
     "--keep-running",
     is_flag=True,
-    help="Leave the servers up (their URLs are printed) until Ctrl-C.",
+    help="Leave the servers up (their URLs and logs are printed) until Ctrl-C.",
 )
-def demo(dataset, epsilon, model, seed, challenge, keep_running) -> None:
-    """Run challenge, DP anonymizer and membership-inference attack locally and
-    print utility and privacy."""
+@click.pass_context
+def demo(
+    ctx, dataset, target, epsilons, model, seed, challenge, plot, keep_running
+) -> None:
+    """Show the privacy/utility trade-off: a non-private baseline and DP models,
+    served, fitted, scored and audited locally."""
     from .demo import run_demo
 
+    _quiet_request_logs(ctx)
     try:
         run_demo(
             dataset=dataset,
-            epsilon=epsilon,
+            epsilons=epsilons or (1.0,),
             seed=seed,
             challenge=challenge,
             keep_running=keep_running,
+            target=target,
+            plot=plot,
             model=model,
         )
     except RuntimeError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+@main.command()
+@click.argument("anonymizer", metavar="MODULE:OBJECT", required=False)
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Audit a served model instead: its http://HOST/predict (label-only "
+    "attacks; needs --challenge, or --members and --non-members).",
+)
+@click.option(
+    "--challenge",
+    metavar="HOST:PORT|URL",
+    help="With --url: the challenge whose training data the model was fitted on "
+    "(members) and whose non-members it never saw.",
+)
+@click.option(
+    "--members",
+    metavar="FILE",
+    help="With --url: .npz/.csv/.parquet of samples the model was trained on.",
+)
+@click.option(
+    "--non-members",
+    metavar="FILE",
+    help="With --url: .npz/.csv/.parquet of samples it was not trained on.",
+)
+@click.option(
+    "--dataset",
+    default="iris",
+    show_default=True,
+    help="The population to audit on: iris, breast-cancer, wine, digits or a "
+    ".npz/.csv/.parquet file; half of it trains the target.",
+)
+@click.option("--target", help="Target column of a .csv/.parquet (array of a .npz).")
+@click.option(
+    "--reference-models",
+    type=click.IntRange(0),
+    default=16,
+    show_default=True,
+    help="Copies of the anonymizer refitted on random halves for LiRA and "
+    "RMIA (even; 0 runs the label-only attacks only).",
+)
+@click.option(
+    "--n-jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Reference models trained in parallel (joblib; -1: every core).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds the member split, every fit, the attacks and the intervals.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON report here.",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Markdown summary here.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw every attack's ROC curve (log-log) into this PNG.",
+)
+@click.option(
+    "--chdir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Import MODULE from this folder.",
+)
+@click.pass_context
+def audit(ctx, anonymizer, **options) -> None:
+    """Measure how much an anonymizer leaks about its training data.
+
+    MODULE:OBJECT is the unfitted anonymizer you give the server factory (e.g.
+    app:example_anon). Half of the dataset trains a copy of it; label-only
+    attacks (gap, ART's black-box attack as AnoMed's deanonymizer template
+    runs it, noise robustness) and, if the model has predict_proba or
+    decision_function, LiRA and RMIA on reference models try to tell the
+    members from the other half. Prints every attack's AUC, TPR at low FPR,
+    advantage and an epsilon lower bound, each with its confidence interval.
+    """
+    from ..wire import ChallengeError
+    from .audit import AuditOptions, run_audit
+
+    _quiet_request_logs(ctx)
+    if options["reference_models"] % 2:
+        raise click.BadParameter("must be even", param_hint="--reference-models")
+    try:
+        run_audit(AuditOptions(anonymizer=anonymizer, **options))
+    except ImportError as exc:
+        raise CommandError(
+            f"the audit needs the 'audit' extra ({exc.name} is missing): "
+            "pip install 'anomed-anonymizer[audit]'"
+        ) from exc
+    except (ValueError, ChallengeError) as exc:
         raise CommandError(str(exc)) from exc
 
 
@@ -275,26 +405,58 @@ def demo(dataset, epsilon, model, seed, challenge, keep_running) -> None:
     "--anonymizer",
     "anonymizer_url",
     required=True,
-    metavar="URL",
-    help="Base URL of the anonymizer under audit.",
+    metavar="HOST:PORT|URL",
+    help="The anonymizer under attack (its /predict is queried).",
 )
 @click.option(
     "--challenge",
     "challenge_url",
     required=True,
-    metavar="URL",
-    help="Base URL of the challenge.",
+    metavar="HOST:PORT|URL",
+    help="The challenge serving members, non-members and the evaluation sets.",
 )
-@click.option("--n-features", type=click.IntRange(1), required=True)
-@click.option("--n-classes", type=click.IntRange(2), required=True)
-@click.option("--anonymizer-id", default="example_anonymizer", show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8002, show_default=True)
+@click.option(
+    "--n-features",
+    type=click.IntRange(1),
+    required=True,
+    help="Features per sample the anonymizer expects.",
+)
+@click.option(
+    "--n-classes",
+    type=click.IntRange(2),
+    required=True,
+    help="Classes the anonymizer predicts (labels 0..n-1).",
+)
+@click.option(
+    "--anonymizer-id",
+    default="example_anonymizer",
+    show_default=True,
+    help="The anonymizer's identifier at the challenge (picks the evaluation set).",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to bind."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8002,
+    show_default=True,
+    help="Port to bind.",
+)
 def serve_attack(
     anonymizer_url, challenge_url, n_features, n_classes, anonymizer_id, host, port
 ) -> None:
-    """Serve a black-box membership-inference attack (ART) against an anonymizer,
-    with the routes of an AnoMed deanonymizer: a privacy self-audit."""
+    """Serve ART's black-box membership-inference attack against an anonymizer,
+    as an AnoMed deanonymizer.
+
+    Routes: GET / (alive), POST /fit (pull members and non-members from the
+    challenge, balance them, train the attack on the anonymizer's /predict),
+    POST /evaluate?data_split=tuning|validation (attack the challenge's
+    evaluation set and have the challenge score it). For an audit with
+    confidence intervals, run `anomed-anonymizer audit` instead.
+    """
+    from .audit import base_url
+
     try:
         from ..audit import audit_server_factory
     except ImportError as exc:
@@ -302,6 +464,7 @@ def serve_attack(
             f"the attack needs the 'audit' extra ({exc.name} is missing): "
             "pip install 'anomed-anonymizer[audit]'"
         ) from exc
+    anonymizer_url, challenge_url = base_url(anonymizer_url), base_url(challenge_url)
 
     def load():
         return audit_server_factory(
@@ -339,6 +502,14 @@ def init(directory, template, force) -> None:
     for path in written:
         click.echo(f"  {path.relative_to(directory)}")
     click.echo(f"next: cd {directory} && python -m pytest test_smoke.py")
+
+
+def _quiet_request_logs(ctx: click.Context) -> None:
+    """Commands that print a table need no line per HTTP request (--verbose
+    brings them back), nor ART's configuration notes."""
+    if not ctx.obj.get("verbose"):
+        for name in ("anomed_anonymizer.wire", "art"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _run(load, options: ServeOptions, banner: str) -> None:

@@ -1,11 +1,14 @@
-"""The README's differentially private Gaussian naive Bayes, configured from
-the environment so that the demo can serve it for any embedded dataset.
+"""The demo's anonymizers, configured from the environment so that the demo
+can serve them for any dataset: a non-private random forest (the baseline)
+or the README's differentially private Gaussian naive Bayes.
 
-Environment: ``CHALLENGE_HOST`` (host:port), ``ANOMED_EPSILON`` (privacy
-budget, default 1.0), ``ANOMED_FEATURE_BOUNDS`` (JSON ``[[lower...],
-[upper...]]``), ``ANOMED_N_CLASSES``, ``ANOMED_MODEL_FILE``.
+Environment: ``CHALLENGE_HOST`` (host:port), ``ANOMED_MODEL``
+(``random-forest`` or ``dp-naive-bayes``, the default), ``ANOMED_EPSILON``
+(privacy budget of the DP model, default 1.0), ``ANOMED_FEATURE_BOUNDS``
+(JSON ``[[lower...], [upper...]]``), ``ANOMED_N_CLASSES``,
+``ANOMED_MODEL_FILE``, ``ANOMED_SEED`` (seeds the forest, default 0).
 Serve with
-``anomed-anonymizer serve anomed_anonymizer.examples.dp_naive_bayes:application``.
+``anomed-anonymizer serve anomed_anonymizer.examples.demo_app:application``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import json
 import os
 
 import numpy as np
-from diffprivlib.models import GaussianNB
 
 import anomed_anonymizer as anon
 
@@ -34,16 +36,31 @@ def validate_feature_array(feature_array: np.ndarray) -> None:
         raise ValueError(f"Feature array must be float64, got {feature_array.dtype}.")
 
 
-estimator = GaussianNB(
-    epsilon=float(os.environ.get("ANOMED_EPSILON", "1.0")),
-    bounds=(lower, upper),
-    priors=n_classes * [1.0 / n_classes],
-)
+def _estimator(model: str):
+    if model == "random-forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            random_state=int(os.environ.get("ANOMED_SEED", 0))
+        )
+    if model == "dp-naive-bayes":
+        from diffprivlib.models import GaussianNB
+
+        return GaussianNB(
+            epsilon=float(os.environ.get("ANOMED_EPSILON", "1.0")),
+            bounds=(lower, upper),
+            priors=n_classes * [1.0 / n_classes],
+        )
+    raise ValueError(
+        f"ANOMED_MODEL must be random-forest or dp-naive-bayes, not {model!r}"
+    )
+
+
 hostname = os.environ["CHALLENGE_HOST"]
 application = anon.supervised_learning_anonymizer_server_factory(
     anonymizer_identifier="example_anonymizer",
     anonymizer_obj=anon.WrappedAnonymizer(
-        anonymizer=estimator,
+        anonymizer=_estimator(os.environ.get("ANOMED_MODEL", "dp-naive-bayes")),
         serializer=anon.pickle_anonymizer,
         feature_array_validator=validate_feature_array,
     ),

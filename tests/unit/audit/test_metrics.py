@@ -1,0 +1,88 @@
+"""The audit's statistics: intervals that mean what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from anomed_anonymizer.audit.metrics import (
+    clopper_pearson,
+    evaluate_scores,
+    tpr_at_fpr,
+)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (7, 250), (1, 999)])
+def test_clopper_pearson_is_scipys_exact_interval(k, n):
+    expected = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+    low, high = clopper_pearson(k, n)
+    assert float(low) == pytest.approx(expected.low, abs=1e-12)
+    assert float(high) == pytest.approx(expected.high, abs=1e-12)
+
+
+def test_tpr_at_fpr_walks_the_roc_curve():
+    members = np.array([0.9, 0.8, 0.7, 0.1])
+    non_members = np.array([0.85, 0.2, 0.15, 0.05])
+    assert tpr_at_fpr(members, non_members, 0.0) == 0.25  # only 0.9 beats 0.85
+    assert tpr_at_fpr(members, non_members, 0.25) == 0.75
+    assert tpr_at_fpr(members, non_members, 0.125) == 0.25  # steps up after 0.85
+    # A tie of one non-member and two members at the threshold: flagging half
+    # of it at random spends half a false positive for one true positive.
+    assert tpr_at_fpr(np.array([0.5, 0.5]), np.array([0.5, 0.1]), 0.25) == 0.5
+
+
+def test_tied_scores_sit_on_the_diagonal():
+    assert float(tpr_at_fpr(np.ones(50), np.ones(50), 0.1)) == pytest.approx(0.1)
+    metrics = evaluate_scores(np.ones(50), np.ones(50), n_bootstrap=200)
+    assert metrics.auc == 0.5
+    assert metrics.advantage == 0.0
+    assert metrics.epsilon_lower_bound == 0.0
+
+
+def test_scores_without_signal_get_intervals_around_chance():
+    rng = np.random.default_rng(1)
+    for seed in range(5):
+        metrics = evaluate_scores(rng.normal(size=300), rng.normal(size=300), seed=seed)
+        assert metrics.auc_ci[0] < 0.5 < metrics.auc_ci[1]
+        assert metrics.advantage_ci[0] < 0 < metrics.advantage_ci[1]
+        assert metrics.epsilon_lower_bound == 0.0
+
+
+def test_separated_scores_are_found_with_a_bounded_epsilon():
+    metrics = evaluate_scores(np.full(200, 2.0), np.full(200, 1.0), n_bootstrap=200)
+    assert metrics.auc == metrics.auc_ci[0] == 1.0
+    assert metrics.advantage == 1.0
+    # No error among 200: the rates' upper limits keep epsilon finite.
+    _, high = clopper_pearson(0, 200)
+    assert metrics.epsilon_lower_bound == pytest.approx(np.log((1 - high) / high))
+
+
+def test_fpr_levels_the_non_members_cannot_resolve_are_none():
+    rng = np.random.default_rng(0)
+    metrics = evaluate_scores(rng.normal(size=150), rng.normal(size=150))
+    assert metrics.tpr_at_fpr[0.001] is None
+    assert metrics.tpr_at_fpr_ci[0.001] is None
+    assert metrics.tpr_at_fpr[0.01] is not None  # 150 non-members resolve 1 %
+    assert metrics.tpr_at_fpr[0.1] is not None
+
+
+def test_advantage_is_measured_where_the_threshold_was_not_chosen():
+    """Picking the best threshold on the same samples would report an
+    advantage near 0.1 for pure noise at n = 200; cross-fitting does not."""
+    rng = np.random.default_rng(7)
+    advantages = [
+        evaluate_scores(rng.normal(size=200), rng.normal(size=200), seed=s).advantage
+        for s in range(20)
+    ]
+    assert abs(np.mean(advantages)) < 0.03
+
+
+def test_same_seed_same_figures_and_bad_input_is_refused():
+    rng = np.random.default_rng(3)
+    m, n = rng.normal(0.5, size=100), rng.normal(size=100)
+    assert evaluate_scores(m, n, seed=4) == evaluate_scores(m, n, seed=4)
+    with pytest.raises(ValueError, match="at least 4 members"):
+        evaluate_scores(m[:3], n)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_scores(np.r_[m, np.nan], n)

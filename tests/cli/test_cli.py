@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -40,7 +41,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str):
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["demo"], ["serve"], ["emulate-challenge"], ["init"], ["serve-attack"]],
+    [
+        [],
+        ["demo"],
+        ["serve"],
+        ["emulate-challenge"],
+        ["init"],
+        ["serve-attack"],
+        ["audit"],
+    ],
 )
 def test_every_command_has_help(command):
     result = run(*command, "--help")
@@ -225,28 +234,119 @@ def test_emulate_challenge_unknown_target_is_one_line(tmp_path):
 # -- demo ----------------------------------------------------------------------
 
 
+DEMO_SERVER = re.compile(r"^\s+(challenge|baseline|dp-epsilon-\S+)\s+(http://\S+)\s*$")
+
+
 @pytest.mark.slow
-def test_demo_prints_utility_and_privacy_and_stops_its_servers():
-    result = run("demo", "--epsilon=2.0", timeout=300)
+def test_demo_shows_baseline_and_dp_models_audited_and_cleans_up(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = run(
+        "demo",
+        "--epsilon=0.5",
+        "--epsilon=2",
+        f"--plot={tmp_path / 'roc.png'}",
+        timeout=300,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
-    assert "[6/6] attack the validation evaluation set ... done" in out
-    assert "Results for iris, epsilon = 2.0" in out
-    for label in ("accuracy", "attack accuracy", "attack TPR", "attack FPR"):
-        line = next(line for line in out.splitlines() if f" {label} " in f" {line} ")
-        values = [float(cell) for cell in line.split()[-2:]]
-        assert all(0.0 <= value <= 1.0 for value in values), line
-    urls = re.findall(r"^\s+(?:challenge|anonymizer|attack)\s+(http://\S+)$", out, re.M)
-    assert len(urls) == 3, out
+    assert "[12/12] DP naive Bayes, ε=2: audit /predict ... done" in out
+    assert "Results for breast-cancer: each model audited on 171" in out
+    rows = {
+        line.split("  ")[0]: line
+        for line in out.splitlines()
+        if line.startswith(("random forest", "DP naive Bayes"))
+    }
+    assert set(rows) == {
+        "random forest, no DP",
+        "DP naive Bayes, ε=0.5",
+        "DP naive Bayes, ε=2",
+    }
+    for row in rows.values():  # accuracy, then the gap attack's AUC and interval
+        accuracy, auc = re.search(
+            r"(\d\.\d\d/\d\.\d\d)\s+gap\s+(\d\.\d\d) \[", row
+        ).groups()
+        assert all(0.0 <= float(v) <= 1.0 for v in [*accuracy.split("/"), auc])
+    assert out.count("ART black-box (baseline)") == 3
+    assert "advantage" in out and "cannot tell" not in out
+    assert f"ROC curves (log-log): {tmp_path / 'roc.png'}" in out
+    assert (tmp_path / "roc.png").read_bytes().startswith(b"\x89PNG")
+    assert "anomed-anonymizer init" in out and "anomed-anonymizer audit" in out
+    assert "PyTorch" not in result.stderr + out
+    urls = [m[2] for m in map(DEMO_SERVER.match, out.splitlines()) if m]
+    assert len(urls) == 4, out
     for url in urls:  # the demo must stop every server it started
         with pytest.raises(requests.ConnectionError):
             requests.get(url + "/", timeout=5)
+    assert list(temp.iterdir()) == []  # nor leave its temporary folder
 
 
 @pytest.mark.slow
-def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything():
+def test_demo_learns_the_dataset_from_a_challenge_given_as_url(tmp_path):
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [CLI, "emulate-challenge", "--dataset=wine", f"--port={port}"],
+        port,
+        tmp_path,
+    )
+    try:
+        result = run(
+            "demo",
+            f"--challenge={server.url}/",
+            f"--plot={tmp_path / 'r.png'}",
+            timeout=300,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "The challenge serves 13 features: taking wine's bounds." in result.stdout
+    assert "Results for wine" in result.stdout
+
+
+def test_demo_with_a_challenge_of_unknown_shape_names_dataset(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(120, 7)), columns=list("abcdefg"))
+    table["label"] = rng.integers(0, 2, 120)
+    table.to_csv(tmp_path / "seven.csv", index=False)
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [
+            CLI,
+            "emulate-challenge",
+            f"--dataset={tmp_path / 'seven.csv'}",
+            "--target=label",
+            f"--port={port}",
+        ],
+        port,
+        tmp_path,
+    )
+    try:
+        result = run("demo", f"--challenge={server.host}")
+    finally:
+        server.stop()
+    assert_one_line_error(result, "serves 7 features", "--dataset")
+
+
+def test_demo_failure_names_the_log_of_the_server_that_failed(tmp_path):
+    from anomed_anonymizer.cli.demo import DemoError, _with_log
+    from anomed_anonymizer.cli.processes import ServerProcess
+
+    failed = ServerProcess("dp-epsilon-1", None, 1, tmp_path / "dp-epsilon-1.log")
+    other = ServerProcess("challenge", None, 2, tmp_path / "challenge.log")
+    message = _with_log(
+        DemoError("POST /fit answered 500", failed), [other, failed], tmp_path
+    )
+    assert message.endswith(f"(log of dp-epsilon-1: {tmp_path / 'dp-epsilon-1.log'})")
+    assert "challenge.log" not in message
+
+
+@pytest.mark.slow
+def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything(tmp_path):
     demo = subprocess.Popen(
-        [CLI, "demo", "--keep-running"],
+        [CLI, "demo", "--keep-running", f"--plot={tmp_path / 'roc.png'}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -254,14 +354,12 @@ def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything():
     urls = {}
     try:
         for line in demo.stdout:
-            match = re.fullmatch(
-                r"\s+(challenge|anonymizer|attack)\s+(http://\S+)\s*", line
-            )
+            match = DEMO_SERVER.match(line)
             if match:
                 urls[match[1]] = match[2]
             if len(urls) == 3:
                 break
-        assert set(urls) == {"challenge", "anonymizer", "attack"}
+        assert set(urls) == {"challenge", "baseline", "dp-epsilon-1"}
         for url in urls.values():
             assert requests.get(url + "/", timeout=5).status_code == 200
         demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -279,6 +377,103 @@ def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything():
 def test_demo_with_a_challenge_that_is_down_is_one_line():
     result = run("demo", f"--challenge=127.0.0.1:{free_port()}")
     assert_one_line_error(result, "unreachable", "emulate-challenge")
+
+
+# -- audit ---------------------------------------------------------------------
+
+AUDITED_APP = """
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+
+import anomed_anonymizer as anon
+
+overfit = anon.WrappedAnonymizer(
+    DecisionTreeClassifier(random_state=0), serializer=anon.pickle_anonymizer
+)
+application = object()  # stands in for the served app
+"""
+
+
+@pytest.mark.slow
+def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
+    (tmp_path / "app.py").write_text(AUDITED_APP)
+    result = run(
+        "audit",
+        "app:overfit",
+        f"--chdir={tmp_path}",
+        "--dataset=breast-cancer",
+        "--reference-models=2",
+        "--n-jobs=2",
+        f"--json={tmp_path / 'r.json'}",
+        f"--markdown={tmp_path / 'r.md'}",
+        f"--plot={tmp_path / 'r.png'}",
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "284 members vs 284 non-members (balanced)" in result.stdout
+    assert "| RMIA (online) | scores |" in result.stdout
+    assert "reference models" in result.stderr  # the progress bar
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["n_members"] == report["n_non_members"] == 284
+    assert len(report["attacks"]) == 7
+    assert report["settings"]["dataset"] == "breast-cancer"
+    assert (tmp_path / "r.md").read_text() in result.stdout
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_audit_of_something_that_is_not_an_anonymizer_is_one_line(tmp_path):
+    (tmp_path / "app.py").write_text(AUDITED_APP)
+    result = run("audit", "app:application", f"--chdir={tmp_path}")
+    assert_one_line_error(result, "not an anonymizer", "app:example_anon")
+
+
+def test_audit_usage_errors(tmp_path):
+    assert run("audit").returncode == 2
+    assert run("audit", "app:x", "--reference-models=3").returncode == 2
+    result = run("audit", "--url=http://127.0.0.1:9/predict")
+    assert result.returncode == 2
+    assert "--challenge" in result.stderr
+
+
+@pytest.mark.slow
+def test_audit_over_http_of_a_served_model(emulator, tmp_path):
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "anomed_anonymizer.examples.demo_app:application",
+            f"--port={port}",
+            "--workers=1",
+        ],
+        port,
+        tmp_path,
+        env={
+            "CHALLENGE_HOST": emulator.host,
+            "ANOMED_MODEL": "random-forest",
+            "ANOMED_FEATURE_BOUNDS": "[[0, 0, 0, 0], [10, 10, 10, 10]]",
+            "ANOMED_N_CLASSES": "3",
+            "ANOMED_MODEL_FILE": str(tmp_path / "rf.pkl"),
+        },
+    )
+    try:
+        assert requests.post(f"{server.url}/fit", timeout=60).status_code == 201
+        result = run(
+            "audit",
+            f"--url={server.url}/predict",
+            f"--challenge={emulator.host}",
+            f"--json={tmp_path / 'r.json'}",
+            timeout=300,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["n_members"] == report["n_non_members"] == 11  # iris: 11 held out
+    assert {a["threat_model"] for a in report["attacks"]} == {"label-only"}
+    assert "Balanced from 105 members and 11 non-members" in result.stdout
+    assert "verdict" in result.stdout.lower()
 
 
 # -- init ----------------------------------------------------------------------

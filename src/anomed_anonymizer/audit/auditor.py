@@ -239,10 +239,16 @@ class MembershipAudit:
 
     def _noise_robustness(self, predict, X_m, y_m, X_n, y_n) -> AttackResult:
         X = np.concatenate((X_m, X_n))
+        y = np.concatenate((y_m, y_n))
         attack = NoiseRobustnessAttack(
-            predict, X.std(axis=0), self.noise_scales, self.noise_queries, self.seed
+            predict,
+            X.std(axis=0),
+            np.unique(y),
+            self.noise_scales,
+            self.noise_queries,
+            self.seed,
         )
-        features = attack.features(X, np.concatenate((y_m, y_n)))
+        features = attack.features(X, y)
         f_m, f_n = features[: len(X_m)], features[len(X_m) :]
 
         def fit_and_score(train_m, train_n, test_m, test_n):

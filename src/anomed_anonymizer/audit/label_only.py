@@ -9,8 +9,9 @@
   membership inference attacks"): a model is more robust to small
   perturbations around the samples it was trained on. Each sample is queried
   with Gaussian noise at several scales; the fractions still labelled
-  correctly feed a logistic regression that learns which scales separate
-  members from non-members.
+  correctly, with the true label (and whether it was predicted), feed a
+  logistic regression that learns which scales, and which classes' errors,
+  separate members from non-members.
 
 Attacks that learn are calibrated on balanced, known members and
 non-members; :func:`cross_fitted_scores` scores every sample with an attack
@@ -177,6 +178,8 @@ class NoiseRobustnessAttack:
     feature_scale : numpy.ndarray
         Per-feature spread of the data (e.g. its standard deviation); noise at
         scale ``s`` has standard deviation ``s * feature_scale``.
+    classes : Sequence
+        Every label of the task.
     scales : Sequence[float], optional
         Noise scales, relative to ``feature_scale``.
     n_queries : int, optional
@@ -189,19 +192,22 @@ class NoiseRobustnessAttack:
         self,
         predict: Predictor,
         feature_scale: np.ndarray,
+        classes: Sequence[Any],
         scales: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
         n_queries: int = 8,
         seed: int = 0,
     ) -> None:
         self.predict = predict
         self.feature_scale = np.asarray(feature_scale, dtype=np.float64)
+        self.classes = np.asarray(classes)
         self.scales = tuple(scales)
         self.n_queries = n_queries
         self.seed = seed
         self.model_: Any = None
 
     def features(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Per sample: correct at no noise, then the fraction correct per scale.
+        """Per sample: correct at no noise, the fraction correct per scale,
+        the one-hot true label, and the one-hot true label where correct.
 
         One batch of queries for all samples, so that a served model answers
         in a few requests.
@@ -216,7 +222,10 @@ class NoiseRobustnessAttack:
         labels = np.asarray(self.predict(queries.reshape(-1, X.shape[1])))
         correct = labels.reshape(1 + copies, len(X)) == y
         robust = correct[1:].reshape(len(self.scales), self.n_queries, len(X))
-        return np.column_stack((correct[0], robust.mean(axis=1).T)).astype(np.float64)
+        label = (y[:, None] == self.classes[None, :]).astype(np.float64)
+        return np.column_stack(
+            (correct[0], robust.mean(axis=1).T, label, label * correct[0][:, None])
+        ).astype(np.float64)
 
     def fit_features(
         self, member_features: np.ndarray, non_member_features: np.ndarray
@@ -226,7 +235,7 @@ class NoiseRobustnessAttack:
         labels = np.r_[
             np.ones(len(member_features)), np.zeros(len(non_member_features))
         ]
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0))
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         self.model_ = model.fit(features, labels)
         return self
 

@@ -12,6 +12,7 @@ against as many samples it never saw, every figure with its interval.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -204,7 +205,8 @@ def _run(dataset, specs, seed, challenge, target, plot, work, servers) -> DemoRe
         click.echo(f"  {name:<18} {url}")
     _run_steps(_steps(specs, anonymizers, task, seed, result))
     click.echo("")
-    click.echo(format_table(result, task))
+    epsilons = [float(spec.env["ANOMED_EPSILON"]) for spec in specs[1:]]
+    click.echo(format_table(result, task, epsilons))
     for label, budget in result.budgets.items():
         click.echo(f"{label}: {format_budget(budget)}")
     if plot is not None:
@@ -418,7 +420,7 @@ def _auditor(server, spec: ModelSpec, task: Task, seed: int, result: DemoResult)
 # -- what the demo prints ---------------------------------------------------------
 
 
-def format_table(result: DemoResult, task: Task) -> str:
+def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ()) -> str:
     """Utility and the label-only audit, one block of rows per model."""
     reports = list(result.reports.values())
     n = reports[0].n_members if reports else 0
@@ -437,7 +439,7 @@ def format_table(result: DemoResult, task: Task) -> str:
                     label if index == 0 else "", accuracy if index == 0 else "", attack
                 )
             )
-    lines.append(_table_footer(n))
+    lines.append(_table_footer(n, epsilons))
     return "\n".join(lines)
 
 
@@ -462,7 +464,8 @@ def _table_row(label: str, accuracy: str, attack) -> str:
     )
 
 
-def _table_footer(n: int) -> str:
+def _table_footer(n: int, epsilons: Sequence[float]) -> str:
+    ceilings = ", ".join(f"ε={e:g}: {1 / (1 + math.exp(-e)):.2f}" for e in epsilons)
     lines = [
         "accuracy: the challenge's score on its tuning/validation data. "
         "advantage: TPR - FPR, not accuracy, so an attack that calls everyone a "
@@ -470,6 +473,8 @@ def _table_footer(n: int) -> str:
         "verdict: leaks = AUC interval above 0.5; no leak found = it contains 0.5 "
         "and stays below 0.55; inconclusive = too few samples to tell.",
     ]
+    if ceilings:
+        lines.append(f"ε-DP caps any attack's AUC at e^ε/(1+e^ε) ({ceilings}).")
     if n < 100:
         lines.append(f"TPR@1%FPR: n/a, {n} non-members cannot resolve an FPR of 1 %.")
     return "\n".join(lines)
@@ -501,11 +506,12 @@ def _plot(result: DemoResult, path: Path) -> Path:
 def _next_steps(task: Task) -> str:
     return (
         "\nNext:\n"
-        "  anomed-anonymizer init my_anonymizer        scaffold your own submission\n"
+        "  anomed-anonymizer init my_anonymizer\n"
+        "      scaffold a submission (app.py, Dockerfile, smoke test)\n"
         f"  anomed-anonymizer audit app:example_anon --dataset {task.name} "
         "--plot roc.png\n"
-        "      audit your anonymizer in process: label-only attacks, plus LiRA and "
-        "RMIA where it has predict_proba"
+        "      audit your unfitted anonymizer in process on data of its task: the\n"
+        "      label-only attacks, plus LiRA and RMIA if it has predict_proba"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -419,6 +420,24 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
     assert report["settings"]["dataset"] == "breast-cancer"
     assert (tmp_path / "r.md").read_text() in result.stdout
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_audit_runs_the_readme_command_on_the_readme_example(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "app.py").write_text(example)
+    command = next(
+        line
+        for line in readme.splitlines()
+        if line.startswith("anomed-anonymizer audit app:example_anon")
+    )
+    args = shlex.split(command.split("#")[0])[1:]
+    result = run(*args, "--reference-models=2", f"--chdir={tmp_path}", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "75 members vs 75 non-members (balanced)" in result.stdout
+    assert "| LiRA (online) | scores |" in result.stdout
+    assert "TPR at FPR 0.1%, 1.0%: n/a" in result.stdout
 
 
 def test_audit_of_something_that_is_not_an_anonymizer_is_one_line(tmp_path):

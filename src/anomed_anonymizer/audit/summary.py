@@ -75,10 +75,13 @@ def markdown_summary(report: AuditReport) -> str:
     ]
     unresolved = [level for level in FPR_LEVELS if report.n_non_members * level < 1]
     if unresolved:
+        needs = ", ".join(
+            f"{level:.1%} at least {round(1 / level)}" for level in unresolved
+        )
         lines.append(
             f"- TPR at FPR {', '.join(f'{level:.1%}' for level in unresolved)}: n/a, "
             f"since {report.n_non_members} non-members cannot resolve it (FPR "
-            f"{min(unresolved):.1%} needs at least {round(1 / min(unresolved))})."
+            f"{needs} non-members)."
         )
     lines.extend(f"- {note}" for note in report.notes)
     lines.append(

@@ -75,7 +75,7 @@ def test_markdown_states_sizes_marks_what_the_data_cannot_resolve(report):
     assert "284 members vs 284 non-members (balanced)" in markdown
     assert "| gap | label-only |" in markdown
     assert "n/a" in markdown
-    assert "FPR 0.1% needs at least 1000" in markdown
+    assert "FPR 0.1% at least 1000 non-members" in markdown
     assert f"**Verdict: {report.verdict}.**" in markdown
 
 

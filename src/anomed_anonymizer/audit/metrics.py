@@ -22,6 +22,7 @@ is not reported: for scores without any signal it still grows like
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -271,6 +272,25 @@ def evaluate_scores(
             float(tpr_at_fpr(members, non_members, level)) if resolvable else None
         )
         tpr_cis[level] = _interval(boot_tpr[level], confidence) if resolvable else None
+    return AttackMetrics(
+        auc=float(_auc(members, non_members)),
+        auc_ci=_interval(boot_auc, confidence),
+        tpr_at_fpr=tprs,
+        tpr_at_fpr_ci=tpr_cis,
+        **_threshold_metrics(members, non_members, rng, delta, confidence),
+    )
+
+
+def _threshold_metrics(
+    members: np.ndarray,
+    non_members: np.ndarray,
+    rng: np.random.Generator,
+    delta: float,
+    confidence: float,
+) -> dict[str, Any]:
+    """Advantage, balanced accuracy and the epsilon bound at cross-fitted
+    thresholds, with their Clopper-Pearson intervals."""
+    n1, n0 = len(members), len(non_members)
     counts = _cross_fitted_counts(members, non_members, rng, delta, confidence)
     tp, fp = counts["advantage"]
     tpr_low, tpr_high = clopper_pearson(tp, n1, confidence)
@@ -278,15 +298,11 @@ def evaluate_scores(
     advantage = tp / n1 - fp / n0
     tp_e, fp_e = counts["epsilon"]
     bound = _epsilon(np.array(fp_e), np.array(n1 - tp_e), n0, n1, delta, confidence)
-    return AttackMetrics(
-        auc=float(_auc(members, non_members)),
-        auc_ci=_interval(boot_auc, confidence),
-        tpr_at_fpr=tprs,
-        tpr_at_fpr_ci=tpr_cis,
-        balanced_accuracy=float((1 + advantage) / 2),
-        advantage=float(advantage),
-        advantage_ci=(float(tpr_low - fpr_high), float(tpr_high - fpr_low)),
-        epsilon_lower_bound=float(bound),
-        fpr_ci=tuple(float(v) for v in clopper_pearson(fp_e, n0, confidence)),
-        fnr_ci=tuple(float(v) for v in clopper_pearson(n1 - tp_e, n1, confidence)),
-    )
+    return {
+        "balanced_accuracy": float((1 + advantage) / 2),
+        "advantage": float(advantage),
+        "advantage_ci": (float(tpr_low - fpr_high), float(tpr_high - fpr_low)),
+        "epsilon_lower_bound": float(bound),
+        "fpr_ci": tuple(float(v) for v in clopper_pearson(fp_e, n0, confidence)),
+        "fnr_ci": tuple(float(v) for v in clopper_pearson(n1 - tp_e, n1, confidence)),
+    }

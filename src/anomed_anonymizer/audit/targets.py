@@ -85,11 +85,16 @@ class RemotePredictor:
 def fit_copy(anonymizer: Any, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     """Fit a deep copy of ``anonymizer`` on ``(X, y)``, the original untouched.
 
-    NumPy's global random state is seeded for the fit (and restored after):
-    scikit-learn and diffprivlib draw from it when a model has no
-    ``random_state``, so that an audit repeats exactly.
+    So that an audit repeats exactly and its models draw independent noise,
+    the copy's estimator (itself, or the model a ``WrappedAnonymizer`` wraps)
+    gets ``random_state=seed`` where it has that parameter unset (diffprivlib
+    then draws from NumPy instead of the OS's secure source); a
+    ``random_state`` the user set is kept. NumPy's global random state is
+    also seeded for the fit, and restored after.
     """
     model = copy.deepcopy(anonymizer)
+    for candidate in (model, getattr(model, "wrapped", None)):
+        _seed_if_unset(candidate, seed % 2**32)
     state = np.random.get_state()
     np.random.seed(seed % 2**32)
     try:
@@ -97,6 +102,18 @@ def fit_copy(anonymizer: Any, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     finally:
         np.random.set_state(state)
     return model
+
+
+def _seed_if_unset(estimator: Any, seed: int) -> None:
+    get_params = getattr(estimator, "get_params", None)
+    if not callable(get_params):
+        return
+    try:
+        unset = get_params(deep=False).get("random_state", False) is None
+    except Exception:  # not a scikit-learn style estimator after all
+        return
+    if unset:
+        estimator.set_params(random_state=seed)
 
 
 def probability_model(anonymizer: Any) -> Any | None:

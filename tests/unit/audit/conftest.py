@@ -40,11 +40,15 @@ def one_nearest_neighbour() -> anon.WrappedAnonymizer:
     )
 
 
-def dp_naive_bayes(epsilon: float) -> anon.WrappedAnonymizer:
+def dp_naive_bayes(
+    epsilon: float, random_state: int | None = None
+) -> anon.WrappedAnonymizer:
+    """diffprivlib's naive Bayes; without ``random_state`` it draws from the
+    OS's secure source (the audit seeds its own copies)."""
     from diffprivlib.models import GaussianNB
 
     return anon.WrappedAnonymizer(
-        GaussianNB(epsilon=epsilon, bounds=(0.0, 16.0)),
+        GaussianNB(epsilon=epsilon, bounds=(0.0, 16.0), random_state=random_state),
         serializer=anon.pickle_anonymizer,
         feature_array_validator=validate_digits,
     )

@@ -119,3 +119,21 @@ def test_bad_input_is_refused_with_a_reason(cancer):
         audit.run(LabelsOnly(), X, y[:-1])
     with pytest.raises(ValueError, match="features"):
         audit.run_black_box(lambda X: np.zeros(len(X)), X, y, X[:, :3], y)
+
+
+def test_same_seed_same_audit_even_for_a_dp_model():
+    """diffprivlib draws from the OS's secure source unless given a
+    random_state: the audit seeds each copy, never the user's object."""
+    from .conftest import dp_naive_bayes, noisy_digits
+
+    X, y = noisy_digits()
+    model = dp_naive_bayes(1.0)
+    audits = [
+        MembershipAudit(reference_models=2, n_bootstrap=100, seed=5).run(
+            model, X[:400], y[:400]
+        )
+        for _ in range(2)
+    ]
+    first, second = (json.loads(audit.to_json()) for audit in audits)
+    assert first["attacks"] == second["attacks"]
+    assert model.wrapped.random_state is None

@@ -2,9 +2,9 @@
 routes of ``anomed_deanonymizer.supervised_learning_MIA_server_factory``.
 
 Unlike the upstream template, the attack is trained on *balanced* members and
-non-members: the challenge serves several times more members than
-non-members, and an attack trained on that learns to answer "member" for
-everything.
+non-members (each class equally often in both): the challenge serves several
+times more members than non-members, and an attack trained on that learns to
+answer "member" for everything.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 from ..errors import NotReadyError as NotFittedError
 from ..web import AliveResource, RequestLogger, register_error_handlers
 from ..wire import ChallengeClient
-from .auditor import balance
 from .label_only import ARTBlackBoxAttack
+from .splits import balance
 from .targets import RemotePredictor
 
 __all__ = ["audit_server_factory"]
@@ -53,6 +53,15 @@ class _AttackResource:
         X_m, y_m, X_n, y_n = balance(
             members["X"], members["y"], non_members["X"], non_members["y"]
         )
+        if len(X_m) < 2:
+            raise falcon.HTTPBadGateway(
+                title="Unusable training data",
+                description=(
+                    f"the challenge served {len(members['X'])} members and "
+                    f"{len(non_members['X'])} non-members, but fewer than 2 of "
+                    "each share a label: the attack cannot be trained"
+                ),
+            )
         with self._lock:
             self._attack.fit(X_m, y_m, X_n, y_n)
             self._fitted = True

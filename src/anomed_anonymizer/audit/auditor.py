@@ -18,6 +18,7 @@ from .metrics import evaluate_scores
 from .reference import membership_design, train_reference_models
 from .report import AttackResult, AuditReport
 from .score_based import lira_scores, rmia_scores
+from .splits import balance, member_split
 from .targets import (
     Predictor,
     RemotePredictor,
@@ -26,7 +27,7 @@ from .targets import (
     true_label_probability,
 )
 
-__all__ = ["MembershipAudit", "balance"]
+__all__ = ["MembershipAudit"]
 
 _MIN_PER_SET = 10
 
@@ -131,14 +132,13 @@ class MembershipAudit:
         X, y = _check_data(X, y)
         _validate(anonymizer, X)
         self._check_reference_models()
-        order = np.random.default_rng(self.seed).permutation(len(X))
-        half = len(X) // 2
+        self.members_, self.non_members_ = member_split(y, self.seed)
+        half = len(self.members_)
         if half < _MIN_PER_SET:
             raise ValueError(
                 f"{len(X)} samples are too few: the audit needs at least "
-                f"{2 * _MIN_PER_SET} (half members, half non-members)"
+                f"{_MIN_PER_SET} members and as many non-members of the same classes"
             )
-        self.members_, self.non_members_ = order[:half], order[half : 2 * half]
         started = time.perf_counter()
         self.target_ = fit_copy(
             anonymizer, X[self.members_], y[self.members_], self.seed
@@ -187,8 +187,13 @@ class MembershipAudit:
             raise ValueError(
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
-        size = min(len(X_m), len(X_n))
         sets = balance(X_m, y_m, X_n, y_n, seed=self.seed)
+        size = len(sets[0])
+        if size < _MIN_PER_SET:
+            raise ValueError(
+                f"only {size} members and non-members share their labels: the "
+                f"audit needs at least {_MIN_PER_SET} of each"
+            )
         if isinstance(predict, str):
             target = name or predict
             predict = RemotePredictor(predict, timeout=self.timeout)
@@ -223,7 +228,7 @@ class MembershipAudit:
                 attack.membership_scores(X_n[test_n], y_n[test_n]),
             )
 
-        scores = cross_fitted_scores(art, len(X_m), len(X_n), self.seed)
+        scores = cross_fitted_scores(art, y_m, y_n, self.seed)
         # ART's own answer rounds the probability: what the template reports.
         decision = {
             "template_tpr": float(np.mean(scores[0] > 0.5)),
@@ -257,7 +262,7 @@ class MembershipAudit:
                 f_n[test_n]
             )
 
-        scores = cross_fitted_scores(fit_and_score, len(X_m), len(X_n), self.seed)
+        scores = cross_fitted_scores(fit_and_score, y_m, y_n, self.seed)
         details = {
             "scales": list(self.noise_scales),
             "queries_per_scale": self.noise_queries,
@@ -344,25 +349,6 @@ class MembershipAudit:
             )
 
 
-def balance(
-    X_m: np.ndarray, y_m: np.ndarray, X_n: np.ndarray, y_n: np.ndarray, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Subsample the larger of members and non-members (seeded) to the size
-    of the smaller, keeping the order of what is kept.
-
-    Examples
-    --------
-    >>> sets = balance(np.zeros((5, 1)), np.zeros(5), np.ones((2, 1)), np.ones(2))
-    >>> [len(s) for s in sets]
-    [2, 2, 2, 2]
-    """
-    rng = np.random.default_rng(seed)
-    size = min(len(X_m), len(X_n))
-    keep_m = np.sort(rng.permutation(len(X_m))[:size])
-    keep_n = np.sort(rng.permutation(len(X_n))[:size])
-    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
-
-
 def _check_data(X, y, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
@@ -387,10 +373,10 @@ def _validate(anonymizer: Any, X: np.ndarray) -> None:
 
 
 def _balance_notes(n_members: int, n_non_members: int, size: int) -> list[str]:
-    if n_members == n_non_members:
+    if n_members == n_non_members == size:
         return []
     return [
-        f"Balanced from {n_members} members and {n_non_members} non-members: "
-        f"{max(n_members, n_non_members) - size} samples of the larger set left "
-        "out (seeded), so that no attack gains from guessing the majority."
+        f"Balanced from {n_members} members and {n_non_members} non-members to "
+        f"{size} of each, every class equally often in both (seeded), so that no "
+        "attack gains from guessing the majority or a class's prior."
     ]

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .splits import stratified_folds
 from .targets import Predictor
 
 __all__ = [
@@ -248,15 +249,15 @@ class NoiseRobustnessAttack:
 
 def cross_fitted_scores(
     fit_and_score: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple],
-    n_members: int,
-    n_non_members: int,
+    y_members: np.ndarray,
+    y_non_members: np.ndarray,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score every member and non-member with an attack trained without it.
 
-    Members and non-members are each cut into two seeded halves; an attack is
-    trained on one half of both and scores the other half, then the other way
-    round.
+    Members and non-members are each cut into two seeded halves, stratified
+    by label (see :mod:`.splits`); an attack is trained on one half of both
+    and scores the other half, then the other way round.
 
     Parameters
     ----------
@@ -264,8 +265,8 @@ def cross_fitted_scores(
         ``(train_members, train_non_members, test_members, test_non_members)``,
         index arrays, to ``(member_scores, non_member_scores)`` of the test
         indices.
-    n_members, n_non_members : int
-        Set sizes.
+    y_members, y_non_members : numpy.ndarray
+        Labels of the sets (for stratification).
     seed : int
         Seeds the halves.
 
@@ -274,11 +275,10 @@ def cross_fitted_scores(
     tuple[numpy.ndarray, numpy.ndarray]
         Scores of all members and of all non-members, in their given order.
     """
-    rng = np.random.default_rng(seed)
-    folds_m = np.array_split(rng.permutation(n_members), 2)
-    folds_n = np.array_split(rng.permutation(n_non_members), 2)
-    member_scores = np.empty(n_members)
-    non_member_scores = np.empty(n_non_members)
+    folds_m = stratified_folds(y_members, seed)
+    folds_n = stratified_folds(y_non_members, seed + 1)
+    member_scores = np.empty(len(y_members))
+    non_member_scores = np.empty(len(y_non_members))
     for train, test in ((0, 1), (1, 0)):
         scores_m, scores_n = fit_and_score(
             folds_m[train], folds_n[train], folds_m[test], folds_n[test]

@@ -42,7 +42,7 @@ def test_http_and_in_process_audits_give_the_same_label_only_verdict(tmp_path):
     m, n = audit.members_, audit.non_members_
     with served(audit.target_, tmp_path) as url:
         remote = audit.run_black_box(f"{url}/predict", X[m], y[m], X[n], y[n])
-    assert remote.n_members == local.n_members == 300
+    assert remote.n_members == local.n_members == len(m) == len(n)
     for name in ("gap", "ART black-box (baseline)", "noise robustness"):
         here, there = local.attack(name), remote.attack(name)
         assert there.verdict == here.verdict == "leaks", name
@@ -56,7 +56,7 @@ def test_art_baseline_on_challenge_sized_sets_reports_advantage_not_cannot_tell(
     the sets and reports advantage and AUC with intervals instead."""
     X, y = noisy_digits(rate=0.0)
     challenge = MIAChallenge(Dataset("digits", X, y), seed=42)
-    model = dp_naive_bayes(1.0)
+    model = dp_naive_bayes(1.0, random_state=0)  # fitted here: seed it here
     model.fit(*challenge.training)
     members, non_members = challenge.members, challenge.non_members
     assert len(members[0]) > 4 * len(non_members[0])
@@ -69,7 +69,8 @@ def test_art_baseline_on_challenge_sized_sets_reports_advantage_not_cannot_tell(
 
     audit = MembershipAudit(reference_models=0, seed=0, n_bootstrap=300)
     report = audit.run_black_box(model.predict, *members, *non_members, name="DP NB")
-    assert report.n_members == report.n_non_members == len(non_members[0])
+    assert report.n_members == report.n_non_members <= len(non_members[0])
+    assert report.n_members > 0.8 * len(non_members[0])  # per-class balance
     assert any("Balanced from" in note for note in report.notes)
     baseline = report.attack("ART black-box (baseline)")
     low, high = baseline.metrics.advantage_ci

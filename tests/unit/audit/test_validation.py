@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -28,8 +29,12 @@ def dp_auc_ceiling(epsilon: float) -> float:
 
 def test_sets_are_balanced_and_as_large_as_the_data_allows(overfit_audit, digits):
     audit, report = overfit_audit
-    assert report.n_members == report.n_non_members == len(digits[0]) // 2
+    _, y = digits
+    assert report.n_members == report.n_non_members
+    assert report.n_members == sum(np.sum(y == c) // 2 for c in np.unique(y))
     assert not set(audit.members_) & set(audit.non_members_)
+    for c in np.unique(y):  # every class as often among members as non-members
+        assert np.sum(y[audit.members_] == c) == np.sum(y[audit.non_members_] == c)
     assert [a.name for a in report.attacks] == [*LABEL_ONLY, *SCORE_BASED]
 
 

@@ -92,7 +92,14 @@ def fit_copy(anonymizer: Any, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     ``random_state`` the user set is kept. NumPy's global random state is
     also seeded for the fit, and restored after.
     """
-    model = copy.deepcopy(anonymizer)
+    try:
+        model = copy.deepcopy(anonymizer)
+    except Exception as exc:
+        raise TypeError(
+            f"the audit trains a deep copy of the anonymizer for every model, but "
+            f"{type(anonymizer).__name__} cannot be deep-copied "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
     for candidate in (model, getattr(model, "wrapped", None)):
         _seed_if_unset(candidate, seed % 2**32)
     state = np.random.get_state()

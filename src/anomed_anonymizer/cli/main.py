@@ -396,7 +396,7 @@ def audit(ctx, anonymizer, **options) -> None:
             f"the audit needs the 'audit' extra ({exc.name} is missing): "
             "pip install 'anomed-anonymizer[audit]'"
         ) from exc
-    except (ValueError, ChallengeError) as exc:
+    except (ValueError, TypeError, ChallengeError) as exc:
         raise CommandError(str(exc)) from exc
 
 

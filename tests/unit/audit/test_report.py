@@ -121,6 +121,15 @@ def test_bad_input_is_refused_with_a_reason(cancer):
         audit.run_black_box(lambda X: np.zeros(len(X)), X, y, X[:, :3], y)
 
 
+def test_an_anonymizer_that_cannot_be_copied_is_named(cancer):
+    import threading
+
+    model = LabelsOnly()
+    model.lock = threading.Lock()  # deep copy fails on locks
+    with pytest.raises(TypeError, match="LabelsOnly cannot be deep-copied"):
+        MembershipAudit(reference_models=0).run(model, *cancer)
+
+
 def test_same_seed_same_audit_even_for_a_dp_model():
     """diffprivlib draws from the OS's secure source unless given a
     random_state: the audit seeds each copy, never the user's object."""

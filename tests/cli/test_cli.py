@@ -257,7 +257,7 @@ def test_demo_shows_baseline_and_dp_models_audited_and_cleans_up(tmp_path):
     rows = {
         line.split("  ")[0]: line
         for line in out.splitlines()
-        if line.startswith(("random forest", "DP naive Bayes"))
+        if line.startswith(("random forest", "DP naive Bayes")) and " gap " in line
     }
     assert set(rows) == {
         "random forest, no DP",
@@ -270,6 +270,8 @@ def test_demo_shows_baseline_and_dp_models_audited_and_cleans_up(tmp_path):
         ).groups()
         assert all(0.0 <= float(v) <= 1.0 for v in [*accuracy.split("/"), auc])
     assert out.count("ART black-box (baseline)") == 3
+    assert "random forest, no DP: Privacy budget: none reported" in out
+    assert "DP naive Bayes, ε=0.5: Privacy budget spent: epsilon = 0.5" in out
     assert "advantage" in out and "cannot tell" not in out
     assert f"ROC curves (log-log): {tmp_path / 'roc.png'}" in out
     assert (tmp_path / "roc.png").read_bytes().startswith(b"\x89PNG")

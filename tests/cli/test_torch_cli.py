@@ -24,23 +24,30 @@ def run(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProce
     )
 
 
-def test_demo_with_the_dp_sgd_mlp_prints_utility_privacy_and_the_budget_spent():
-    result = run("demo", "--model=mlp-dp", "--epsilon=2.0")
+def test_demo_with_the_dp_sgd_mlp_prints_utility_privacy_and_the_budget_spent(
+    tmp_path,
+):
+    result = run(
+        "demo", "--model=mlp-dp", "--epsilon=2.0", f"--plot={tmp_path / 'r.png'}"
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
-    assert "Starting the anonymizer (DP-SGD MLP, Opacus, epsilon=2.0)" in out
-    assert "[6/6] attack the validation evaluation set ... done" in out
-    accuracy = next(line for line in out.splitlines() if line.startswith("utility"))
-    assert all(0.0 <= float(cell) <= 1.0 for cell in accuracy.split()[-2:])
+    assert "Starting the anonymizer: DP-SGD MLP, ε=2 ..." in out
+    assert "[8/8] DP-SGD MLP, ε=2: audit /predict ... done" in out
+    row = next(line for line in out.splitlines() if line.startswith("DP-SGD MLP, ε=2 "))
+    accuracy = re.search(r"(\d\.\d\d)/(\d\.\d\d)\s+gap", row)
+    assert accuracy, row
+    assert all(0.0 <= float(cell) <= 1.0 for cell in accuracy.groups())
     spent = re.search(
-        r"^Privacy budget spent: epsilon = (\S+), delta = (\S+) "
+        r"^DP-SGD MLP, ε=2: Privacy budget spent: epsilon = (\S+), delta = (\S+) "
         r"\(DP-SGD \(Opacus\), accountant: prv\)$",
         out,
         re.M,
     )
     assert spent, out
     assert 0 < float(spent[1]) <= 2.0
-    assert 0 < float(spent[2]) < 0.05  # 1/n for iris' 105 training rows
+    assert 0 < float(spent[2]) < 0.05  # 1/n for the training rows
+    assert "random forest, no DP: Privacy budget: none reported" in out
 
 
 def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path):

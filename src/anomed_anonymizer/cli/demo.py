@@ -474,7 +474,10 @@ def _table_footer(n: int, epsilons: Sequence[float]) -> str:
         "and stays below 0.55; inconclusive = too few samples to tell.",
     ]
     if ceilings:
-        lines.append(f"ε-DP caps any attack's AUC at e^ε/(1+e^ε) ({ceilings}).")
+        lines.append(
+            f"ε-DP caps any attack's AUC at e^ε/(1+e^ε) ({ceilings}); a δ > 0 "
+            "loosens the cap by about δ."
+        )
     if n < 100:
         lines.append(f"TPR@1%FPR: n/a, {n} non-members cannot resolve an FPR of 1 %.")
     return "\n".join(lines)

@@ -1,0 +1,366 @@
+"""Attacks on a release: Anonymeter's three, and AnoMed's reconstruction.
+
+Anonymeter (Giomi et al. 2023, Statice) measures the risks the Article 29
+Working Party names -- singling out, linkability, inference -- by attacking
+the original records through the release and comparing with the same attack
+on *control* records the anonymizer never saw: what the attack gains on the
+originals beyond the controls is what the release leaks about them, not what
+it teaches about the population. Each risk comes with a confidence interval
+(Wilson score, propagated). Anonymeter is an optional dependency (extra
+``audit-table``), imported when an attack runs.
+
+The reconstruction attack is the AnoMed challenge's: an attacker who knows a
+record's quasi-identifiers matches it to the nearest released row(s) and
+reads off the sensitive value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from ..tabular._checks import ColumnKind
+from ._release import TOLERANCE, ReleasedCells
+
+__all__ = [
+    "ANONYMETER_MISSING",
+    "AttackResult",
+    "anonymeter_attacks",
+    "anonymeter_available",
+    "reconstruction_attack",
+]
+
+_logger = logging.getLogger(__name__)
+
+ANONYMETER_MISSING = (
+    "Anonymeter's attacks need the 'audit-table' extra: "
+    "pip install 'anomed-anonymizer[audit-table]'"
+)
+
+# A numeric sensitive value counts as recovered within this share of the
+# column's range: the emulated challenge's cell-accuracy rule.
+_NUMERIC_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """One attack's risk.
+
+    Attributes
+    ----------
+    name : str
+        ``singling-out-univariate``, ``singling-out-multivariate``,
+        ``linkability``, ``inference`` or ``reconstruction``.
+    risk : float
+        The estimated risk in ``[0, 1]``.
+    ci : tuple of float
+        Its confidence interval (95 % unless configured otherwise).
+    details : dict
+        Success rates of the attack, its control and baseline, attack counts,
+        and the warnings the attack raised.
+    """
+
+    name: str
+    risk: float
+    ci: tuple[float, float]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name", "risk", "ci", **details}``."""
+        return {
+            "name": self.name,
+            "risk": self.risk,
+            "ci": [self.ci[0], self.ci[1]],
+            **self.details,
+        }
+
+
+def anonymeter_available() -> bool:
+    """Whether ``anonymeter`` can be imported."""
+    try:
+        import anonymeter.evaluators  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed the generators Anonymeter draws from without taking a seed.
+
+    pandas' ``sample`` falls back to NumPy's global generator and the
+    singling-out correction samples with polars' global one; both are
+    restored or reseeded afterwards so that nothing else depends on them.
+    """
+    import polars as pl
+
+    state = np.random.get_state()
+    np.random.seed(seed)
+    pl.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def anonymeter_attacks(
+    original: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    control: pd.DataFrame,
+    *,
+    sensitive: Hashable,
+    linkability_columns: tuple[list[Hashable], list[Hashable]],
+    n_attacks: int = 500,
+    n_cols: int = 3,
+    confidence_level: float = 0.95,
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> list[AttackResult]:
+    """Run Anonymeter's singling-out, linkability and inference attacks.
+
+    Parameters
+    ----------
+    original : pandas.DataFrame
+        The records the anonymizer was given.
+    synthetic : pandas.DataFrame
+        The release, in the original columns (see
+        :meth:`ReleasedCells.decode`).
+    control : pandas.DataFrame
+        Records of the same population the anonymizer never saw.
+    sensitive : Hashable
+        The secret of the inference attack; every other column is the
+        attacker's auxiliary knowledge.
+    linkability_columns : (list, list)
+        The two disjoint column sets the linkability attacker holds about the
+        same people, in two separate tables.
+    n_attacks : int, default 500
+        Attacks per evaluation; capped at the size of the smaller of
+        ``original`` and ``control`` for linkability and inference (which
+        attack distinct records).
+    n_cols : int, default 3
+        Columns per multivariate singling-out predicate.
+    confidence_level : float, default 0.95
+        Of the intervals.
+    seed : int, default 0
+        Seeds the attacks (query generation and the sampled targets).
+    n_jobs : int, default 1
+        Parallel jobs of Anonymeter's nearest-neighbour searches.
+    progress : callable or None
+        Called with the name of each attack before it runs.
+
+    Returns
+    -------
+    list of AttackResult
+        ``singling-out-univariate``, ``singling-out-multivariate``,
+        ``linkability``, ``inference``.
+
+    Raises
+    ------
+    ImportError
+        If anonymeter is not installed (the message names the extra).
+    """
+    try:
+        from anonymeter.evaluators import (
+            InferenceEvaluator,
+            LinkabilityEvaluator,
+            SinglingOutEvaluator,
+        )
+    except ImportError as exc:
+        raise ImportError(ANONYMETER_MISSING) from exc
+
+    # Anonymeter addresses columns by name; give it string labels.
+    names = {label: str(label) for label in original.columns}
+    ori, syn, ctrl = (t.rename(columns=names) for t in (original, synthetic, control))
+    secret = names[sensitive]
+    n_targets = max(1, min(n_attacks, len(ori), len(ctrl)))
+    regression = pd.api.types.is_numeric_dtype(
+        ori[secret]
+    ) and not pd.api.types.is_bool_dtype(ori[secret])
+
+    def singling_out(mode: str) -> Any:
+        evaluator = SinglingOutEvaluator(
+            ori=ori, syn=syn, control=ctrl, n_attacks=n_attacks, n_cols=n_cols, seed=seed
+        )
+        return evaluator.evaluate(mode=mode)
+
+    def linkability() -> Any:
+        aux = tuple([names[c] for c in part] for part in linkability_columns)
+        evaluator = LinkabilityEvaluator(
+            ori=ori, syn=syn, control=ctrl, aux_cols=aux, n_attacks=n_targets
+        )
+        return evaluator.evaluate(n_jobs=n_jobs)
+
+    def inference() -> Any:
+        evaluator = InferenceEvaluator(
+            ori=ori,
+            syn=syn,
+            control=ctrl,
+            aux_cols=[c for c in ori.columns if c != secret],
+            secret=secret,
+            regression=regression,
+            n_attacks=n_targets,
+        )
+        return evaluator.evaluate(n_jobs=n_jobs)
+
+    attacks: list[tuple[str, Callable[[], Any]]] = [
+        ("singling-out-univariate", lambda: singling_out("univariate")),
+        ("singling-out-multivariate", lambda: singling_out("multivariate")),
+        ("linkability", linkability),
+        ("inference", inference),
+    ]
+    results = []
+    for name, run in attacks:
+        if progress is not None:
+            progress(name)
+        with _seeded(seed), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            evaluator = run()
+            outcome = evaluator.results(confidence_level=confidence_level)
+            risk = outcome.risk()
+        results.append(_result(name, risk, outcome, caught))
+        _logger.info("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
+    return results
+
+
+def _result(name: str, risk: Any, outcome: Any, caught: list) -> AttackResult:
+    def rate(success_rate: Any) -> float | None:
+        return None if success_rate is None else float(success_rate.value)
+
+    details: dict[str, Any] = {
+        "attack_rate": rate(outcome.attack_rate),
+        "control_rate": rate(outcome.control_rate),
+        "baseline_rate": rate(outcome.baseline_rate),
+        "n_attacks": int(outcome.n_attacks_ori),
+    }
+    messages = sorted({str(w.message) for w in caught})
+    if messages:
+        details["warnings"] = messages
+    return AttackResult(
+        name=name,
+        risk=float(risk.value),
+        ci=(float(risk.ci[0]), float(risk.ci[1])),
+        details=details,
+    )
+
+
+def reconstruction_attack(
+    cells: ReleasedCells,
+    decoded: pd.DataFrame,
+    original: pd.DataFrame,
+    control: pd.DataFrame | None,
+    quasi_identifiers: Sequence[Hashable],
+    sensitive: Hashable,
+    kind: ColumnKind,
+    confidence_level: float = 0.95,
+) -> AttackResult:
+    """Recover the sensitive column from the quasi-identifiers through the release.
+
+    For each original record, the released rows nearest to it on the
+    quasi-identifiers (distance 0 when the record lies inside a row's ranges
+    and sets; every row at the smallest distance) vote on its sensitive
+    value: the most common value among them, or their median for a numeric
+    column. A guess is right when it equals the true value (numeric: within
+    1 % of the column's range, the challenge's rule).
+
+    The risk is the accuracy beyond the base rate -- the accuracy of
+    guessing, for everyone, the release's most common (median) sensitive
+    value -- normalized like Anonymeter's: ``(accuracy - base) / (1 -
+    base)``, clipped to ``[0, 1]``; its interval maps the Wilson interval of
+    the accuracy the same way. ``control_accuracy`` is the same attack on
+    the control records, which the release does not contain.
+
+    Parameters
+    ----------
+    cells : ReleasedCells
+        The release.
+    decoded : pandas.DataFrame
+        The release in the original columns (one record per released row),
+        whose sensitive column holds the values the rows vote with.
+    original, control : pandas.DataFrame
+        The anonymizer's input and the held-out records (``None``: none).
+    quasi_identifiers : sequence of Hashable
+        What the attacker knows.
+    sensitive : Hashable
+        What the attacker recovers.
+    kind : {"numeric", "nominal"}
+        The sensitive column's kind.
+    confidence_level : float, default 0.95
+        Of the interval.
+
+    Returns
+    -------
+    AttackResult
+        Named ``reconstruction``; details hold ``accuracy``, ``base_rate``,
+        ``control_accuracy`` and ``n_attacks``.
+    """
+    columns = list(quasi_identifiers)
+    released = decoded[sensitive].reset_index(drop=True)
+    truth = original[sensitive]
+    if kind == "numeric":
+        values = pd.to_numeric(released, errors="coerce").to_numpy(dtype=np.float64)
+        population = [original[sensitive]] + (
+            [] if control is None else [control[sensitive]]
+        )
+        every = pd.concat(population).to_numpy(dtype=np.float64)
+        tolerance = _NUMERIC_TOLERANCE * (float(np.ptp(every)) or 1.0)
+        base_guess = float(np.nanmedian(values))
+    else:
+        labels, codes = np.unique(released.astype(str).to_numpy(), return_inverse=True)
+        codes = codes.reshape(-1)
+        base_guess = labels[np.argmax(np.bincount(codes))]
+
+    def guesses(table: pd.DataFrame) -> np.ndarray:
+        encoded = cells.encode(table, columns)
+        out = np.empty(len(table), dtype=object if kind != "numeric" else np.float64)
+        for rows in cells.chunks(len(table)):
+            d = cells.distances(encoded, columns, rows)
+            tied = d <= d.min(axis=1, keepdims=True) + TOLERANCE
+            if kind == "numeric":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+                    out[rows] = np.nanmedian(np.where(tied, values[None, :], np.nan), 1)
+            else:
+                votes = tied.astype(np.float64) @ np.eye(len(labels))[codes]
+                out[rows] = labels[np.argmax(votes, axis=1)]
+        return out
+
+    def correct(guess: np.ndarray | Any, table: pd.DataFrame) -> np.ndarray:
+        secret = table[sensitive]
+        if kind == "numeric":
+            return np.abs(guess - secret.to_numpy(dtype=np.float64)) <= tolerance
+        return np.asarray(secret.astype(str).to_numpy() == guess, dtype=bool)
+
+    hits = correct(guesses(original), original)
+    base = float(np.mean(correct(np.full(len(truth), base_guess), original)))
+    n_hits, n = int(hits.sum()), len(hits)
+    interval = binomtest(n_hits, n).proportion_ci(confidence_level, method="wilson")
+    accuracy = n_hits / n
+
+    def beyond(rate: float) -> float:
+        return 0.0 if base >= 1 else float(np.clip((rate - base) / (1 - base), 0, 1))
+
+    details: dict[str, Any] = {
+        "accuracy": accuracy,
+        "base_rate": base,
+        "control_accuracy": (
+            None
+            if control is None or not len(control)
+            else float(np.mean(correct(guesses(control), control)))
+        ),
+        "n_attacks": n,
+    }
+    return AttackResult(
+        name="reconstruction",
+        risk=beyond(accuracy),
+        ci=(beyond(interval.low), beyond(interval.high)),
+        details=details,
+    )

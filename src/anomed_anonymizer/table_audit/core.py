@@ -1,0 +1,393 @@
+"""Audit a table anonymizer, or a release: the entry points."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..tabular._checks import ColumnKind, check_table
+from ..tabular import SCHEMES
+from ._release import ReleasedCells, column_spans
+from .attacks import (
+    ANONYMETER_MISSING,
+    anonymeter_attacks,
+    anonymeter_available,
+    reconstruction_attack,
+)
+from .report import TableAudit
+from .risk import reidentification_risk
+from .utility import release_utility
+
+__all__ = ["audit_release", "audit_table", "split_control"]
+
+_logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def split_control(
+    table: pd.DataFrame, control_fraction: float = 0.2, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out a random share of ``table`` as Anonymeter's control set.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The leaky table.
+    control_fraction : float, default 0.2
+        The share held out, in ``[0, 0.9]``.
+    seed : int, default 0
+        Seeds the draw.
+
+    Returns
+    -------
+    (original, control) : tuple of pandas.DataFrame
+        The records the anonymizer gets (in their order) and the held-out
+        ones, both with a fresh ``RangeIndex``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> original, control = split_control(pd.DataFrame({"x": range(10)}), 0.2)
+    >>> len(original), len(control)
+    (8, 2)
+    """
+    if not 0 <= control_fraction <= 0.9:
+        raise ValueError(
+            f"control_fraction must be between 0 and 0.9, got {control_fraction}"
+        )
+    control = table.sample(frac=control_fraction, random_state=seed)
+    original = table.drop(index=control.index)
+    return original.reset_index(drop=True), control.reset_index(drop=True)
+
+
+def audit_table(
+    anonymizer: Any,
+    table: pd.DataFrame,
+    *,
+    quasi_identifiers: Sequence[Hashable] | None = None,
+    sensitive: Hashable | None = None,
+    control_fraction: float = 0.2,
+    seed: int = 0,
+    progress: Progress | None = None,
+    **options: Any,
+) -> TableAudit:
+    """Anonymize ``table`` with ``anonymizer`` and audit the release.
+
+    A share of the rows (``control_fraction``) is held out: the anonymizer
+    never sees it, Anonymeter compares its attacks on the released records
+    with the same attacks on these, and together with the released records
+    it forms the population of the journalist and marketer models.
+
+    Parameters
+    ----------
+    anonymizer : TabularDataAnonymizer
+        An unfitted anonymizer: any object with ``anonymize(table) ->
+        (release, scheme)``.
+    table : pandas.DataFrame
+        The leaky table.
+    quasi_identifiers : sequence of Hashable or None
+        The columns an attacker knows. ``None`` takes the anonymizer's
+        ``quasi_identifiers`` attribute (Mondrian has one).
+    sensitive : Hashable or None
+        The column attackers try to recover. ``None`` takes the anonymizer's
+        ``sensitive_column`` attribute.
+    control_fraction : float, default 0.2
+        Share of ``table`` held out as control records; ``0`` holds out none
+        (Anonymeter's attacks are skipped then).
+    seed : int, default 0
+        Seeds the split, the decoding of ranges and the attacks.
+    progress : callable or None
+        Called with a short description before each step.
+    **options
+        Passed to :func:`audit_release` (``threshold``, ``n_attacks``,
+        ``n_cols``, ``linkability_columns``, ``attacks``, ``n_jobs``).
+
+    Returns
+    -------
+    TableAudit
+
+    Raises
+    ------
+    TypeError
+        If ``anonymizer`` has no ``anonymize`` method.
+    ValueError
+        If the quasi-identifiers or the sensitive column are missing or
+        invalid, or the anonymizer returns something that is not a release
+        (the message says what).
+    """
+    if not callable(getattr(anonymizer, "anonymize", None)):
+        raise TypeError(
+            f"{type(anonymizer).__name__} is not a table anonymizer: it needs a "
+            "method anonymize(table) -> (release, scheme), e.g. an instance of "
+            "MondrianKAnonymizer"
+        )
+    if quasi_identifiers is None:
+        quasi_identifiers = getattr(anonymizer, "quasi_identifiers", None)
+        if quasi_identifiers is None:
+            raise ValueError(
+                f"{type(anonymizer).__name__} names no quasi-identifiers; "
+                "pass quasi_identifiers (the columns an attacker knows)"
+            )
+    if sensitive is None:
+        sensitive = getattr(anonymizer, "sensitive_column", None)
+        if sensitive is None:
+            raise ValueError(
+                f"{type(anonymizer).__name__} names no sensitive column; pass "
+                "sensitive (the column attackers try to recover)"
+            )
+    original, control = split_control(table, control_fraction, seed)
+    _step(progress, f"anonymize {len(original)} records")
+    started = time.perf_counter()
+    result = anonymizer.anonymize(original.copy())
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise ValueError(
+            f"{type(anonymizer).__name__}.anonymize returned {type(result).__name__}; "
+            "expected a tuple (release, scheme)"
+        )
+    release, scheme = result
+    _logger.info(
+        "anonymized %d records in %.1f s (scheme %s)",
+        len(original),
+        time.perf_counter() - started,
+        scheme,
+    )
+    return audit_release(
+        original,
+        release,
+        scheme,
+        control=control if len(control) else None,
+        quasi_identifiers=quasi_identifiers,
+        sensitive=sensitive,
+        seed=seed,
+        progress=progress,
+        anonymizer=_describe(anonymizer),
+        **options,
+    )
+
+
+def audit_release(
+    original: pd.DataFrame,
+    release: pd.DataFrame,
+    scheme: str,
+    *,
+    quasi_identifiers: Sequence[Hashable],
+    sensitive: Hashable,
+    control: pd.DataFrame | None = None,
+    threshold: float = 0.1,
+    n_attacks: int = 500,
+    n_cols: int = 3,
+    linkability_columns: tuple[Sequence[Hashable], Sequence[Hashable]] | None = None,
+    attacks: bool = True,
+    seed: int = 0,
+    n_jobs: int = 1,
+    progress: Progress | None = None,
+    anonymizer: str = "",
+) -> TableAudit:
+    """Audit a release of ``original``.
+
+    Parameters
+    ----------
+    original : pandas.DataFrame
+        The table the anonymizer released.
+    release : pandas.DataFrame
+        What it released.
+    scheme : {"same", "generalization", "microaggregation"}
+        The release's scheme.
+    quasi_identifiers : sequence of Hashable
+        The columns an attacker knows.
+    sensitive : Hashable
+        The column attackers try to recover; not a quasi-identifier.
+    control : pandas.DataFrame or None
+        Records of the same population the anonymizer never saw, with the
+        columns of ``original``. Without them Anonymeter's attacks are
+        skipped and journalist risk equals prosecutor risk.
+    threshold : float, default 0.1
+        Record risk above which a record is at risk.
+    n_attacks : int, default 500
+        Anonymeter's attacks per evaluation.
+    n_cols : int, default 3
+        Columns per multivariate singling-out predicate.
+    linkability_columns : (columns, columns) or None
+        The two column sets of the linkability attack. ``None``: the
+        quasi-identifiers against every other column but the sensitive one.
+    attacks : bool, default True
+        Run Anonymeter's attacks (slow); the reconstruction attack always
+        runs.
+    seed : int, default 0
+        Seeds the decoding of ranges and the attacks.
+    n_jobs : int, default 1
+        Parallel jobs of Anonymeter's neighbour searches.
+    progress : callable or None
+        Called with a short description before each step.
+    anonymizer : str
+        A description of what made the release, for the report.
+
+    Returns
+    -------
+    TableAudit
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, of an unsupported dtype or holds missing
+        values, if the sensitive column is a quasi-identifier, if the scheme
+        is unknown, or if the release does not follow it.
+    """
+    kinds, qis = _check_columns(original, quasi_identifiers, sensitive)
+    if scheme not in SCHEMES:
+        raise ValueError(
+            f"unknown scheme {scheme!r}: expected one of {', '.join(SCHEMES)}"
+        )
+    if not isinstance(release, pd.DataFrame):
+        raise ValueError(f"the release must be a DataFrame, got {type(release).__name__}")
+    if control is not None:
+        control = _check_control(control, original, kinds)
+    population = [original] if control is None else [original, control]
+    cells = ReleasedCells(release, scheme, kinds, column_spans(population, kinds))
+    rng = np.random.default_rng(seed)
+
+    _step(progress, "re-identification risk")
+    risk = reidentification_risk(cells, original, control, qis, threshold)
+    _step(progress, "utility")
+    utility, marginals = release_utility(original, release, scheme, cells)
+    decoded = cells.decode(original, rng)
+
+    notes: list[str] = []
+    results = []
+    if not attacks:
+        notes.append("Anonymeter's attacks were not run (attacks=False).")
+    elif control is None:
+        notes.append(
+            "Anonymeter's attacks were skipped: they need control records the "
+            "anonymizer never saw."
+        )
+    elif not anonymeter_available():
+        notes.append(f"Anonymeter's attacks were skipped. {ANONYMETER_MISSING}")
+    else:
+        results += anonymeter_attacks(
+            original,
+            decoded,
+            control,
+            sensitive=sensitive,
+            linkability_columns=_linkability_split(
+                linkability_columns, original, qis, sensitive
+            ),
+            n_attacks=n_attacks,
+            n_cols=min(n_cols, original.shape[1]),
+            seed=seed,
+            n_jobs=n_jobs,
+            progress=(lambda name: _step(progress, f"attack: {name}")),
+        )
+    _step(progress, "attack: reconstruction")
+    results.append(
+        reconstruction_attack(
+            cells, decoded, original, control, qis, sensitive, kinds[sensitive]
+        )
+    )
+    return TableAudit(
+        n_rows=len(original),
+        scheme=scheme,
+        quasi_identifiers=qis,
+        sensitive=sensitive,
+        risk=risk,
+        attacks=results,
+        utility=utility,
+        marginals=marginals,
+        n_control=0 if control is None else len(control),
+        n_released=len(release),
+        anonymizer=anonymizer,
+        notes=notes,
+    )
+
+
+def _step(progress: Progress | None, message: str) -> None:
+    _logger.info("audit: %s", message)
+    if progress is not None:
+        progress(message)
+
+
+def _describe(anonymizer: Any) -> str:
+    text = repr(anonymizer)
+    if text.startswith("<"):  # object.__repr__ says nothing useful
+        return type(anonymizer).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _check_columns(
+    original: pd.DataFrame,
+    quasi_identifiers: Sequence[Hashable],
+    sensitive: Hashable,
+) -> tuple[dict[Hashable, ColumnKind], list[Hashable]]:
+    checked = check_table(
+        original, quasi_identifiers, parameter="quasi_identifiers", check_others=True
+    )
+    qis = [label for label in checked if label in set(_labels(quasi_identifiers))]
+    if sensitive not in original.columns:
+        raise ValueError(
+            f"sensitive column {sensitive!r} is not a column of the table"
+        )
+    if sensitive in qis:
+        raise ValueError(
+            f"sensitive column {sensitive!r} is also a quasi-identifier; an "
+            "attacker recovers it, so it cannot be what they know"
+        )
+    kinds = {label: checked[label] for label in original.columns}
+    return kinds, qis
+
+
+def _labels(columns: Sequence[Hashable] | Hashable) -> list[Hashable]:
+    if isinstance(columns, str) or not isinstance(columns, Sequence):
+        return [columns]
+    return list(columns)
+
+
+def _check_control(
+    control: pd.DataFrame, original: pd.DataFrame, kinds: dict[Hashable, ColumnKind]
+) -> pd.DataFrame:
+    missing = [c for c in original.columns if c not in control.columns]
+    if missing:
+        raise ValueError(f"the control records lack columns {missing}")
+    control = control[list(original.columns)].reset_index(drop=True)
+    if len(control):
+        checked = check_table(
+            control, list(original.columns), parameter="control columns"
+        )
+        wrong = [c for c in kinds if checked[c] != kinds[c]]
+        if wrong:
+            raise ValueError(
+                f"control columns {wrong} are of another kind than in the table"
+            )
+    return control
+
+
+def _linkability_split(
+    columns: tuple[Sequence[Hashable], Sequence[Hashable]] | None,
+    original: pd.DataFrame,
+    qis: list[Hashable],
+    sensitive: Hashable,
+) -> tuple[list[Hashable], list[Hashable]]:
+    if columns is None:
+        rest = [c for c in original.columns if c not in set(qis) and c != sensitive]
+        if rest:
+            return list(qis), rest
+        if len(qis) < 2:
+            raise ValueError(
+                "the linkability attack needs two disjoint column sets; with one "
+                "quasi-identifier and no other column there are none"
+            )
+        return list(qis[: len(qis) // 2]), list(qis[len(qis) // 2 :])
+    first, second = (list(_labels(part)) for part in columns)
+    unknown = [c for c in first + second if c not in original.columns]
+    if unknown:
+        raise ValueError(f"linkability_columns name columns the table lacks: {unknown}")
+    if not first or not second or set(first) & set(second):
+        raise ValueError(
+            "linkability_columns must be two non-empty, disjoint column sets"
+        )
+    return first, second

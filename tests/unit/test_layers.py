@@ -22,6 +22,7 @@ LAYERS = {
     "tabular": 3,
     "emulator": 4,
     "audit": 4,
+    "table_audit": 4,
     "server": 4,
     "examples": 5,
     "cli": 5,

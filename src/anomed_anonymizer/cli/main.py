@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from .audit_table import audit_table_command
 from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
 __all__ = ["CommandError", "main"]
@@ -83,6 +84,9 @@ def main(ctx: click.Context, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+main.add_command(audit_table_command)
 
 
 @main.command()
@@ -268,16 +272,47 @@ def emulate_challenge(
     is_flag=True,
     help="Leave the servers up (their URLs and logs are printed) until Ctrl-C.",
 )
+@click.option(
+    "--kind",
+    type=click.Choice(["supervised", "tabular"]),
+    default="supervised",
+    show_default=True,
+    help="tabular: the tabular challenge instead; serves and audits Mondrian "
+    "k=5/10/25, MDAV and DP synthesis, and prints them side by side.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(50),
+    default=2000,
+    show_default=True,
+    help="tabular: rows of the Adult-like table.",
+)
 @click.pass_context
 def demo(
-    ctx, dataset, target, epsilons, model, seed, challenge, plot, keep_running
+    ctx,
+    dataset,
+    target,
+    epsilons,
+    model,
+    seed,
+    challenge,
+    plot,
+    keep_running,
+    kind,
+    rows,
 ) -> None:
     """Show the privacy/utility trade-off: a non-private baseline and DP models,
-    served, fitted, scored and audited locally."""
+    served, fitted, scored and audited locally (--kind tabular: the tabular
+    anonymizers, audited side by side)."""
     from .demo import run_demo
 
     _quiet_request_logs(ctx)
     try:
+        if kind == "tabular":
+            from .demo_tabular import run_tabular_demo
+
+            run_tabular_demo(rows=rows, seed=seed)
+            return
         run_demo(
             dataset=dataset,
             epsilons=epsilons or (1.0,),

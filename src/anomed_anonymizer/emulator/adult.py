@@ -6,7 +6,31 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["adult_like"]
+__all__ = [
+    "ADULT_BOUNDS",
+    "ADULT_CATEGORICAL",
+    "ADULT_QUASI_IDENTIFIERS",
+    "ADULT_SENSITIVE",
+    "adult_like",
+]
+
+#: Columns of :func:`adult_like` an attacker plausibly knows about a person
+#: (the demographics a census or a voter list holds).
+ADULT_QUASI_IDENTIFIERS = ("age", "sex", "race", "education", "marital-status")
+#: The column attacks on :func:`adult_like` try to recover.
+ADULT_SENSITIVE = "income"
+#: Bounds of the binned numeric columns of :func:`adult_like`, known without
+#: looking at the data (they are the generator's); DP synthesis spends no budget
+#: on bounds that are given.
+ADULT_BOUNDS = {
+    "age": (17, 90),
+    "fnlwgt": (12_285, 1_484_705),
+    "capital-gain": (0, 99_999),
+    "capital-loss": (0, 4_356),
+    "hours-per-week": (1, 99),
+}
+#: Numeric columns of :func:`adult_like` that are codes (years of education).
+ADULT_CATEGORICAL = ("education-num",)
 
 # Category names and rough frequencies of the UCI Adult census extract
 # (Kohavi 1996); the "?" placeholders of the original are left out.

@@ -193,9 +193,7 @@ class ReleasedCells:
         step = max(1, _CELLS_PER_CHUNK // max(self.n_rows, 1))
         return [slice(i, min(i + step, n_records)) for i in range(0, n_records, step)]
 
-    def decode(
-        self, original: pd.DataFrame, rng: np.random.Generator
-    ) -> pd.DataFrame:
+    def decode(self, original: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """The release as a table of the original columns, one record per row.
 
         Each cell becomes a value drawn uniformly from its released set: a
@@ -273,7 +271,9 @@ def _draw_numeric(
         low, high = np.ceil(lo), np.floor(hi)
         ok = np.isfinite(low) & np.isfinite(high) & (low <= high)
         drawn = np.where(ok, low, np.nan)
-        drawn[ok] = rng.integers(low[ok].astype(np.int64), high[ok].astype(np.int64) + 1)
+        drawn[ok] = rng.integers(
+            low[ok].astype(np.int64), high[ok].astype(np.int64) + 1
+        )
         values = np.where(point, lo, drawn)
         if np.isnan(values).any() or np.any(values != np.round(values)):
             return values  # not representable in the integer dtype: keep floats

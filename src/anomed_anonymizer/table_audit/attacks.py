@@ -188,7 +188,12 @@ def anonymeter_attacks(
 
     def singling_out(mode: str) -> Any:
         evaluator = SinglingOutEvaluator(
-            ori=ori, syn=syn, control=ctrl, n_attacks=n_attacks, n_cols=n_cols, seed=seed
+            ori=ori,
+            syn=syn,
+            control=ctrl,
+            n_attacks=n_attacks,
+            n_cols=n_cols,
+            seed=seed,
         )
         return evaluator.evaluate(mode=mode)
 
@@ -221,17 +226,46 @@ def anonymeter_attacks(
     for name, run in attacks:
         if progress is not None:
             progress(name)
-        with _seeded(seed), warnings.catch_warnings(record=True) as caught:
+        with (
+            _seeded(seed),
+            _anonymeter_log() as logged,
+            warnings.catch_warnings(record=True) as caught,
+        ):
             warnings.simplefilter("always")
             evaluator = run()
             outcome = evaluator.results(confidence_level=confidence_level)
             risk = outcome.risk()
-        results.append(_result(name, risk, outcome, caught))
+        messages = logged + [str(w.message) for w in caught]
+        results.append(_result(name, risk, outcome, messages))
         _logger.info("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
     return results
 
 
-def _result(name: str, risk: Any, outcome: Any, caught: list) -> AttackResult:
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _anonymeter_log() -> Iterator[list[str]]:
+    """Collect what Anonymeter logs as warnings (such as too few singling-out
+    queries), for the report, instead of printing it."""
+    logger = logging.getLogger("anonymeter")
+    handler = _Collect()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _result(name: str, risk: Any, outcome: Any, caught: list[str]) -> AttackResult:
     def rate(success_rate: Any) -> float | None:
         return None if success_rate is None else float(success_rate.value)
 
@@ -241,7 +275,7 @@ def _result(name: str, risk: Any, outcome: Any, caught: list) -> AttackResult:
         "baseline_rate": rate(outcome.baseline_rate),
         "n_attacks": int(outcome.n_attacks_ori),
     }
-    messages = sorted({str(w.message) for w in caught})
+    messages = sorted(set(caught))
     if messages:
         details["warnings"] = messages
     return AttackResult(

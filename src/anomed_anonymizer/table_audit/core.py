@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..tabular._checks import ColumnKind, check_table
 from ..tabular import SCHEMES
+from ..tabular._checks import ColumnKind, check_table
 from ._release import ReleasedCells, column_spans
 from .attacks import (
     ANONYMETER_MISSING,
@@ -245,7 +245,9 @@ def audit_release(
             f"unknown scheme {scheme!r}: expected one of {', '.join(SCHEMES)}"
         )
     if not isinstance(release, pd.DataFrame):
-        raise ValueError(f"the release must be a DataFrame, got {type(release).__name__}")
+        raise ValueError(
+            f"the release must be a DataFrame, got {type(release).__name__}"
+        )
     if control is not None:
         control = _check_control(control, original, kinds)
     population = [original] if control is None else [original, control]
@@ -307,13 +309,13 @@ def audit_release(
 
 
 def _step(progress: Progress | None, message: str) -> None:
-    _logger.info("audit: %s", message)
+    _logger.debug("audit: %s", message)
     if progress is not None:
         progress(message)
 
 
 def _describe(anonymizer: Any) -> str:
-    text = repr(anonymizer)
+    text = " ".join(repr(anonymizer).split())
     if text.startswith("<"):  # object.__repr__ says nothing useful
         return type(anonymizer).__name__
     return text if len(text) <= 120 else text[:117] + "..."
@@ -329,9 +331,7 @@ def _check_columns(
     )
     qis = [label for label in checked if label in set(_labels(quasi_identifiers))]
     if sensitive not in original.columns:
-        raise ValueError(
-            f"sensitive column {sensitive!r} is not a column of the table"
-        )
+        raise ValueError(f"sensitive column {sensitive!r} is not a column of the table")
     if sensitive in qis:
         raise ValueError(
             f"sensitive column {sensitive!r} is also a quasi-identifier; an "

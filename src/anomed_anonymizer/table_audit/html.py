@@ -58,7 +58,19 @@ def render_html(audit: TableAudit) -> str:
     """The HTML page of ``audit`` (a complete document, no external resources).
 
     Requires matplotlib (extra ``audit-table``).
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed (the message names the extra).
     """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "the HTML page's plots need matplotlib: "
+            "pip install 'anomed-anonymizer[audit-table]'"
+        ) from exc
     e = html.escape
     risk = audit.risk
     parts = [

@@ -116,8 +116,7 @@ class TableAudit:
             f"quasi-identifiers: {', '.join(map(str, self.quasi_identifiers))}; "
             f"sensitive: {self.sensitive}",
             "",
-            f"{'re-identification risk':<30}{'highest':>9}{'average':>9}"
-            f"{'at risk':>9}",
+            f"{'re-identification risk':<30}{'highest':>9}{'average':>9}{'at risk':>9}",
         ]
         for model in ("prosecutor", "journalist", "marketer"):
             summary = getattr(self.risk, model)

@@ -89,9 +89,7 @@ def release_utility(
         label: _column_weights(original[label], cells.cells[label], release, scheme)
         for label in original.columns
     }
-    marginals = [
-        _marginal(label, *weights[label]) for label in original.columns
-    ]
+    marginals = [_marginal(label, weights[label]) for label in original.columns]
     if scheme == "generalization":
         mean_tvd = float(np.mean([m.tvd for m in marginals]))
     else:
@@ -232,6 +230,6 @@ def _bin_labels(edges: np.ndarray) -> list[str]:
     if not len(edges):
         return ["all"]
     labels = [f"< {fmt(edges[0])}"]
-    labels += [f"{fmt(lo)}–{fmt(hi)}" for lo, hi in itertools.pairwise(edges)]
+    labels += [f"{fmt(lo)}-{fmt(hi)}" for lo, hi in itertools.pairwise(edges)]
     labels.append(f">= {fmt(edges[-1])}")
     return labels

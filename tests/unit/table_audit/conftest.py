@@ -31,7 +31,9 @@ def adult() -> pd.DataFrame:
 def challenge_score(original: pd.DataFrame, release: pd.DataFrame, scheme: str):
     """What the emulated challenge answers for ``release`` of ``original``,
     over its real route (multipart upload, JSON answer)."""
-    client = testing.TestClient(tabular_challenge_app(ReconstructionChallenge(original)))
+    client = testing.TestClient(
+        tabular_challenge_app(ReconstructionChallenge(original))
+    )
     body, content_type = encode_multipart(
         {"anon_data": encode_table(release), "anon_scheme": scheme.encode()}
     )

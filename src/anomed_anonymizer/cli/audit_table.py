@@ -96,7 +96,7 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
 @click.option(
     "--control-fraction",
     type=click.FloatRange(0, 0.9),
-    default=0.2,
+    default=0.5,
     show_default=True,
     help="Share of the rows held out of the anonymizer as Anonymeter's control "
     "set (and part of the journalist's population).",

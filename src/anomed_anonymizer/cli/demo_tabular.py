@@ -62,7 +62,7 @@ def run_tabular_demo(
     rows: int = 2000,
     seed: int = 42,
     n_attacks: int = 500,
-    control_fraction: float = 0.2,
+    control_fraction: float = 0.5,
     configurations: list[tuple[str, dict[str, str]]] | None = None,
 ) -> TabularDemoResult:
     """Start the emulator, serve, fit, score and audit each anonymizer, print

@@ -49,6 +49,10 @@ ANONYMETER_MISSING = (
 # column's range: the emulated challenge's cell-accuracy rule.
 _NUMERIC_TOLERANCE = 0.01
 
+# Anonymeter fits its singling-out size correction on control sub-samples of
+# min(1000, n) .. n rows: a single size, below this many.
+_RELIABLE_CORRECTION_ROWS = 1100
+
 
 @dataclass(frozen=True)
 class AttackResult:
@@ -186,11 +190,27 @@ def anonymeter_attacks(
         ori[secret]
     ) and not pd.api.types.is_bool_dtype(ori[secret])
 
+    # Singling out compares success rates on tables of equal size; Anonymeter
+    # corrects for a smaller control set by a fit on its sub-samples of 1000
+    # rows or more, which fails on smaller ones. A larger control set is cut
+    # to size instead (its records are all non-members).
+    so_control = ctrl
+    if len(ctrl) > len(ori):
+        so_control = ctrl.sample(n=len(ori), random_state=seed)
+    so_notes = []
+    if len(ctrl) < len(ori) and len(ctrl) <= _RELIABLE_CORRECTION_ROWS:
+        so_notes.append(
+            f"the control set ({len(ctrl)} records) is smaller than the released "
+            f"one ({len(ori)}): Anonymeter's size correction is unreliable below "
+            f"{_RELIABLE_CORRECTION_ROWS} control records; hold out half "
+            "(control_fraction=0.5) for an unbiased singling-out risk"
+        )
+
     def singling_out(mode: str) -> Any:
         evaluator = SinglingOutEvaluator(
             ori=ori,
             syn=syn,
-            control=ctrl,
+            control=so_control,
             n_attacks=n_attacks,
             n_cols=n_cols,
             seed=seed,
@@ -236,6 +256,8 @@ def anonymeter_attacks(
             outcome = evaluator.results(confidence_level=confidence_level)
             risk = outcome.risk()
         messages = logged + [str(w.message) for w in caught]
+        if name.startswith("singling-out"):
+            messages += so_notes
         results.append(_result(name, risk, outcome, messages))
         _logger.info("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
     return results

@@ -128,6 +128,12 @@ def render_html(audit: TableAudit) -> str:
             rows,
         )
     )
+    for attack in audit.attacks:
+        title = ATTACK_TITLES.get(attack.name, attack.name)
+        parts += [
+            f'<p class="note">{e(title)}: {e(message)}</p>'
+            for message in attack.details.get("warnings", [])
+        ]
     if audit.attacks:
         parts.append(_image(_attack_plot(audit), "Attack risks with 95% intervals"))
 

@@ -151,6 +151,12 @@ class TableAudit:
             f"  {'challenge utility score':<28}{_cell(score['utility'])}",
         ]
         lines += [f"note: {note}" for note in self.notes]
+        for attack in self.attacks:
+            title = ATTACK_TITLES.get(attack.name, attack.name)
+            lines += [
+                f"note: {title}: {message}"
+                for message in attack.details.get("warnings", [])
+            ]
         return "\n".join(lines)
 
 

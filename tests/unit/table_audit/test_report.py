@@ -40,7 +40,7 @@ def audit(adult):
 @pytest.mark.slow
 def test_json_has_the_issues_layout(audit, tmp_path):
     report = json.loads(audit.write_json(tmp_path / "audit.json").read_text())
-    assert report["n_rows"] == 400
+    assert report["n_rows"] == 250  # half of the table; the rest is control
     for model in ("prosecutor", "journalist", "marketer"):
         summary = report["risk"][model]
         assert set(summary) == {"highest", "average", "records_at_risk"}

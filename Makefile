@@ -13,6 +13,12 @@ PIP_FLAGS := --disable-pip-version-check --quiet
 # here can satisfy (NumPy 2.4/pandas 3, NumPy 1.26): it is installed without
 # its dependencies (it needs only NumPy and pandas) and kept out of the extras.
 PYCANON := --no-deps "pycanon==1.3.6"
+# anonymeter (extra audit-table) pins numpy<1.27 and pyarrow<22, but runs on
+# NumPy 2.4 with pandas 3.1 and 2.3 (the table-audit tests pass there): the
+# NumPy 2 environments get it without its dependencies, which are named here;
+# .venv-numpy1 resolves the extra as a user's pip does.
+ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
+ANONYMETER := --no-deps "anonymeter==1.1.0"
 
 .PHONY: demo test lint unit unit-numpy1 interop peers venv clean
 
@@ -22,8 +28,9 @@ peers: $(PEERS)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]"
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]" $(ANONYMETER_DEPS)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) $(ANONYMETER)
 	touch $@
 
 # Keras 3 on the CPU build of torch (2.13.0 lies on local disk; a looser pin
@@ -48,7 +55,7 @@ $(PEERS)/.installed: tests/interop/requirements-peers.txt
 $(NUMPY1)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(NUMPY1)
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]" "numpy~=1.26.0" \
+	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev,audit-table]" "numpy~=1.26.0" \
 		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
@@ -58,8 +65,10 @@ $(NUMPY1)/.installed: pyproject.toml
 $(SYNTH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(SYNTH)
 	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[dev,synth]"
+	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) "torch==2.13.0" -e ".[dev,synth]" \
+		$(ANONYMETER_DEPS)
 	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
+	$(SYNTH)/bin/python -m pip install $(PIP_FLAGS) $(ANONYMETER)
 	touch $@
 
 demo: $(VENV)/.installed
@@ -82,7 +91,7 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 		$(NUMPY1)/.installed $(SYNTH)/.installed lint
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
-		src/anomed_anonymizer/tabular
+		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
 
 clean:

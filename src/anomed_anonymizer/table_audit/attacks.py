@@ -259,7 +259,7 @@ def anonymeter_attacks(
         if name.startswith("singling-out"):
             messages += so_notes
         results.append(_result(name, risk, outcome, messages))
-        _logger.info("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
+        _logger.debug("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
     return results
 
 

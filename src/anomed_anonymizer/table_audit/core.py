@@ -147,6 +147,7 @@ def audit_table(
                 f"{type(anonymizer).__name__} names no sensitive column; pass "
                 "sensitive (the column attackers try to recover)"
             )
+    _check_columns(table, quasi_identifiers, sensitive)  # before the slow part
     original, control = split_control(table, control_fraction, seed)
     _step(progress, f"anonymize {len(original)} records")
     started = time.perf_counter()
@@ -157,7 +158,7 @@ def audit_table(
             "expected a tuple (release, scheme)"
         )
     release, scheme = result
-    _logger.info(
+    _logger.debug(
         "anonymized %d records in %.1f s (scheme %s)",
         len(original),
         time.perf_counter() - started,
@@ -315,8 +316,10 @@ def audit_release(
 
 
 def _step(progress: Progress | None, message: str) -> None:
-    _logger.debug("audit: %s", message)
-    if progress is not None:
+    # Logged for library users; a command line shows its own progress.
+    if progress is None:
+        _logger.info("audit: %s", message)
+    else:
         progress(message)
 
 

@@ -86,7 +86,6 @@ def run_tabular_demo(
     TabularDemoResult
     """
     from ..emulator import adult_like
-    from ..emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
     from ..table_audit import split_control
     from ..table_audit.attacks import ANONYMETER_MISSING, anonymeter_available
 
@@ -95,56 +94,23 @@ def run_tabular_demo(
     original, control = split_control(
         adult_like(rows, seed=seed), control_fraction, seed
     )
-    original.to_parquet(work / "leaky.parquet")
     result = TabularDemoResult()
     if not anonymeter_available():
         result.skipped.append(f"Anonymeter's attacks skipped: {ANONYMETER_MISSING}")
     servers: list[ServerProcess] = []
     try:
-        port = free_port()
-        click.echo(
-            f"Starting the challenge emulator ({len(original)} Adult-like rows; "
-            f"{len(control)} more held out as the audit's control set) ..."
-        )
-        challenge = start_server(
-            "challenge",
-            _cli(
-                "emulate-challenge",
-                "--kind=tabular",
-                f"--dataset={work / 'leaky.parquet'}",
-                f"--seed={seed}",
-                f"--port={port}",
-                "--workers=1",
-            ),
-            port,
-            work,
-        )
-        servers.append(challenge)
-        click.echo(f"  challenge   {challenge.url}")
+        servers.append(_start_challenge(work, original, len(control), seed))
         for title, env in configurations:
-            if env.get("ANOMED_TABULAR_ANONYMIZER") == "dp-synthesis" and not (
-                importlib.util.find_spec("snsynth")
-            ):
+            synthesis = env.get("ANOMED_TABULAR_ANONYMIZER") == "dp-synthesis"
+            if synthesis and importlib.util.find_spec("snsynth") is None:
                 result.skipped.append(SYNTH_MISSING)
                 continue
-            server = _serve_anonymizer(title, env, challenge.host, seed, work)
+            server = _serve_anonymizer(title, env, servers[0].host, seed, work)
             servers.append(server)
-            try:
-                audit, score = _fit_score_audit(
-                    title,
-                    server.url,
-                    original,
-                    control,
-                    ADULT_QUASI_IDENTIFIERS,
-                    ADULT_SENSITIVE,
-                    seed,
-                    n_attacks,
-                )
-            finally:
-                server.stop()
-                servers.remove(server)
-            result.audits[title] = audit
-            result.scores[title] = score
+            result.audits[title], result.scores[title] = _fit_score_audit(
+                title, server.url, original, control, seed, n_attacks
+            )
+            server.stop()
         click.echo("")
         click.echo(format_comparison(result, len(original), len(control)))
         return result
@@ -154,6 +120,30 @@ def run_tabular_demo(
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+def _start_challenge(work: Path, original, n_control: int, seed: int) -> ServerProcess:
+    original.to_parquet(work / "leaky.parquet")
+    port = free_port()
+    click.echo(
+        f"Starting the challenge emulator ({len(original)} Adult-like rows; "
+        f"{n_control} more held out as the audit's control set) ..."
+    )
+    challenge = start_server(
+        "challenge",
+        _cli(
+            "emulate-challenge",
+            "--kind=tabular",
+            f"--dataset={work / 'leaky.parquet'}",
+            f"--seed={seed}",
+            f"--port={port}",
+            "--workers=1",
+        ),
+        port,
+        work,
+    )
+    click.echo(f"  challenge   {challenge.url}")
+    return challenge
 
 
 def _cli(*args: str) -> list[str]:
@@ -181,15 +171,9 @@ def _serve_anonymizer(
 
 
 def _fit_score_audit(
-    title: str,
-    url: str,
-    original,
-    control,
-    quasi_identifiers,
-    sensitive: str,
-    seed: int,
-    n_attacks: int,
+    title: str, url: str, original, control, seed: int, n_attacks: int
 ):
+    from ..emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
     from ..table_audit import audit_release
     from ..wire import decode_table
 
@@ -213,8 +197,8 @@ def _fit_score_audit(
             release,
             fitted["scheme"],
             control=control,
-            quasi_identifiers=list(quasi_identifiers),
-            sensitive=sensitive,
+            quasi_identifiers=list(ADULT_QUASI_IDENTIFIERS),
+            sensitive=ADULT_SENSITIVE,
             n_attacks=n_attacks,
             seed=seed,
             anonymizer=title,
@@ -254,74 +238,63 @@ def _get(url: str) -> requests.Response:
 
 
 def format_comparison(result: TabularDemoResult, n_rows: int, n_control: int) -> str:
-    """The side-by-side table of the demo."""
+    """The side-by-side table of the demo: one column per anonymizer."""
     titles = list(result.audits)
     width = max([19, *(len(t) + 2 for t in titles)])
-    label_width = 30
 
-    def row(label: str, cells: list[str]) -> str:
-        return f"{label:<{label_width}}" + "".join(f"{c:>{width}}" for c in cells)
+    def row(label: str, cell: Callable[[str], str] = lambda title: "") -> str:
+        return f"{label:<30}" + "".join(f"{cell(t):>{width}}" for t in titles)
 
-    def number(value: float | None, digits: int = 3) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    def interval(title: str, name: str) -> str:
+        attack = result.audits[title].attack(name)
+        if attack is None:
+            return "-"
+        return f"{attack.risk:.2f} [{attack.ci[0]:.2f},{attack.ci[1]:.2f}]"
 
     lines = [
         f"Audit of each release ({n_rows} records released, {n_control} held out "
         "as control)",
-        row("", titles),
-        "-" * (label_width + width * len(titles)),
-        row(
-            "challenge utility score",
-            [number(result.scores[t].get("utility")) for t in titles],
-        ),
+        row("", lambda title: title),
+        "-" * (30 + width * len(titles)),
+        row("challenge utility score", lambda t: number(result.scores[t]["utility"])),
     ]
-    utility_rows = [
-        ("  NCP", "ncp"),
-        ("  SSE/SST", "sse_sst"),
-        ("  mean marginal TVD", "mean_tvd"),
-        ("  mean pairwise TVD", "mean_pairwise_tvd"),
-    ]
-    for label, key in utility_rows:
-        lines.append(
-            row(label, [number(result.audits[t].utility[key]) for t in titles])
-        )
-    lines.append(row("re-identification risk", [""] * len(titles)))
-    for model in ("prosecutor", "journalist", "marketer"):
-        for measure in (("highest", "highest"), ("average", "average")):
-            lines.append(
-                row(
-                    f"  {model} {measure[0]}",
-                    [
-                        number(
-                            getattr(getattr(result.audits[t].risk, model), measure[1])
-                        )
-                        for t in titles
-                    ],
-                )
-            )
+    for label, key in _UTILITY_ROWS:
+        lines.append(row(label, lambda t, k=key: number(result.audits[t].utility[k])))
+    lines.append(row("re-identification risk"))
+    for model, measure in _RISK_ROWS:
+
+        def risk(title: str, model: str = model, measure: str = measure) -> str:
+            return number(getattr(getattr(result.audits[title].risk, model), measure))
+
+        lines.append(row(f"  {model} {measure}", risk))
     lines.append(
         row(
             "  records at risk (prosecutor)",
-            [f"{result.audits[t].risk.prosecutor.records_at_risk:.1%}" for t in titles],
+            lambda t: f"{result.audits[t].risk.prosecutor.records_at_risk:.1%}",
         )
     )
-    lines.append(row("attacks: risk [95% interval]", [""] * len(titles)))
-    names = (
-        [a.name for a in next(iter(result.audits.values())).attacks] if titles else []
-    )
-    for name in names:
-        cells = []
-        for t in titles:
-            attack = result.audits[t].attack(name)
-            cells.append(
-                "-"
-                if attack is None
-                else f"{attack.risk:.2f} [{attack.ci[0]:.2f},{attack.ci[1]:.2f}]"
-            )
-        lines.append(row(f"  {name}", cells))
+    lines.append(row("attacks: risk [95% interval]"))
+    names = [a.name for a in result.audits[titles[0]].attacks] if titles else []
+    lines += [row(f"  {name}", lambda t, n=name: interval(t, n)) for name in names]
     lines += [
         "Risk: prosecutor/journalist/marketer as ARX defines them (1/class size; "
         "threshold 0.1). Attacks: Anonymeter's residual risk over the control set.",
         *result.skipped,
     ]
     return "\n".join(lines)
+
+
+_UTILITY_ROWS = [
+    ("  NCP", "ncp"),
+    ("  SSE/SST", "sse_sst"),
+    ("  mean marginal TVD", "mean_tvd"),
+    ("  mean pairwise TVD", "mean_pairwise_tvd"),
+]
+_RISK_ROWS = [
+    (model, measure)
+    for model in ("prosecutor", "journalist", "marketer")
+    for measure in ("highest", "average")
+]

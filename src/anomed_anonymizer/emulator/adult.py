@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "ADULT_BOUNDS",
-    "ADULT_CATEGORICAL",
     "ADULT_QUASI_IDENTIFIERS",
     "ADULT_SENSITIVE",
+    "adult_domains",
     "adult_like",
 ]
 
@@ -19,18 +18,6 @@ __all__ = [
 ADULT_QUASI_IDENTIFIERS = ("age", "sex", "race", "education", "marital-status")
 #: The column attacks on :func:`adult_like` try to recover.
 ADULT_SENSITIVE = "income"
-#: Bounds of the binned numeric columns of :func:`adult_like`, known without
-#: looking at the data (they are the generator's); DP synthesis spends no budget
-#: on bounds that are given.
-ADULT_BOUNDS = {
-    "age": (17, 90),
-    "fnlwgt": (12_285, 1_484_705),
-    "capital-gain": (0, 99_999),
-    "capital-loss": (0, 4_356),
-    "hours-per-week": (1, 99),
-}
-#: Numeric columns of :func:`adult_like` that are codes (years of education).
-ADULT_CATEGORICAL = ("education-num",)
 
 # Category names and rough frequencies of the UCI Adult census extract
 # (Kohavi 1996); the "?" placeholders of the original are left out.
@@ -274,4 +261,55 @@ def _work(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "capital-gain": capital_gain,
         "capital-loss": capital_loss,
         "fnlwgt": fnlwgt,
+    }
+
+
+def adult_domains() -> dict[str, object]:
+    """The domain of every column of :func:`adult_like`, as its generator
+    defines it: categories of the nominal columns, ``(lower, upper)`` of the
+    numeric ones.
+
+    They are public (a codebook, known without looking at any table), so a
+    differentially private synthesizer can take them as declared domains
+    (``DPSynthesizer(domains=...)``) and spend no budget on finding them.
+
+    Examples
+    --------
+    >>> domains = adult_domains()
+    >>> domains["age"], domains["sex"]
+    ((17, 90), ['Female', 'Male'])
+    >>> set(adult_like(500)["race"]) <= set(domains["race"])
+    True
+    """
+    return {
+        "age": (17, 90),
+        "workclass": list(_WORKCLASS),
+        "fnlwgt": (12_285, 1_484_705),
+        "education": list(_EDUCATION),
+        "education-num": (1, 16),
+        "marital-status": [
+            "Never-married",
+            "Married-civ-spouse",
+            "Married-spouse-absent",
+            "Married-AF-spouse",
+            "Divorced",
+            "Separated",
+            "Widowed",
+        ],
+        "occupation": list(_OCCUPATION),
+        "relationship": [
+            "Husband",
+            "Wife",
+            "Not-in-family",
+            "Own-child",
+            "Unmarried",
+            "Other-relative",
+        ],
+        "race": list(_RACE),
+        "sex": ["Female", "Male"],
+        "capital-gain": (0, 99_999),
+        "capital-loss": (0, 4_356),
+        "hours-per-week": (1, 99),
+        "native-country": list(_COUNTRIES),
+        "income": ["<=50K", ">50K"],
     }

@@ -9,7 +9,7 @@ table's demographics), ``ANOMED_SEED`` (DP synthesis' seed, default 0),
 ``ANOMED_OUTPUT_DIR`` (where the release lives, default ``release``).
 
 The defaults fit the emulator's Adult-like table: DP synthesis is given the
-table's public bounds and treats years of education as codes. Serve with
+table's public codebook as declared domains. Serve with
 ``anomed-anonymizer serve anomed_anonymizer.examples.tabular_builtin:application``.
 """
 
@@ -19,11 +19,7 @@ import json
 import os
 
 import anomed_anonymizer as anon
-from anomed_anonymizer.emulator.adult import (
-    ADULT_BOUNDS,
-    ADULT_CATEGORICAL,
-    ADULT_QUASI_IDENTIFIERS,
-)
+from anomed_anonymizer.emulator.adult import ADULT_QUASI_IDENTIFIERS, adult_domains
 from anomed_anonymizer.tabular import (
     DPSynthesizer,
     MDAVMicroaggregator,
@@ -44,8 +40,7 @@ elif kind == "mdav":
 elif kind == "dp-synthesis":
     anonymizer = DPSynthesizer(
         epsilon=float(os.environ.get("ANOMED_EPSILON", "1.0")),
-        bounds=ADULT_BOUNDS,
-        categorical_columns=list(ADULT_CATEGORICAL),
+        domains=adult_domains(),  # the table's codebook: no budget spent on it
         random_state=int(os.environ.get("ANOMED_SEED", "0")),
     )
 else:

@@ -173,94 +173,101 @@ def anonymeter_attacks(
         If anonymeter is not installed (the message names the extra).
     """
     try:
-        from anonymeter.evaluators import (
-            InferenceEvaluator,
-            LinkabilityEvaluator,
-            SinglingOutEvaluator,
-        )
+        import anonymeter.evaluators as evaluators
     except ImportError as exc:
         raise ImportError(ANONYMETER_MISSING) from exc
 
     # Anonymeter addresses columns by name; give it string labels.
     names = {label: str(label) for label in original.columns}
     ori, syn, ctrl = (t.rename(columns=names) for t in (original, synthetic, control))
+    so_control, so_notes = _singling_out_control(ori, ctrl, seed)
     secret = names[sensitive]
     n_targets = max(1, min(n_attacks, len(ori), len(ctrl)))
-    regression = pd.api.types.is_numeric_dtype(
-        ori[secret]
-    ) and not pd.api.types.is_bool_dtype(ori[secret])
+    common = {"ori": ori, "syn": syn}
 
-    # Singling out compares success rates on tables of equal size; Anonymeter
-    # corrects for a smaller control set by a fit on its sub-samples of 1000
-    # rows or more, which fails on smaller ones. A larger control set is cut
-    # to size instead (its records are all non-members).
-    so_control = ctrl
+    def singling_out(mode: str) -> Callable[[], Any]:
+        return lambda: evaluators.SinglingOutEvaluator(
+            **common, control=so_control, n_attacks=n_attacks, n_cols=n_cols, seed=seed
+        ).evaluate(mode=mode)
+
+    def linkability() -> Any:
+        aux = tuple([names[c] for c in part] for part in linkability_columns)
+        return evaluators.LinkabilityEvaluator(
+            **common, control=ctrl, aux_cols=aux, n_attacks=n_targets
+        ).evaluate(n_jobs=n_jobs)
+
+    def inference() -> Any:
+        return evaluators.InferenceEvaluator(
+            **common,
+            control=ctrl,
+            aux_cols=[c for c in ori.columns if c != secret],
+            secret=secret,
+            regression=_is_numeric(ori[secret]),
+            n_attacks=n_targets,
+        ).evaluate(n_jobs=n_jobs)
+
+    attacks: list[tuple[str, Callable[[], Any], list[str]]] = [
+        ("singling-out-univariate", singling_out("univariate"), so_notes),
+        ("singling-out-multivariate", singling_out("multivariate"), so_notes),
+        ("linkability", linkability, []),
+        ("inference", inference, []),
+    ]
+    results = []
+    for name, run, notes in attacks:
+        if progress is not None:
+            progress(name)
+        results.append(_evaluate(name, run, seed, confidence_level, notes))
+    return results
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
+        column
+    )
+
+
+def _singling_out_control(
+    ori: pd.DataFrame, ctrl: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The control set for singling out, and a note if its size biases it.
+
+    Singling out compares success rates on tables of equal size; Anonymeter
+    corrects for a smaller control set by a fit on its sub-samples of 1000
+    rows or more, which is degenerate on smaller ones. A larger control set
+    is cut to size instead (its records are all non-members).
+    """
     if len(ctrl) > len(ori):
-        so_control = ctrl.sample(n=len(ori), random_state=seed)
-    so_notes = []
+        return ctrl.sample(n=len(ori), random_state=seed), []
     if len(ctrl) < len(ori) and len(ctrl) <= _RELIABLE_CORRECTION_ROWS:
-        so_notes.append(
+        return ctrl, [
             f"the control set ({len(ctrl)} records) is smaller than the released "
             f"one ({len(ori)}): Anonymeter's size correction is unreliable below "
             f"{_RELIABLE_CORRECTION_ROWS} control records; hold out half "
             "(control_fraction=0.5) for an unbiased singling-out risk"
-        )
+        ]
+    return ctrl, []
 
-    def singling_out(mode: str) -> Any:
-        evaluator = SinglingOutEvaluator(
-            ori=ori,
-            syn=syn,
-            control=so_control,
-            n_attacks=n_attacks,
-            n_cols=n_cols,
-            seed=seed,
-        )
-        return evaluator.evaluate(mode=mode)
 
-    def linkability() -> Any:
-        aux = tuple([names[c] for c in part] for part in linkability_columns)
-        evaluator = LinkabilityEvaluator(
-            ori=ori, syn=syn, control=ctrl, aux_cols=aux, n_attacks=n_targets
-        )
-        return evaluator.evaluate(n_jobs=n_jobs)
-
-    def inference() -> Any:
-        evaluator = InferenceEvaluator(
-            ori=ori,
-            syn=syn,
-            control=ctrl,
-            aux_cols=[c for c in ori.columns if c != secret],
-            secret=secret,
-            regression=regression,
-            n_attacks=n_targets,
-        )
-        return evaluator.evaluate(n_jobs=n_jobs)
-
-    attacks: list[tuple[str, Callable[[], Any]]] = [
-        ("singling-out-univariate", lambda: singling_out("univariate")),
-        ("singling-out-multivariate", lambda: singling_out("multivariate")),
-        ("linkability", linkability),
-        ("inference", inference),
-    ]
-    results = []
-    for name, run in attacks:
-        if progress is not None:
-            progress(name)
-        with (
-            _seeded(seed),
-            _anonymeter_log() as logged,
-            warnings.catch_warnings(record=True) as caught,
-        ):
-            warnings.simplefilter("always")
-            evaluator = run()
-            outcome = evaluator.results(confidence_level=confidence_level)
-            risk = outcome.risk()
-        messages = logged + [str(w.message) for w in caught]
-        if name.startswith("singling-out"):
-            messages += so_notes
-        results.append(_result(name, risk, outcome, messages))
-        _logger.debug("%s: risk %.3f %s", name, results[-1].risk, results[-1].ci)
-    return results
+def _evaluate(
+    name: str,
+    run: Callable[[], Any],
+    seed: int,
+    confidence_level: float,
+    notes: list[str],
+) -> AttackResult:
+    """Run one evaluator, seeded, collecting what it warns about."""
+    with (
+        _seeded(seed),
+        _anonymeter_log() as logged,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        outcome = run().results(confidence_level=confidence_level)
+        risk = outcome.risk()
+    messages = logged + [str(w.message) for w in caught] + notes
+    result = _result(name, risk, outcome, messages)
+    _logger.debug("%s: risk %.3f %s", name, result.risk, result.ci)
+    return result
 
 
 class _Collect(logging.Handler):
@@ -358,65 +365,82 @@ def reconstruction_attack(
         Named ``reconstruction``; details hold ``accuracy``, ``base_rate``,
         ``control_accuracy`` and ``n_attacks``.
     """
-    columns = list(quasi_identifiers)
-    released = decoded[sensitive].reset_index(drop=True)
-    truth = original[sensitive]
+    guesser = _Guesser(cells, list(quasi_identifiers), decoded[sensitive], kind)
+    population = [original] if control is None else [original, control]
     if kind == "numeric":
-        values = pd.to_numeric(released, errors="coerce").to_numpy(dtype=np.float64)
-        population = [original[sensitive]] + (
-            [] if control is None else [control[sensitive]]
-        )
-        every = pd.concat(population).to_numpy(dtype=np.float64)
+        every = pd.concat([t[sensitive] for t in population]).to_numpy(np.float64)
         tolerance = _NUMERIC_TOLERANCE * (float(np.ptp(every)) or 1.0)
-        base_guess = float(np.nanmedian(values))
-    else:
-        labels, codes = np.unique(released.astype(str).to_numpy(), return_inverse=True)
-        codes = codes.reshape(-1)
-        base_guess = labels[np.argmax(np.bincount(codes))]
 
-    def guesses(table: pd.DataFrame) -> np.ndarray:
-        encoded = cells.encode(table, columns)
-        out = np.empty(len(table), dtype=object if kind != "numeric" else np.float64)
-        for rows in cells.chunks(len(table)):
-            d = cells.distances(encoded, columns, rows)
-            tied = d <= d.min(axis=1, keepdims=True) + TOLERANCE
-            if kind == "numeric":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-                    out[rows] = np.nanmedian(np.where(tied, values[None, :], np.nan), 1)
-            else:
-                votes = tied.astype(np.float64) @ np.eye(len(labels))[codes]
-                out[rows] = labels[np.argmax(votes, axis=1)]
-        return out
-
-    def correct(guess: np.ndarray | Any, table: pd.DataFrame) -> np.ndarray:
+    def correct(guess: np.ndarray, table: pd.DataFrame) -> np.ndarray:
         secret = table[sensitive]
         if kind == "numeric":
             return np.abs(guess - secret.to_numpy(dtype=np.float64)) <= tolerance
         return np.asarray(secret.astype(str).to_numpy() == guess, dtype=bool)
 
-    hits = correct(guesses(original), original)
-    base = float(np.mean(correct(np.full(len(truth), base_guess), original)))
+    hits = correct(guesser.guess(original), original)
+    base = float(np.mean(correct(np.full(len(original), guesser.base), original)))
     n_hits, n = int(hits.sum()), len(hits)
     interval = binomtest(n_hits, n).proportion_ci(confidence_level, method="wilson")
-    accuracy = n_hits / n
 
     def beyond(rate: float) -> float:
         return 0.0 if base >= 1 else float(np.clip((rate - base) / (1 - base), 0, 1))
 
     details: dict[str, Any] = {
-        "accuracy": accuracy,
+        "accuracy": n_hits / n,
         "base_rate": base,
         "control_accuracy": (
             None
             if control is None or not len(control)
-            else float(np.mean(correct(guesses(control), control)))
+            else float(np.mean(correct(guesser.guess(control), control)))
         ),
         "n_attacks": n,
     }
     return AttackResult(
         name="reconstruction",
-        risk=beyond(accuracy),
+        risk=beyond(n_hits / n),
         ci=(beyond(interval.low), beyond(interval.high)),
         details=details,
     )
+
+
+class _Guesser:
+    """Guesses a record's sensitive value from the released rows nearest to it
+    on the quasi-identifiers (majority vote, or median for numbers)."""
+
+    def __init__(
+        self,
+        cells: ReleasedCells,
+        columns: list[Hashable],
+        released: pd.Series,
+        kind: ColumnKind,
+    ) -> None:
+        self.cells, self.columns, self.numeric = cells, columns, kind == "numeric"
+        released = released.reset_index(drop=True)
+        if self.numeric:
+            self.values = pd.to_numeric(released, errors="coerce").to_numpy(
+                dtype=np.float64
+            )
+            #: The guess that knows nothing about the record: the median.
+            self.base: Any = float(np.nanmedian(self.values))
+        else:
+            text = released.astype(str).to_numpy()
+            self.labels, codes = np.unique(text, return_inverse=True)
+            self.one_hot = np.eye(len(self.labels))[codes.reshape(-1)]
+            #: The guess that knows nothing about the record: the most common.
+            self.base = self.labels[np.argmax(self.one_hot.sum(axis=0))]
+
+    def guess(self, table: pd.DataFrame) -> np.ndarray:
+        encoded = self.cells.encode(table, self.columns)
+        out = np.empty(len(table), dtype=np.float64 if self.numeric else object)
+        for rows in self.cells.chunks(len(table)):
+            d = self.cells.distances(encoded, self.columns, rows)
+            tied = d <= d.min(axis=1, keepdims=True) + TOLERANCE
+            if self.numeric:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+                    candidates = np.where(tied, self.values[None, :], np.nan)
+                    out[rows] = np.nanmedian(candidates, axis=1)
+            else:
+                votes = tied.astype(np.float64) @ self.one_hot
+                out[rows] = self.labels[np.argmax(votes, axis=1)]
+        return out

@@ -257,36 +257,27 @@ def audit_release(
         )
     if control is not None:
         control = _check_control(control, original, kinds)
+    split = None
+    if attacks and control is not None:  # checked before the slow part
+        split = _linkability_split(linkability_columns, original, qis, sensitive)
     population = [original] if control is None else [original, control]
     cells = ReleasedCells(release, scheme, kinds, column_spans(population, kinds))
-    rng = np.random.default_rng(seed)
 
     _step(progress, "re-identification risk")
     risk = reidentification_risk(cells, original, control, qis, threshold)
     _step(progress, "utility")
     utility, marginals = release_utility(original, release, scheme, cells)
-    decoded = cells.decode(original, rng)
+    decoded = cells.decode(original, np.random.default_rng(seed))
 
-    notes: list[str] = []
+    skipped = _anonymeter_skipped(attacks, control)
     results = []
-    if not attacks:
-        notes.append("Anonymeter's attacks were not run (attacks=False).")
-    elif control is None:
-        notes.append(
-            "Anonymeter's attacks were skipped: they need control records the "
-            "anonymizer never saw."
-        )
-    elif not anonymeter_available():
-        notes.append(f"Anonymeter's attacks were skipped. {ANONYMETER_MISSING}")
-    else:
+    if skipped is None:
         results += anonymeter_attacks(
             original,
             decoded,
             control,
             sensitive=sensitive,
-            linkability_columns=_linkability_split(
-                linkability_columns, original, qis, sensitive
-            ),
+            linkability_columns=split,
             n_attacks=n_attacks,
             n_cols=min(n_cols, original.shape[1]),
             seed=seed,
@@ -311,8 +302,22 @@ def audit_release(
         n_control=0 if control is None else len(control),
         n_released=len(release),
         anonymizer=anonymizer,
-        notes=notes,
+        notes=[] if skipped is None else [skipped],
     )
+
+
+def _anonymeter_skipped(attacks: bool, control: pd.DataFrame | None) -> str | None:
+    """Why Anonymeter's attacks do not run, or ``None`` if they do."""
+    if not attacks:
+        return "Anonymeter's attacks were not run (attacks=False)."
+    if control is None:
+        return (
+            "Anonymeter's attacks were skipped: they need control records the "
+            "anonymizer never saw."
+        )
+    if not anonymeter_available():
+        return f"Anonymeter's attacks were skipped. {ANONYMETER_MISSING}"
+    return None
 
 
 def _step(progress: Progress | None, message: str) -> None:

@@ -71,27 +71,32 @@ def render_html(audit: TableAudit) -> str:
             "the HTML page's plots need matplotlib: "
             "pip install 'anomed-anonymizer[audit-table]'"
         ) from exc
+    sections = (_header, _risk_section, _attack_section, _utility_section)
+    parts = [part for section in sections for part in section(audit)]
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts)
+
+
+def _header(audit: TableAudit) -> list[str]:
     e = html.escape
-    risk = audit.risk
-    parts = [
+    title = e(audit.anonymizer or "release")
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Table audit: {e(audit.anonymizer or 'release')}</title>",
+        f"<title>Table audit: {title}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Table audit: {e(audit.anonymizer or 'release')}</h1>",
+        f"<h1>Table audit: {title}</h1>",
         f'<p class="meta">Scheme <b>{e(audit.scheme)}</b>; {audit.n_rows} records '
         f"anonymized, {audit.n_released} rows released, {audit.n_control} held "
         "out as control. Quasi-identifiers: "
         f"{e(', '.join(map(str, audit.quasi_identifiers)))}; sensitive column: "
         f"{e(str(audit.sensitive))}.</p>",
+        *(f'<p class="note">{e(note)}</p>' for note in audit.notes),
     ]
-    parts += [f'<p class="note">{e(note)}</p>' for note in audit.notes]
 
-    parts.append('<h2 id="risk">Re-identification risk</h2>')
-    parts.append(
-        f"<p>Computed on {e(risk.method)}; a record is at risk when its risk "
-        f"exceeds {risk.threshold:g}.</p>"
-    )
+
+def _risk_section(audit: TableAudit) -> list[str]:
+    risk = audit.risk
     rows = [
         [model, f"{s.highest:.3f}", f"{s.average:.3f}", f"{s.records_at_risk:.1%}"]
         for model, s in (
@@ -100,21 +105,27 @@ def render_html(audit: TableAudit) -> str:
             ("marketer", risk.marketer),
         )
     ]
-    parts.append(_table(["model", "highest", "average", "records at risk"], rows))
-    parts.append(
+    return [
+        '<h2 id="risk">Re-identification risk</h2>',
+        f"<p>Computed on {html.escape(risk.method)}; a record is at risk when its "
+        f"risk exceeds {risk.threshold:g}.</p>",
+        _table(["model", "highest", "average", "records at risk"], rows),
         _image(
             _risk_histogram(audit),
             "Histogram of the re-identification risk of each record",
-        )
-    )
+        ),
+    ]
 
-    parts.append('<h2 id="attacks">Attacks</h2>')
-    rows = []
+
+def _attack_section(audit: TableAudit) -> list[str]:
+    e = html.escape
+    rows, notes = [], []
     for attack in audit.attacks:
         details = attack.details
+        title = ATTACK_TITLES.get(attack.name, attack.name)
         rows.append(
             [
-                ATTACK_TITLES.get(attack.name, attack.name),
+                title,
                 f"{attack.risk:.3f}",
                 f"[{attack.ci[0]:.3f}, {attack.ci[1]:.3f}]",
                 _rate(details.get("attack_rate", details.get("accuracy"))),
@@ -122,22 +133,18 @@ def render_html(audit: TableAudit) -> str:
                 _rate(details.get("baseline_rate", details.get("base_rate"))),
             ]
         )
-    parts.append(
-        _table(
-            ["attack", "risk", "95% interval", "success", "on control", "baseline"],
-            rows,
-        )
-    )
-    for attack in audit.attacks:
-        title = ATTACK_TITLES.get(attack.name, attack.name)
-        parts += [
+        notes += [
             f'<p class="note">{e(title)}: {e(message)}</p>'
-            for message in attack.details.get("warnings", [])
+            for message in details.get("warnings", [])
         ]
+    header = ["attack", "risk", "95% interval", "success", "on control", "baseline"]
+    parts = ['<h2 id="attacks">Attacks</h2>', _table(header, rows), *notes]
     if audit.attacks:
         parts.append(_image(_attack_plot(audit), "Attack risks with 95% intervals"))
+    return parts
 
-    parts.append('<h2 id="utility">Utility</h2>')
+
+def _utility_section(audit: TableAudit) -> list[str]:
     utility = audit.utility
     rows = [
         ["NCP", _rate(utility["ncp"])],
@@ -146,16 +153,15 @@ def render_html(audit: TableAudit) -> str:
         ["mean pairwise TVD", _rate(utility["mean_pairwise_tvd"])],
         ["challenge utility score", _rate(utility["challenge_score"]["utility"])],
     ]
-    parts.append(_table(["figure", "value"], rows))
-    parts.append('<h2 id="marginals">Marginal distributions</h2>')
-    parts.append(
+    return [
+        '<h2 id="utility">Utility</h2>',
+        _table(["figure", "value"], rows),
+        '<h2 id="marginals">Marginal distributions</h2>',
         _image(
             _marginal_plots(audit.marginals),
             "Each column's distribution in the input and in the release",
-        )
-    )
-    parts.append(f"<script>{_SCRIPT}</script></body></html>")
-    return "\n".join(parts)
+        ),
+    ]
 
 
 def _rate(value: float | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from anomed_anonymizer.emulator.adult import ADULT_BOUNDS
+from anomed_anonymizer.emulator.adult import adult_domains
 from anomed_anonymizer.table_audit import audit_table
 from anomed_anonymizer.table_audit.core import split_control
 from anomed_anonymizer.tabular import DPSynthesizer
@@ -24,9 +24,10 @@ COLUMNS = ["age", "sex", "race", "education", "marital-status", "hours-per-week"
 
 
 def _synthesizer() -> DPSynthesizer:
+    domains = adult_domains()
     return DPSynthesizer(
         epsilon=1.0,
-        bounds={c: ADULT_BOUNDS[c] for c in ("age", "hours-per-week")},
+        domains={c: domains[c] for c in [*COLUMNS, "income"]},
         random_state=0,
     )
 

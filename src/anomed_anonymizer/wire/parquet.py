@@ -44,13 +44,21 @@ def decode_table(
 ) -> pd.DataFrame:
     """Deserialize Parquet bytes into a DataFrame, safely.
 
+    A Parquet file can describe far more data than it holds (a column of a
+    million nulls, a long string repeated by its dictionary), and its
+    ``total_byte_size`` is whatever the writer put there. So the limit is
+    checked three ways, each before the memory it guards is spent: the
+    columns' uncompressed page sizes, rows x columns x 8 bytes (what pandas
+    needs at least per cell), and the Arrow memory actually decoded, batch
+    by batch.
+
     Parameters
     ----------
     data : bytes
         The Parquet file.
     max_decompressed_bytes : int | None, optional
-        Refuse files whose row groups declare more than this many bytes once
-        decompressed. ``None`` disables the check.
+        Refuse files that would take more than this many bytes once read.
+        ``None`` disables the checks.
 
     Returns
     -------
@@ -60,23 +68,25 @@ def decode_table(
     Raises
     ------
     PayloadTooLargeError
-        If the declared uncompressed size exceeds the limit.
+        If the table would take more than the limit.
     PayloadError
         If the bytes are empty or not a readable Parquet file.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"x": [None] * 100_000}, dtype="float64")
+    >>> decode_table(encode_table(table), max_decompressed_bytes=100_000)
+    Traceback (most recent call last):
+    ...
+    anomed_anonymizer.wire.errors.PayloadTooLargeError: the Parquet table has ...
     """
     if not data:
         raise PayloadError("the body is empty: expected a Parquet table")
-    source = pa.BufferReader(data)
     try:
-        parquet_file = pq.ParquetFile(source)
-        metadata = parquet_file.metadata
-        declared = sum(
-            metadata.row_group(i).total_byte_size
-            for i in range(metadata.num_row_groups)
-        )
-        PayloadTooLargeError.check_declared(
-            "the Parquet table", declared, max_decompressed_bytes
-        )
+        parquet_file = pq.ParquetFile(pa.BufferReader(data))
+        if max_decompressed_bytes is not None:
+            _check_declared_sizes(parquet_file.metadata, max_decompressed_bytes)
+            return _read_bounded(parquet_file, max_decompressed_bytes)
         return parquet_file.read(use_pandas_metadata=True).to_pandas()
     except PayloadError:
         raise
@@ -84,3 +94,45 @@ def decode_table(
         raise PayloadError(
             f"the body is not a readable Parquet table ({len(data)} bytes): {exc}"
         ) from exc
+
+
+_BYTES_PER_CELL = 8
+_BATCH_ROWS = 65_536
+
+
+def _check_declared_sizes(metadata: pq.FileMetaData, limit: int) -> None:
+    cells = metadata.num_rows * max(metadata.num_columns, 1)
+    if cells * _BYTES_PER_CELL > limit:
+        raise PayloadTooLargeError(
+            f"the Parquet table has {metadata.num_rows} rows x "
+            f"{metadata.num_columns} columns, at least "
+            f"{cells * _BYTES_PER_CELL} bytes once read, more than the limit of "
+            f"{limit} bytes",
+            size=cells * _BYTES_PER_CELL,
+            limit=limit,
+        )
+    uncompressed = sum(
+        metadata.row_group(group).column(column).total_uncompressed_size
+        for group in range(metadata.num_row_groups)
+        for column in range(metadata.num_columns)
+    )
+    PayloadTooLargeError.check_declared("the Parquet table", uncompressed, limit)
+
+
+def _read_bounded(parquet_file: pq.ParquetFile, limit: int) -> pd.DataFrame:
+    batches = []
+    decoded = 0
+    for batch in parquet_file.iter_batches(
+        batch_size=_BATCH_ROWS, use_pandas_metadata=True
+    ):
+        decoded += batch.get_total_buffer_size()
+        if decoded > limit:
+            raise PayloadTooLargeError(
+                f"the Parquet table decodes to more than the limit of {limit} "
+                "bytes (its pages are small, its values are not)",
+                size=decoded,
+                limit=limit,
+            )
+        batches.append(batch)
+    table = pa.Table.from_batches(batches, schema=parquet_file.schema_arrow)
+    return table.to_pandas()

@@ -18,7 +18,18 @@ class                          status  meaning
 :class:`UpstreamUnavailableError`   503     a peer could not be reached in time
 :class:`InvalidOutputError`         500     our model produced what cannot be
                                        served
+:class:`VerificationError`          500     what was saved does not read back;
+                                       the previous version is kept
+:class:`LockUnavailableError`       500     the writer's lock file cannot be
+                                       created (not a writer at work)
 =============================  ======  ====================================
+
+What a client reads and what an operator reads differ: the message of an
+error (``str(error)``) is for the log and may name URLs, file paths or a
+peer's own error text; :attr:`AnomedError.public_message` is what the answer
+says. Errors about the client's own input keep their message public, so that
+it names what to fix; errors whose message holds the server's details set a
+public message without them.
 
 This module imports nothing: every layer may raise these.
 """
@@ -30,10 +41,12 @@ __all__ = [
     "BusyError",
     "InvalidInputError",
     "InvalidOutputError",
+    "LockUnavailableError",
     "NotReadyError",
     "TooLargeError",
     "UpstreamError",
     "UpstreamUnavailableError",
+    "VerificationError",
 ]
 
 
@@ -46,14 +59,32 @@ class AnomedError(Exception):
         The message (what failed and what to do about it) and any details.
     title : str | None, optional
         A short title for the JSON error body; by default the class's.
+    public : str | None, optional
+        What the client may read, when the message holds what only the
+        operator should (URLs, paths, a peer's answer); by default the class's
+        :attr:`public_message`.
+
+    Attributes
+    ----------
+    public_message : str | None
+        The client's description of the failure; ``None``: the message itself.
     """
 
     title = "Error"
+    public_message: str | None = None
 
-    def __init__(self, *args: object, title: str | None = None) -> None:
+    def __init__(
+        self, *args: object, title: str | None = None, public: str | None = None
+    ) -> None:
         super().__init__(*args)
         if title is not None:
             self.title = title
+        if public is not None:
+            self.public_message = public
+
+    def for_client(self) -> str:
+        """What an answer may say about this failure (see :attr:`public_message`)."""
+        return self.public_message if self.public_message is not None else str(self)
 
 
 class InvalidInputError(AnomedError, ValueError):
@@ -100,3 +131,25 @@ class InvalidOutputError(AnomedError, RuntimeError):
     served (HTTP 500 naming what is wrong)."""
 
     title = "Invalid output"
+
+
+class VerificationError(AnomedError, RuntimeError):
+    """What was saved cannot be read back, so it did not replace the previous
+    version (HTTP 500). The message names the file and the reader's error."""
+
+    title = "Verification failed"
+    public_message = (
+        "what was saved cannot be read back, so the previous version is kept"
+    )
+
+
+class LockUnavailableError(AnomedError, OSError):
+    """The writer's lock file cannot be created or opened (permissions, a
+    missing or read-only directory): nobody holds it, and nobody can (HTTP 500,
+    not a "busy" 503). The message names the file."""
+
+    title = "Lock unavailable"
+    public_message = (
+        "the server cannot create its lock file (a permission or disk problem, "
+        "not a fit in progress)"
+    )

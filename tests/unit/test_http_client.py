@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import falcon
 import numpy as np
 import pytest
@@ -78,3 +81,30 @@ def test_unexpected_status_carries_status_and_body(server):
 def test_connection_refused_names_the_cause():
     with pytest.raises(ChallengeUnavailableError, match=r"unreachable.*refused"):
         ChallengeClient(download_timeout=2).fetch_table("http://127.0.0.1:9/data")
+
+
+def test_a_dripping_challenge_is_cut_off_at_the_deadline():
+    """One byte every 0.05 s never trips a 1 s per-read timeout; the
+    exchange's deadline stops it."""
+    stop = threading.Event()
+
+    def drip(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+
+        def body():
+            for _ in range(2000):  # 100 s at most
+                if stop.is_set():
+                    return
+                time.sleep(0.05)
+                yield b"P"
+
+        return body()
+
+    with serve_in_thread(drip) as url:
+        client = ChallengeClient(download_timeout=1.0, deadline=0.5)
+        started = time.monotonic()
+        with pytest.raises(ChallengeUnavailableError, match="deadline") as excinfo:
+            client.fetch_named_arrays(url)
+        stop.set()
+    assert time.monotonic() - started < 30
+    assert "did not finish answering within 0.5 s" in excinfo.value.public_message

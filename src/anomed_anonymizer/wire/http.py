@@ -4,8 +4,12 @@ Our servers talk to a challenge (download data, upload results for scoring)
 and our self-audit talks to an anonymizer (``POST /predict``): one client,
 :class:`PeerClient`, does both. One :class:`requests.Session` per process is
 reused for connection pooling (gunicorn forks workers, and a session must not
-cross a fork). Every call has an explicit timeout, and responses are read with
-a size bound.
+cross a fork). Every call has an explicit timeout and an overall deadline,
+and responses are read with a size bound.
+
+The errors carry two messages: the exception's own, for the operator's log,
+names the URL and quotes the peer's answer; their ``public_message``, for the
+client of our server, does neither.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import requests
+import urllib3
 
 from ..errors import UpstreamError, UpstreamUnavailableError
 from .errors import PayloadError
@@ -44,7 +49,10 @@ _logger = logging.getLogger(__name__)
 
 _BODY_EXCERPT = 300
 _T = TypeVar("_T")
+_CHUNK = 1 << 16
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
+DEADLINE_FACTOR = 6
+"""By default an exchange may take this many times the larger timeout."""
 
 
 class PeerError(UpstreamError):
@@ -53,15 +61,27 @@ class PeerError(UpstreamError):
     Parameters
     ----------
     message : str
-        What failed.
+        What failed, for the operator's log (names the URL).
     url : str
         The URL that was requested.
     title : str | None, optional
         A short title for the JSON error body; by default the class's.
+    public : str | None, optional
+        What failed, for the client of our server: no URL, nothing the peer
+        wrote; by default the class's generic sentence.
     """
 
-    def __init__(self, message: str, url: str, *, title: str | None = None) -> None:
-        super().__init__(message, title=title)
+    public_message = "talking to a peer failed"
+
+    def __init__(
+        self,
+        message: str,
+        url: str,
+        *,
+        title: str | None = None,
+        public: str | None = None,
+    ) -> None:
+        super().__init__(message, title=title, public=public)
         self.url = url
 
 
@@ -69,6 +89,7 @@ class PeerUnavailableError(PeerError, UpstreamUnavailableError):
     """The peer could not be reached, or did not answer in time."""
 
     title = "Peer unavailable"
+    public_message = "a peer is unreachable or did not answer in time"
 
 
 class PeerRejectedError(PeerError):
@@ -88,8 +109,18 @@ class PeerRejectedError(PeerError):
 
     title = "Peer rejected the request"
 
-    def __init__(self, message: str, url: str, status: int, body_excerpt: str) -> None:
-        super().__init__(message, url)
+    def __init__(
+        self,
+        message: str,
+        url: str,
+        status: int,
+        body_excerpt: str,
+        *,
+        public: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, url, public=public or f"a peer answered with status {status}"
+        )
         self.status = status
         self.body_excerpt = body_excerpt
 
@@ -99,6 +130,7 @@ class PeerProtocolError(PeerError):
     holds data the receiving model rejects)."""
 
     title = "Bad peer payload"
+    public_message = "a peer sent a payload that cannot be used"
 
 
 # The names from when the client only talked to challenges.
@@ -118,7 +150,16 @@ class PeerClient:
     upload_timeout : float, optional
         Seconds to wait for an upload to be answered, by default 10.
     max_response_bytes : int, optional
-        The largest response body (and decompressed payload) accepted.
+        The largest response body (and decompressed payload) accepted, by
+        default 1 GiB. Bodies are read in chunks and refused as soon as they
+        pass it, whatever ``Content-Length`` says.
+    deadline : float | None, optional
+        Seconds a whole exchange (connect, send, every read) may take,
+        however steadily the peer drips bytes. By default six times the
+        larger timeout (60 s for the default timeouts).
+    peer : str, optional
+        How the errors' public messages name the peer, by default "the peer"
+        (our servers say "the challenge").
     """
 
     def __init__(
@@ -126,10 +167,19 @@ class PeerClient:
         download_timeout: float = 10.0,
         upload_timeout: float = 10.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        *,
+        deadline: float | None = None,
+        peer: str = "the peer",
     ) -> None:
         self.download_timeout = download_timeout
         self.upload_timeout = upload_timeout
         self.max_response_bytes = max_response_bytes
+        self.deadline = (
+            deadline
+            if deadline is not None
+            else DEADLINE_FACTOR * max(download_timeout, upload_timeout)
+        )
+        self.peer = peer
         self._session: requests.Session | None = None
         self._session_pid: int | None = None
 
@@ -156,9 +206,10 @@ class PeerClient:
     ) -> pd.DataFrame:
         """GET ``url`` and decode its Parquet body (see :meth:`fetch_named_arrays`)."""
         body = self._get(url, params)
-        return _decoded(
+        return self._decoded(
             url,
             "sent an unusable Parquet payload",
+            "sent data that is not a usable Parquet table",
             lambda: decode_table(body, max_decompressed_bytes=self.max_response_bytes),
         )
 
@@ -171,7 +222,7 @@ class PeerClient:
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """POST arrays as ``.npz`` and return the JSON of a 201 answer."""
-        return _json(url, self._post_arrays(url, arrays, params))
+        return self._json(url, self._post_arrays(url, arrays, params))
 
     def exchange_named_arrays(
         self,
@@ -200,7 +251,7 @@ class PeerClient:
         body, content_type = encode_multipart(
             {"anon_data": parquet, "anon_scheme": scheme}
         )
-        return _json(url, self._post(url, body, content_type, params))
+        return self._json(url, self._post(url, body, content_type, params))
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -245,13 +296,34 @@ class PeerClient:
     def _arrays(
         self, url: str, verb: str, body: bytes, required: Iterable[str]
     ) -> dict[str, np.ndarray]:
-        return _decoded(
+        return self._decoded(
             url,
             f"{verb} an unusable .npz payload",
+            f"{verb} data that is not a usable .npz archive",
             lambda: decode_named_arrays(
                 body, required=required, max_decompressed_bytes=self.max_response_bytes
             ),
         )
+
+    def _decoded(
+        self, url: str, failure: str, public: str, decode: Callable[[], _T]
+    ) -> _T:
+        try:
+            return decode()
+        except PayloadError as exc:
+            raise PeerProtocolError(
+                f"{url} {failure}: {exc}", url, public=f"{self.peer} {public}"
+            ) from exc
+
+    def _json(self, url: str, body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise PeerProtocolError(
+                f"{url} answered 201 without JSON: {_excerpt(body)!r}",
+                url,
+                public=f"{self.peer} answered 201 without JSON",
+            ) from exc
 
     def _request(
         self, method: str, url: str, expected: int, timeout: float, **kwargs: Any
@@ -259,22 +331,27 @@ class PeerClient:
         """Send one request; return its (size-bounded) body if the status is
         ``expected``, else raise the matching :class:`PeerError`."""
         started = time.perf_counter()
+        deadline = time.monotonic() + self.deadline
         try:
             with self.session.request(
                 method, url, timeout=timeout, stream=True, **kwargs
             ) as response:
-                body = self._read_bounded(response, url)
+                body = self._read_bounded(response, url, deadline)
                 status = response.status_code
         except requests.Timeout as exc:
             raise PeerUnavailableError(
-                f"{url} did not answer within {timeout} s", url
+                f"{url} did not answer within {timeout} s",
+                url,
+                public=f"{self.peer} did not answer within {timeout} s",
             ) from exc
         except requests.RequestException as exc:
             raise PeerUnavailableError(
-                f"{url} is unreachable: {_reason(exc)}", url
+                f"{url} is unreachable: {_reason(exc)}",
+                url,
+                public=f"{self.peer} is unreachable",
             ) from exc
         if status != expected:
-            raise _rejected(url, status, body, expected=expected)
+            raise _rejected(url, status, body, expected, self.peer)
         sent = len(kwargs.get("data") or b"")
         _logger.info(
             "%s %s (%d bytes) -> %d (%d bytes) in %.3f s",
@@ -287,59 +364,74 @@ class PeerClient:
         )
         return body
 
-    def _read_bounded(self, response: requests.Response, url: str) -> bytes:
+    def _read_bounded(
+        self, response: requests.Response, url: str, deadline: float
+    ) -> bytes:
+        """Read the body in chunks, refusing it once it passes the size limit
+        or the exchange passes its deadline (the per-read timeout alone lets
+        a peer that drips a byte at a time hold a request forever)."""
+        limit = self.max_response_bytes
+        too_large = f"{self.peer} sent more than the limit of {limit} bytes"
         declared = response.headers.get("Content-Length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self.max_response_bytes
-        ):
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PeerProtocolError(
-                f"{url} sent {declared} bytes, more than the "
-                f"limit of {self.max_response_bytes}",
+                f"{url} sent {declared} bytes, more than the limit of {limit}",
                 url,
+                public=too_large,
             )
-        chunks = []
-        received = 0
-        for chunk in response.iter_content(chunk_size=1 << 16):
-            received += len(chunk)
-            if received > self.max_response_bytes:
+        body = bytearray()
+        for chunk in _chunks_as_they_arrive(response):
+            body += chunk
+            if len(body) > limit:
                 raise PeerProtocolError(
-                    f"{url} sent more than the limit of "
-                    f"{self.max_response_bytes} bytes",
+                    f"{url} sent more than the limit of {limit} bytes",
                     url,
+                    public=too_large,
                 )
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if time.monotonic() > deadline:
+                raise PeerUnavailableError(
+                    f"{url} had sent {len(body)} bytes when the deadline of "
+                    f"{self.deadline} s passed",
+                    url,
+                    public=f"{self.peer} did not finish answering within "
+                    f"{self.deadline} s",
+                )
+        # bytes() copies once; the chunks were never held twice over.
+        return bytes(body)
 
 
-def _decoded(url: str, failure: str, decode: Callable[[], _T]) -> _T:
+def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    """The body in pieces as the network delivers them: each read returns as
+    soon as any data is there (``iter_content`` waits for a whole chunk, so a
+    drip of one byte per second would never reach a deadline check)."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # urllib3 < 2
+        yield from response.iter_content(chunk_size=_CHUNK)
+        return
     try:
-        return decode()
-    except PayloadError as exc:
-        raise PeerProtocolError(f"{url} {failure}: {exc}", url) from exc
-
-
-def _json(url: str, body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise PeerProtocolError(
-            f"{url} answered 201 without JSON: {_excerpt(body)!r}", url
-        ) from exc
+        while chunk := read1(_CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
 
 
 def _excerpt(body: bytes) -> str:
     return body[:_BODY_EXCERPT].decode("utf-8", errors="replace")
 
 
-def _rejected(url: str, status: int, body: bytes, expected: int) -> PeerRejectedError:
+def _rejected(
+    url: str, status: int, body: bytes, expected: int, peer: str
+) -> PeerRejectedError:
     excerpt = _excerpt(body)
     return PeerRejectedError(
         f"{url} answered {status} (expected {expected}): {excerpt!r}",
         url,
         status=status,
         body_excerpt=excerpt,
+        public=f"{peer} answered with status {status}",
     )
 
 

@@ -5,8 +5,10 @@ Both servers keep their state this way: the supervised server its fitted
 model, the tabular server its release (table, scheme and report). A writer
 holds a non-blocking lock next to the file, so a second writer is refused at
 once, whichever worker process it runs in; the file is replaced atomically
-(:func:`~anomed_anonymizer.files.save_atomically`); every process reloads it
-when it changes.
+(:func:`~anomed_anonymizer.files.save_atomically`), and only after it has been
+read back as a reader will read it; every process reloads it when it changes.
+What killed writers left behind is removed when a store is made (at each
+worker's start).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .errors import BusyError, NotReadyError
-from .files import ExclusiveLock, save_atomically
+from .files import ExclusiveLock, remove_stale_staging, save_atomically
 
 __all__ = ["SingleWriterStore"]
 
@@ -45,7 +47,8 @@ class SingleWriterStore(Generic[T]):
         The file (or directory) the store keeps; the lock is ``path`` with
         ``.lock`` appended.
     load : Callable[[pathlib.Path], T]
-        Reads what a writer wrote at ``path``.
+        Reads what a writer wrote at ``path``; it also checks each new
+        version before that replaces the previous one.
 
     Examples
     --------
@@ -72,6 +75,11 @@ class SingleWriterStore(Generic[T]):
         self._reload_lock = threading.Lock()
         self._loaded: T | None = None
         self._loaded_signature: _Signature | None = None
+        removed = remove_stale_staging(self.path)
+        if removed:
+            _logger.info(
+                "removed %d leftovers of killed saves beside %s", removed, self.path
+            )
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
@@ -95,16 +103,19 @@ class SingleWriterStore(Generic[T]):
             self._lock.release()
 
     def replace(self, write: Callable[[Path], None]) -> None:
-        """Write a new version with ``write(temporary_path)`` and put it in
-        place atomically (see :func:`~anomed_anonymizer.files.save_atomically`).
+        """Write a new version with ``write(temporary_path)``, read it back
+        with ``load``, and put it in place atomically (see
+        :func:`~anomed_anonymizer.files.save_atomically`).
 
         Raises
         ------
+        VerificationError
+            If what was written cannot be loaded; the previous version stays.
         Exception
             Whatever ``write`` raised; the previous version then stays.
         """
         started = time.perf_counter()
-        save_atomically(write, self.path)
+        save_atomically(write, self.path, verify=self._load)
         _logger.info(
             "saved %s (%d bytes) in %.3f s",
             self.path,
@@ -131,7 +142,18 @@ class SingleWriterStore(Generic[T]):
                 _logger.info(
                     "loaded %s in %.3f s", self.path, time.perf_counter() - started
                 )
+                self._on_load(signature[1] / 1e9)
             return self._loaded  # type: ignore[return-value]
+
+    def saved_at(self) -> float | None:
+        """When the current version was saved (epoch seconds), or ``None``
+        if nothing has been written yet."""
+        signature = self._signature()
+        return signature[1] / 1e9 if signature is not None else None
+
+    def _on_load(self, saved_at: float) -> None:
+        """Called after this process loaded the version saved at ``saved_at``
+        (epoch seconds); subclasses may report it."""
 
     def _signature(self) -> _Signature | None:
         # The inode changes with every atomic replace, so two saves within one

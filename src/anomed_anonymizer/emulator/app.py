@@ -15,9 +15,21 @@ from collections.abc import Callable
 import falcon
 import numpy as np
 
-from ..web import create_app
-from ..wire import PayloadError, decode_named_arrays, encode_named_arrays
-from .platform import Forward, answer_with_score, malformed, score_forwarder, scored
+from ..web import create_app, read_body
+from ..wire import (
+    PayloadError,
+    PayloadTooLargeError,
+    decode_named_arrays,
+    encode_named_arrays,
+)
+from .platform import (
+    MAX_UPLOAD_BYTES,
+    Forward,
+    answer_with_score,
+    malformed,
+    score_forwarder,
+    scored,
+)
 from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
 
 __all__ = ["supervised_challenge_app"]
@@ -47,16 +59,23 @@ class _Utility:
         ground_truth: Callable[[falcon.Request], np.ndarray],
         evaluate: Callable[[np.ndarray, np.ndarray], dict[str, float]],
         forward: Forward,
+        max_upload_bytes: int,
     ) -> None:
         self._ground_truth = ground_truth
         self._evaluate = evaluate
         self._forward = forward
+        self._max_upload_bytes = max_upload_bytes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = self._max_upload_bytes
         try:
             prediction = decode_named_arrays(
-                req.bounded_stream.read(), required=("prediction",)
+                read_body(req, limit),
+                required=("prediction",),
+                max_decompressed_bytes=limit,
             )["prediction"]
+        except PayloadTooLargeError:
+            raise  # 413
         except PayloadError as exc:
             _logger.warning("unusable prediction upload: %s", exc)
             raise malformed("Expected a NumPy array with name 'prediction'.") from exc
@@ -74,7 +93,10 @@ class _Utility:
 
 
 def supervised_challenge_app(
-    challenge: MIAChallenge, anomed_host: str | None = None
+    challenge: MIAChallenge,
+    anomed_host: str | None = None,
+    *,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> falcon.App:
     """Create the web app of a supervised-learning MIA challenge.
 
@@ -85,6 +107,9 @@ def supervised_challenge_app(
     anomed_host : str | None, optional
         ``host:port`` of the platform to forward scores to; by default the
         ``ANOMED_HOST`` environment variable, and none if that is unset.
+    max_upload_bytes : int, optional
+        The largest prediction upload, and the most its archive may inflate
+        to (413 above), by default 256 MiB.
 
     Returns
     -------
@@ -127,6 +152,7 @@ def supervised_challenge_app(
             lambda req: challenge.targets(req.get_param("data_split", required=True)),
             strict_accuracy,
             score_forwarder("anonymizer", host),
+            max_upload_bytes,
         ),
     )
     app.add_route(
@@ -135,6 +161,7 @@ def supervised_challenge_app(
             lambda req: attack_evaluation(req)[1],
             evaluate_membership_inference,
             score_forwarder("deanonymizer", host),
+            max_upload_bytes,
         ),
     )
     return app

@@ -13,9 +13,19 @@ from typing import Any
 import falcon
 import requests
 
-__all__ = ["answer_with_score", "malformed", "score_forwarder", "scored"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "answer_with_score",
+    "malformed",
+    "score_forwarder",
+    "scored",
+]
 
 Forward = Callable[[falcon.Request, dict[str, float]], None]
+
+MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+"""The default bound of an upload to a scoring route: its body, and what it
+inflates to (413 above)."""
 
 
 def malformed(description: str) -> falcon.HTTPBadRequest:

@@ -33,9 +33,15 @@ import pandas as pd
 
 from ..tabular._checks import column_kind
 from ..tabular.metrics import score_release
-from ..web import create_app
-from ..wire import PayloadError, decode_table, encode_table
-from .platform import answer_with_score, malformed, score_forwarder, scored
+from ..web import create_app, read_body
+from ..wire import PayloadError, PayloadTooLargeError, decode_table, encode_table
+from .platform import (
+    MAX_UPLOAD_BYTES,
+    answer_with_score,
+    malformed,
+    score_forwarder,
+    scored,
+)
 
 __all__ = ["ReconstructionChallenge", "tabular_challenge_app"]
 
@@ -128,11 +134,24 @@ class _Table:
 
 
 class _AnonymizerUtility:
-    def __init__(self, challenge: ReconstructionChallenge, forward) -> None:
+    def __init__(
+        self, challenge: ReconstructionChallenge, forward, max_upload_bytes: int
+    ) -> None:
         self._challenge = challenge
         self._forward = forward
+        self._max_upload_bytes = max_upload_bytes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = self._max_upload_bytes
+        if req.content_length is not None and req.content_length > limit:
+            raise PayloadTooLargeError(
+                f"the body has {req.content_length} bytes, more than the limit "
+                f"of {limit}",
+                size=req.content_length,
+                limit=limit,
+            )
+        # No part can be larger than the body: the app's multipart handler
+        # buffers parts up to the same limit (see tabular_challenge_app).
         parts = {}
         for part in req.get_media():
             parts[part.name] = part.data if part.name == "anon_data" else part.text
@@ -140,7 +159,9 @@ class _AnonymizerUtility:
         if missing:
             raise malformed(f"multipart parts missing: {', '.join(missing)}")
         try:
-            table = decode_table(parts["anon_data"])
+            table = decode_table(parts["anon_data"], max_decompressed_bytes=limit)
+        except PayloadTooLargeError:
+            raise  # 413
         except PayloadError as exc:
             raise malformed(str(exc)) from exc
         evaluation = scored(
@@ -150,13 +171,19 @@ class _AnonymizerUtility:
 
 
 class _DeanonymizerUtility:
-    def __init__(self, challenge: ReconstructionChallenge, forward) -> None:
+    def __init__(
+        self, challenge: ReconstructionChallenge, forward, max_upload_bytes: int
+    ) -> None:
         self._challenge = challenge
         self._forward = forward
+        self._max_upload_bytes = max_upload_bytes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = self._max_upload_bytes
         try:
-            table = decode_table(req.bounded_stream.read())
+            table = decode_table(read_body(req, limit), max_decompressed_bytes=limit)
+        except PayloadTooLargeError:
+            raise  # 413
         except PayloadError as exc:
             raise malformed(str(exc)) from exc
         evaluation = scored(self._challenge.evaluate_privacy, table)
@@ -164,27 +191,40 @@ class _DeanonymizerUtility:
 
 
 def tabular_challenge_app(
-    challenge: ReconstructionChallenge, anomed_host: str | None = None
+    challenge: ReconstructionChallenge,
+    anomed_host: str | None = None,
+    *,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> falcon.App:
     """Create the web app of a tabular data-reconstruction challenge.
 
     Routes: ``GET /``, ``GET /data/anonymizer/leaky``,
     ``GET /data/deanonymizer/background-knowledge`` (Parquet),
     ``POST /utility/anonymizer?anonymizer=ID`` (multipart ``anon_data`` +
-    ``anon_scheme``), ``POST /utility/deanonymizer`` (Parquet).
+    ``anon_scheme``), ``POST /utility/deanonymizer`` (Parquet). Uploads of
+    more than ``max_upload_bytes`` (default 256 MiB), or tables that would
+    take more once read, are refused with 413.
     """
     host = anomed_host if anomed_host is not None else os.environ.get("ANOMED_HOST")
     app = create_app("Challenge server is alive!")
+    # Falcon buffers at most 1 MiB per multipart part by default (a larger
+    # release would be a 400): allow parts as large as the upload bound.
+    multipart = app.req_options.media_handlers[falcon.MEDIA_MULTIPART]
+    multipart.parse_options.max_body_part_buffer_size = max_upload_bytes
     app.add_route("/data/anonymizer/leaky", _Table(challenge.leaky))
     app.add_route(
         "/data/deanonymizer/background-knowledge", _Table(challenge.background)
     )
     app.add_route(
         "/utility/anonymizer",
-        _AnonymizerUtility(challenge, score_forwarder("anonymizer", host)),
+        _AnonymizerUtility(
+            challenge, score_forwarder("anonymizer", host), max_upload_bytes
+        ),
     )
     app.add_route(
         "/utility/deanonymizer",
-        _DeanonymizerUtility(challenge, score_forwarder("deanonymizer", host)),
+        _DeanonymizerUtility(
+            challenge, score_forwarder("deanonymizer", host), max_upload_bytes
+        ),
     )
     return app

@@ -102,7 +102,7 @@ def test_fit_and_evaluate_against_the_challenge(tabular_challenge, tabular_anony
     fit = requests.post(f"{tabular_anonymizer.url}/fit", timeout=120)
     assert fit.status_code == 201, fit.text
     assert fit.json()["scheme"] == "generalization"
-    assert fit.json()["report"]["min_class_size"] >= 10
+    assert "report" not in fit.json()  # computed on the leaky table: never served
     evaluation = requests.post(f"{tabular_anonymizer.url}/evaluate", timeout=120)
     assert evaluation.status_code == 201, (
         evaluation.text + tabular_challenge.log()[-2000:]

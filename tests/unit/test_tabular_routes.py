@@ -101,12 +101,22 @@ def test_evaluate_before_any_fit_is_503(challenge, tmp_path):
     assert result.status_code == 503
 
 
+def persisted_report(tmp_path) -> dict:
+    """The report kept with the release in ``tmp_path / "out"``."""
+    return anon.PersistingTabularDataAnonymizer(
+        Identity(), tmp_path / "out"
+    ).get_report()
+
+
 def test_fit_anonymizes_and_serves_table_and_scheme(challenge, tmp_path):
     client = make_client(challenge[0], tmp_path)
     fit = client.simulate_post("/fit")
     assert fit.status_code == 201, fit.text
     assert fit.json["scheme"] == "generalization"
-    assert fit.json["report"]["min_class_size"] >= 3
+    # The report is computed on the leaky data: no answer carries it.
+    assert "report" not in fit.json
+    assert "min_class_size" not in fit.text
+    assert persisted_report(tmp_path)["min_class_size"] >= 3
     table = decode_table(client.simulate_get("/anon_data").content)
     assert list(table.columns[:2]) == ["age_min", "age_max"]
     assert len(table) == len(LEAKY)
@@ -126,15 +136,17 @@ def test_evaluate_uploads_multipart_and_returns_the_challenges_json(
     assert 0.0 < evaluation["ncp"] < 1.0
     assert evaluation["utility"] == pytest.approx(1 - evaluation["ncp"])
     assert posted == [{"anonymizer": "tab"}]
-    # What /fit reports is what the challenge scores, to the last bit.
-    assert fit.json["report"]["ncp"] == evaluation["ncp"]
+    # The report kept with the release is what the challenge scores, to the
+    # last bit.
+    assert fit.status_code == 201
+    assert persisted_report(tmp_path)["ncp"] == evaluation["ncp"]
 
 
 def test_microaggregation_report_equals_the_challenges_score(challenge, tmp_path):
     client = make_client(challenge[0], tmp_path, MDAVMicroaggregator(k=3))
-    fit = client.simulate_post("/fit")
+    assert client.simulate_post("/fit").status_code == 201
     evaluation = client.simulate_post("/evaluate").json["evaluation"]
-    assert fit.json["report"]["information_loss"] == evaluation["sse_sst"]
+    assert persisted_report(tmp_path)["information_loss"] == evaluation["sse_sst"]
     assert 0.0 < evaluation["sse_sst"] < 1.0
 
 
@@ -155,10 +167,10 @@ def test_a_refused_anonymization_is_a_502_and_keeps_the_previous_release(
     make_client(challenge[0], tmp_path, Identity()).simulate_post("/fit")
     client = make_client(challenge[0], tmp_path, Refusing())
     result = client.simulate_post("/fit")
-    assert result.status_code == 502
+    assert result.status_code == 502  # the challenge's table, not our failure
     assert result.json["title"] == "Data rejected by the anonymizer"
     assert "column 'age' has 3 missing values" in result.json["description"]
-    assert "/data/anonymizer/leaky" in result.json["description"]
+    assert "/data/anonymizer/leaky" not in result.text
     assert client.simulate_get("/anon_data_scheme").json == {"scheme": "same"}
 
 
@@ -190,11 +202,16 @@ def test_concurrent_fit_is_503(challenge, tmp_path):
     assert client.simulate_post("/fit").status_code == 201, "free again afterwards"
 
 
-def test_unreachable_challenge_is_503_naming_the_url(tmp_path):
+def test_unreachable_challenge_is_503_logging_the_url(tmp_path, caplog):
     client = make_client("http://127.0.0.1:9", tmp_path)
     result = client.simulate_post("/fit")
     assert result.status_code == 503
-    assert "http://127.0.0.1:9/data/anonymizer/leaky" in result.json["description"]
+    assert "unreachable" in result.json["description"]
+    assert "127.0.0.1:9" not in result.text
+    assert any(
+        "http://127.0.0.1:9/data/anonymizer/leaky" in record.getMessage()
+        for record in caplog.records
+    )
 
 
 def test_scheme_table_and_report_are_replaced_together(tmp_path):
@@ -219,10 +236,11 @@ def test_scheme_table_and_report_are_replaced_together(tmp_path):
 
 
 def test_the_report_is_kept_but_not_published(challenge, tmp_path):
-    """report_ is computed on the leaky table: /fit returns it and it survives
-    a restart, but /anon_data does not carry it."""
+    """report_ is computed on the leaky table: it is kept with the release
+    and survives a restart, but no answer carries it."""
     fit = make_client(challenge[0], tmp_path, Reported()).simulate_post("/fit")
-    assert fit.json["report"] == {"rows": 12}
+    assert fit.status_code == 201
+    assert "report" not in fit.json
     restarted = anon.PersistingTabularDataAnonymizer(Identity(), tmp_path / "out")
     assert restarted.get_report() == {"rows": 12}
     published = make_client(challenge[0], tmp_path).simulate_get("/anon_data")
@@ -269,4 +287,4 @@ def test_leaky_table_with_nan_is_a_json_error_naming_the_column(tmp_path):
     assert result.status_code == 502
     assert result.json["title"] == "Data rejected by the anonymizer"
     assert "'age'" in result.json["description"]
-    assert "/data/anonymizer/leaky" in result.json["description"]
+    assert "/data/anonymizer/leaky" not in result.text

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import AnomedError
 from ..files import save_atomically
 from .base import SupervisedLearningAnonymizer
 from .batching import batch_views
@@ -45,8 +46,17 @@ _ACCOUNTANTS = ("prv", "rdp", "gdp")
 _EPOCH_LINES = 20
 
 
-class UnsafeWeightsError(ValueError):
-    """A weights file holds more than tensors and plain data (e.g. code)."""
+class UnsafeWeightsError(AnomedError, ValueError):
+    """A weights file holds more than tensors and plain data (e.g. code).
+
+    A server answers it with a 500 whose description leaves out the file's
+    path (the log has it)."""
+
+    title = "Unsafe weights"
+    public_message = (
+        "refused to load the model file: it holds more than tensors and plain "
+        "data, so it was not written by TorchWrapper.save"
+    )
 
 
 @dataclass(frozen=True)

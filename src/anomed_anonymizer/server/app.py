@@ -10,6 +10,7 @@ import falcon
 from ..models.base import SupervisedLearningAnonymizer
 from ..web import create_app
 from ..wire import PeerClient
+from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .resources import DEFAULT_MAX_REQUEST_BYTES, FitResource, InferenceResource
 from .storage import ModelStore
@@ -36,8 +37,11 @@ def supervised_learning_anonymizer_server_factory(
 
     Routes: ``GET /`` (alive), ``POST /fit``, ``POST /evaluate?data_split=``
     (``tuning`` or ``validation``), ``POST /predict[?batch_size=N]`` and ``GET
-    /privacy`` (the fitted model's privacy budget). Every error is a JSON body
-    ``{"title": ..., "description": ...}``.
+    /privacy`` (the fitted model's privacy budget), plus ``GET /ready``, ``GET
+    /metrics`` (Prometheus) and ``GET /openapi.json``. Every error is a JSON
+    body ``{"title": ..., "description": ...}``. When the environment variable
+    ``ANOMED_CONTROL_TOKEN`` is set, ``/fit`` and ``/evaluate`` need
+    ``Authorization: Bearer <token>``.
 
     Parameters
     ----------
@@ -89,9 +93,11 @@ def supervised_learning_anonymizer_server_factory(
         download_timeout=download_timeout,
         upload_timeout=upload_timeout,
         max_response_bytes=max(max_request_bytes, 1 << 30),
+        peer="the challenge",
     )
     store = ModelStore(model_filepath, model_loader)
-    app = create_app("Anonymizer server is alive!")
+    app = create_app("Anonymizer server is alive!", control_routes=CONTROL_ROUTES)
+    add_operational_routes(app, "supervised", store.saved_at)
     app.add_route(
         "/fit",
         FitResource(

@@ -32,6 +32,7 @@ from ..models.tabular import (
     TabularDataAnonymizer,
 )
 from ..store import SingleWriterStore
+from ..web import metrics
 from ..wire import decode_table
 
 __all__ = [
@@ -101,6 +102,9 @@ class ReleaseStore(SingleWriterStore[Release]):
     def __init__(self, output_dir: str | Path) -> None:
         super().__init__(Path(output_dir) / "anon_data.parquet", _read_release)
 
+    def _on_load(self, saved_at: float) -> None:
+        metrics().generation.set(saved_at)
+
     def publish(
         self,
         table: pd.DataFrame,
@@ -116,6 +120,10 @@ class ReleaseStore(SingleWriterStore[Release]):
         InvalidOutputError
             If the table cannot be written as Parquet, or the budget or report
             cannot be written as JSON.
+        VerificationError
+            If the written file cannot be read back (Parquet's readers refuse
+            metadata larger than they accept, such as a column name of a
+            50 MB category); the previous release stays.
         """
         metadata = {_SCHEME_KEY: scheme.encode()}
         for key, value in ((_BUDGET_KEY, budget), (_REPORT_KEY, report)):
@@ -183,6 +191,8 @@ class PersistingTabularDataAnonymizer:
             If another anonymization runs (in any worker process).
         InvalidOutputError
             If the anonymizer's output is not a releasable (table, scheme).
+        VerificationError
+            If the release cannot be read back; the previous one stays.
         ValueError
             Whatever the anonymizer raised for unsuitable data.
         """
@@ -222,6 +232,10 @@ class PersistingTabularDataAnonymizer:
             If nothing has been persisted yet.
         """
         return self._store.latest()
+
+    def saved_at(self) -> float | None:
+        """When the current release was persisted (epoch seconds), or ``None``."""
+        return self._store.saved_at()
 
     def release_bytes(self) -> bytes:
         """The persisted table as published (Parquet; see :meth:`release`)."""

@@ -8,18 +8,19 @@ can be mounted on an app of your own (call
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import falcon
 import numpy as np
 
-from ..errors import InvalidInputError, InvalidOutputError
+from ..errors import BusyError, InvalidInputError, InvalidOutputError
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.privacy import privacy_budget_of, privacy_json
-from ..web import AliveResource, read_body
+from ..web import AliveResource, metrics, read_body
 from ..wire import (
     PeerClient,
     PeerProtocolError,
@@ -33,6 +34,8 @@ __all__ = [
     "AliveResource",
     "FitResource",
     "InferenceResource",
+    "bounded_batch_size",
+    "counted_fit",
     "read_body",
     "rejected_data",
     "validate_anonymizer_input_or_raise",
@@ -41,6 +44,8 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_REQUEST_BYTES = 256 * 1024 * 1024
+MAX_BATCHES_PER_REQUEST = 1024
+"""Most batches one request is split into; see :func:`bounded_batch_size`."""
 DATA_SPLITS = ("tuning", "validation")
 
 # A validator signals rejection with ValueError; one that crashes on a
@@ -93,16 +98,36 @@ def rejected_data(description: str, url: str, exc: Exception) -> PeerProtocolErr
     Parameters
     ----------
     description : str
-        What was rejected, from where (e.g. "the training features from URL
-        (shape ...) were rejected by the anonymizer's validate_input").
+        What was rejected, for the client (e.g. "the challenge's training
+        features (shape ...) were rejected by the anonymizer's
+        validate_input"); the log adds where it came from.
     url : str
         Where the data came from.
     exc : Exception
         The anonymizer's reason.
     """
+    reason = _reason(exc)
     return PeerProtocolError(
-        f"{description}: {_reason(exc)}", url, title="Data rejected by the anonymizer"
+        f"{description} (from {url}): {reason}",
+        url,
+        title="Data rejected by the anonymizer",
+        public=f"{description}: {reason}",
     )
+
+
+def bounded_batch_size(n_rows: int, batch_size: int) -> int:
+    """``batch_size``, raised where needed so that ``n_rows`` take at most
+    :data:`MAX_BATCHES_PER_REQUEST` batches (a tiny ``?batch_size`` on a huge
+    body would keep a worker busy for minutes; predictions do not change).
+
+    Examples
+    --------
+    >>> bounded_batch_size(100, 1)
+    1
+    >>> bounded_batch_size(10_000_000, 1)
+    9766
+    """
+    return max(batch_size, -(-n_rows // MAX_BATCHES_PER_REQUEST))
 
 
 def _reason(exc: Exception) -> str:
@@ -114,6 +139,8 @@ def _reason(exc: Exception) -> str:
 def _predict(
     anonymizer: SupervisedLearningAnonymizer, X: np.ndarray, batch_size: int | None
 ) -> np.ndarray:
+    if batch_size is not None:
+        batch_size = bounded_batch_size(len(X), batch_size)
     prediction = np.asarray(anonymizer.predict(X, batch_size=batch_size))
     if prediction.ndim == 0 or len(prediction) != len(X):
         raise InvalidOutputError(
@@ -151,36 +178,53 @@ class FitResource:
         self._client = client
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with self._store.fitting():
-            arrays = self._client.fetch_named_arrays(
-                self._training_data_url, required=("X", "y")
-            )
-            X, y = arrays["X"], arrays["y"]
-            try:
-                self._anonymizer.validate_input(X)
-            except _VALIDATOR_REJECTIONS as exc:
-                raise rejected_data(
-                    f"the training features from {self._training_data_url} (shape "
-                    f"{X.shape}, dtype {X.dtype}) were rejected by the anonymizer's "
-                    "validate_input",
-                    self._training_data_url,
-                    exc,
-                ) from exc
-            _logger.info(
-                "fitting on X %s %s, y %s %s", X.shape, X.dtype, y.shape, y.dtype
-            )
-            started = time.perf_counter()
-            self._anonymizer.fit(X, y)
-            duration = time.perf_counter() - started
-            _logger.info("fitted in %.3f s", duration)
-            self._store.save(self._anonymizer)
+        with self._store.fitting(), counted_fit():
+            n_samples, duration = self._fit_and_save()
         resp.status = falcon.HTTP_CREATED
         resp.media = {
             "message": "Fitting has been completed successfully.",
-            "n_samples": len(X),
+            "n_samples": n_samples,
             "fit_seconds": round(duration, 3),
             "privacy": privacy_json(privacy_budget_of(self._anonymizer)),
         }
+
+    def _fit_and_save(self) -> tuple[int, float]:
+        arrays = self._client.fetch_named_arrays(
+            self._training_data_url, required=("X", "y")
+        )
+        X, y = arrays["X"], arrays["y"]
+        try:
+            self._anonymizer.validate_input(X)
+        except _VALIDATOR_REJECTIONS as exc:
+            raise rejected_data(
+                f"the challenge's training features (shape {X.shape}, dtype "
+                f"{X.dtype}) were rejected by the anonymizer's validate_input",
+                self._training_data_url,
+                exc,
+            ) from exc
+        _logger.info("fitting on X %s %s, y %s %s", X.shape, X.dtype, y.shape, y.dtype)
+        started = time.perf_counter()
+        self._anonymizer.fit(X, y)
+        duration = time.perf_counter() - started
+        _logger.info("fitted in %.3f s", duration)
+        self._store.save(self._anonymizer)
+        return len(X), duration
+
+
+@contextlib.contextmanager
+def counted_fit() -> Iterator[None]:
+    """Count the fit in the block as a success or a failure, and time it
+    (``anomed_fits_total``, ``anomed_fit_duration_seconds``)."""
+    started = time.perf_counter()
+    try:
+        yield
+    except BusyError:  # refused: no fit was attempted
+        raise
+    except BaseException:
+        metrics().fits.labels("failure").inc()
+        raise
+    metrics().fits.labels("success").inc()
+    metrics().fit_duration.observe(time.perf_counter() - started)
 
 
 class InferenceResource:
@@ -238,7 +282,9 @@ class InferenceResource:
         self._utility_url = utility_evaluation_url
         self._max_request_bytes = max_request_bytes
         self._store = store or ModelStore(model_filepath, model_loader)
-        self._client = client or PeerClient(download_timeout, upload_timeout)
+        self._client = client or PeerClient(
+            download_timeout, upload_timeout, peer="the challenge"
+        )
 
     def on_post_predict(self, req: falcon.Request, resp: falcon.Response) -> None:
         anonymizer = self._store.latest()

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import BusyError, NotReadyError
 from ..store import SingleWriterStore
+from ..web import metrics
 
 __all__ = ["FitInProgressError", "ModelStore", "NotFittedError"]
 
@@ -57,5 +58,16 @@ class ModelStore(SingleWriterStore[Any]):
             yield
 
     def save(self, model: Any) -> None:
-        """Save ``model`` with its own ``save`` method, atomically."""
+        """Save ``model`` with its own ``save`` method, atomically; the saved
+        file must load with the model loader before it replaces the previous
+        one.
+
+        Raises
+        ------
+        VerificationError
+            If what was saved does not load; the previous model is kept.
+        """
         self.replace(model.save)
+
+    def _on_load(self, saved_at: float) -> None:
+        metrics().generation.set(saved_at)

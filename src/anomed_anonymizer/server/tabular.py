@@ -8,13 +8,15 @@ from pathlib import Path
 
 import falcon
 
+from ..errors import VerificationError
 from ..models.privacy import budget_from_record, privacy_json
 from ..models.tabular import TabularDataAnonymizer
 from ..web import create_app
-from ..wire import PeerClient
+from ..wire import PeerClient, PeerProtocolError
+from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
-from .releases import PersistingTabularDataAnonymizer
-from .resources import rejected_data
+from .releases import PersistingTabularDataAnonymizer, Release
+from .resources import counted_fit, rejected_data
 
 __all__ = [
     "TabularDataResource",
@@ -40,25 +42,43 @@ class TabularFitResource:
         self._client = client
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        leaky = self._client.fetch_table(self._url)
-        try:
-            release = self._anonymizer.anonymize(leaky)
-        except ValueError as exc:
-            raise rejected_data(
-                f"the leaky table from {self._url} ({leaky.shape[0]} rows x "
-                f"{leaky.shape[1]} columns) was rejected by the anonymizer",
-                self._url,
-                exc,
-            ) from exc
+        with counted_fit():
+            release = self._fit()
         resp.status = falcon.HTTP_CREATED
+        # The anonymizer's report_ is computed on the leaky table: it stays in
+        # the log and in the release file's metadata, never in an answer.
         resp.media = {
             "message": "Anonymization has been completed successfully.",
             "scheme": release.scheme,
-            # Computed on the leaky table: for the operator, not for publication.
-            "report": release.report,
             "budget": release.budget,
             "privacy": privacy_json(budget_from_record(release.budget)),
         }
+
+    def _fit(self) -> Release:
+        leaky = self._client.fetch_table(self._url)
+        shape = f"({leaky.shape[0]} rows x {leaky.shape[1]} columns)"
+        try:
+            release = self._anonymizer.anonymize(leaky)
+        except VerificationError as exc:
+            # What the challenge's table became cannot be stored (a 50 MB
+            # category as a column name): its data, not our failure.
+            raise PeerProtocolError(
+                f"the release anonymized from {self._url} cannot be read back: {exc}",
+                self._url,
+                title="Data rejected by the anonymizer",
+                public=f"the release anonymized from the challenge's leaky table "
+                f"{shape} cannot be stored and read back (a value too long for "
+                "Parquet's metadata, such as a huge category?); the previous "
+                "release is kept",
+            ) from exc
+        except ValueError as exc:
+            raise rejected_data(
+                f"the challenge's leaky table {shape} was rejected by the anonymizer",
+                self._url,
+                exc,
+            ) from exc
+        _logger.info("release report (not served): %s", release.report)
+        return release
 
 
 class TabularEvaluationResource:
@@ -122,8 +142,11 @@ def tabular_data_anonymizer_server_factory(
     persist table, scheme and report atomically); ``POST /evaluate`` (upload
     table and scheme as multipart ``anon_data``/``anon_scheme`` to the
     challenge); ``GET /anon_data`` (Parquet); ``GET /anon_data_scheme``
-    (``{"scheme": ...}``); ``GET /privacy`` (the release's privacy budget).
-    Errors are JSON; before the first fit the data routes answer 503.
+    (``{"scheme": ...}``); ``GET /privacy`` (the release's privacy budget);
+    ``GET /ready``, ``GET /metrics``, ``GET /openapi.json``. Errors are JSON;
+    before the first fit the data routes answer 503. When
+    ``ANOMED_CONTROL_TOKEN`` is set, ``/fit`` and ``/evaluate`` need
+    ``Authorization: Bearer <token>``.
 
     Parameters
     ----------
@@ -147,9 +170,12 @@ def tabular_data_anonymizer_server_factory(
     """
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
     client = PeerClient(
-        download_timeout=download_timeout, upload_timeout=upload_timeout
+        download_timeout=download_timeout,
+        upload_timeout=upload_timeout,
+        peer="the challenge",
     )
-    app = create_app("Anonymizer server is alive!")
+    app = create_app("Anonymizer server is alive!", control_routes=CONTROL_ROUTES)
+    add_operational_routes(app, "tabular", persisting.saved_at)
     app.add_route("/fit", TabularFitResource(persisting, leaky_data_url, client))
     app.add_route(
         "/evaluate",

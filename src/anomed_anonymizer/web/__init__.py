@@ -1,22 +1,38 @@
 """The Falcon pieces every app of this package uses: the alive resource,
-request logging, bounded body reading and the mapping of the error vocabulary
-(:mod:`anomed_anonymizer.errors`) to HTTP statuses.
+request ids and logging, metrics, control access, bounded body reading and
+the mapping of the error vocabulary (:mod:`anomed_anonymizer.errors`) to HTTP
+statuses.
 
 The anonymizer servers, the challenge emulator and the self-audit all build on
 this module, so none of them imports another's internals.
 """
 
 from .app import create_app
-from .errors import STATUSES, register_error_handlers
-from .middleware import RequestLogger, configure_logging
+from .errors import STATUSES, compose_error, register_error_handlers
+from .metrics import MetricsResource, metrics
+from .middleware import (
+    CONTROL_TOKEN_ENV,
+    ControlAccess,
+    RequestLogger,
+    configure_logging,
+    current_request_id,
+    install_request_id_logging,
+)
 from .resources import AliveResource, read_body
 
 __all__ = [
+    "CONTROL_TOKEN_ENV",
     "STATUSES",
     "AliveResource",
+    "ControlAccess",
+    "MetricsResource",
     "RequestLogger",
+    "compose_error",
     "configure_logging",
     "create_app",
+    "current_request_id",
+    "install_request_id_logging",
+    "metrics",
     "read_body",
     "register_error_handlers",
 ]

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import falcon
 
 from .errors import register_error_handlers
-from .middleware import RequestLogger, configure_logging
+from .middleware import ControlAccess, RequestLogger, configure_logging
 from .resources import AliveResource
 
 __all__ = ["create_app"]
 
 
-def create_app(alive_message: str) -> falcon.App:
-    """A Falcon app that logs every request, answers every error as JSON (see
-    :func:`register_error_handlers`) and serves ``GET /``.
+def create_app(alive_message: str, *, control_routes: Iterable[str] = ()) -> falcon.App:
+    """A Falcon app that gives every request an id, logs and counts it,
+    answers every error as JSON (see :func:`register_error_handlers`) and
+    serves ``GET /``.
 
     Parameters
     ----------
     alive_message : str
         The message of ``GET /``.
+    control_routes : Iterable[str], optional
+        Route templates that need the control token when
+        ``ANOMED_CONTROL_TOKEN`` is set (see :class:`ControlAccess`).
 
     Returns
     -------
@@ -26,7 +32,11 @@ def create_app(alive_message: str) -> falcon.App:
         The app; add the routes of the server.
     """
     configure_logging()
-    app = falcon.App(middleware=[RequestLogger()])
+    middleware: list[object] = [RequestLogger()]
+    control_routes = tuple(control_routes)
+    if control_routes:
+        middleware.append(ControlAccess(control_routes))
+    app = falcon.App(middleware=middleware)
     register_error_handlers(app)
     app.add_route("/", AliveResource(alive_message))
     return app

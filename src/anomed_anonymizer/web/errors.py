@@ -5,11 +5,25 @@ or Falcon's own HTTP errors; :data:`STATUSES` gives each class of the
 vocabulary its status once, instead of every responder catching them.
 Anything unexpected is logged with its traceback and answered with a JSON 500
 that names the route.
+
+What reaches the client is written for the client: a title and a description
+it can act on (:meth:`~anomed_anonymizer.errors.AnomedError.for_client`).
+Details that belong to the operator (a peer's URLs and its own error text,
+file paths, the text of an unexpected exception) go to the log, under the
+request id that the answer carries in its ``X-Request-ID`` header and names
+in its description.
+
+The handlers compose the answer instead of raising a ``falcon.HTTPError``: an
+exception raised inside Falcon's handler would chain the original one
+(``__context__``), whose traceback holds the responder's frames, into a
+reference cycle that keeps the request's arrays alive until the next garbage
+collection.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 import falcon
@@ -19,13 +33,21 @@ from ..errors import (
     BusyError,
     InvalidInputError,
     InvalidOutputError,
+    LockUnavailableError,
     NotReadyError,
     TooLargeError,
     UpstreamError,
     UpstreamUnavailableError,
+    VerificationError,
 )
+from .middleware import current_request_id
 
-__all__ = ["RETRY_AFTER_SECONDS", "STATUSES", "register_error_handlers"]
+__all__ = [
+    "RETRY_AFTER_SECONDS",
+    "STATUSES",
+    "compose_error",
+    "register_error_handlers",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -37,6 +59,8 @@ STATUSES: dict[type[AnomedError], str] = {
     UpstreamError: falcon.HTTP_502,
     UpstreamUnavailableError: falcon.HTTP_503,
     InvalidOutputError: falcon.HTTP_500,
+    VerificationError: falcon.HTTP_500,
+    LockUnavailableError: falcon.HTTP_500,
 }
 """The status of each class of the vocabulary; a subclass gets the status of
 its nearest listed ancestor."""
@@ -53,29 +77,96 @@ def status_of(error: AnomedError) -> str:
     return falcon.HTTP_500
 
 
+def compose_error(
+    resp: falcon.Response,
+    status: str | int,
+    title: str,
+    description: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Write the JSON error answer ``{"title", "description"}`` into ``resp``.
+
+    Parameters
+    ----------
+    resp : falcon.Response
+        The response to fill.
+    status : str | int
+        Its status.
+    title, description : str
+        What the body says.
+    headers : dict[str, str] | None, optional
+        Extra headers (``Retry-After``, ``Allow``, ``WWW-Authenticate``).
+    """
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.media = {"title": title, "description": description}
+    for name, value in (headers or {}).items():
+        resp.set_header(name, value)
+
+
+def _see_the_log() -> str:
+    return f"the server log has the details (request {current_request_id()})"
+
+
 def _handle_vocabulary(
     req: falcon.Request, resp: falcon.Response, ex: AnomedError, params: Any
 ) -> None:
     status = status_of(ex)
-    _logger.warning("%s %s -> %s (%s): %s", req.method, req.path, status, ex.title, ex)
+    message = str(ex)
+    # The message, not the exception: a handler that keeps records (a
+    # MemoryHandler, a test's capture) would keep its frames alive too.
+    _logger.warning(
+        "%s %s -> %s (%s): %s", req.method, req.path, status, ex.title, message
+    )
+    description = ex.for_client()
+    if description != message:
+        description = f"{description}; {_see_the_log()}"
     headers = (
         {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(ex, BusyError) else None
     )
-    raise falcon.HTTPError(status, title=ex.title, description=str(ex), headers=headers)
+    compose_error(resp, status, ex.title, description, headers)
+
+
+def _handle_http_error(
+    req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any
+) -> None:
+    # Falcon's own errors (unknown route, wrong method, a bad query parameter)
+    # and those a resource raises: the same JSON shape, always described.
+    compose_error(
+        resp,
+        ex.status,
+        ex.title or str(ex.status),
+        ex.description or _default_description(req, ex),
+        ex.headers,
+    )
+
+
+def _default_description(req: falcon.Request, ex: falcon.HTTPError) -> str:
+    if ex.status_code == 404:
+        return f"nothing is served at {req.path}"
+    if ex.status_code == 405:
+        allowed = (ex.headers or {}).get("Allow", "")
+        return f"{req.path} does not accept {req.method}; it accepts {allowed}"
+    return f"{req.method} {req.path} failed: {ex.status}"
 
 
 def _handle_unexpected(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    if isinstance(ex, falcon.HTTPError):
-        raise ex
-    _logger.exception("unexpected error in %s %s", req.method, req.path)
-    raise falcon.HTTPInternalServerError(
-        title="Internal server error",
-        description=(
-            f"{req.method} {req.path} failed unexpectedly "
-            f"({type(ex).__name__}: {ex}); see the server log for the traceback"
-        ),
+    # The traceback as text, not exc_info: a record that keeps the exception
+    # would keep the frames (and the request's arrays) with it.
+    _logger.error(
+        "unexpected error in %s %s\n%s",
+        req.method,
+        req.path,
+        "".join(traceback.format_exception(type(ex), ex, ex.__traceback__)).rstrip(),
+    )
+    compose_error(
+        resp,
+        falcon.HTTP_500,
+        "Internal server error",
+        f"{req.method} {req.path} failed unexpectedly ({type(ex).__name__}); "
+        f"{_see_the_log()}",
     )
 
 
@@ -88,6 +179,8 @@ def register_error_handlers(app: falcon.App) -> None:
         The application to configure.
     """
     # Falcon picks the handler of the most specific matching class, so the
-    # catch-all for Exception does not shadow the vocabulary's.
+    # catch-all for Exception shadows neither Falcon's errors nor the
+    # vocabulary's.
     app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, _handle_http_error)
     app.add_error_handler(AnomedError, _handle_vocabulary)

@@ -31,6 +31,9 @@ class AliveResource:
 def read_body(req: falcon.Request, max_bytes: int) -> bytes:
     """Read the request body, refusing more than ``max_bytes``.
 
+    A body without ``Content-Length`` (``Transfer-Encoding: chunked``) is read
+    from the server's de-chunked stream, with the same bound.
+
     Raises
     ------
     PayloadTooLargeError
@@ -43,7 +46,12 @@ def read_body(req: falcon.Request, max_bytes: int) -> bytes:
             size=declared,
             limit=max_bytes,
         )
-    body = req.bounded_stream.read(max_bytes + 1)
+    if declared is None and _is_chunked(req):
+        # Falcon's bounded_stream reads nothing without a Content-Length; the
+        # WSGI server has removed the chunk framing from wsgi.input.
+        body = req.stream.read(max_bytes + 1)
+    else:
+        body = req.bounded_stream.read(max_bytes + 1)
     if len(body) > max_bytes:
         raise PayloadTooLargeError(
             f"the body has more than the limit of {max_bytes} bytes",
@@ -51,3 +59,8 @@ def read_body(req: falcon.Request, max_bytes: int) -> bytes:
             limit=max_bytes,
         )
     return body
+
+
+def _is_chunked(req: falcon.Request) -> bool:
+    encoding = (req.get_header("Transfer-Encoding") or "").lower()
+    return "chunked" in encoding or bool(req.env.get("wsgi.input_terminated"))

@@ -8,12 +8,14 @@ traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
+from ..web import CONTROL_TOKEN_ENV, install_request_id_logging
 from .audit_table import audit_table_command
 from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
@@ -80,9 +82,10 @@ def _serve_options(function):
 def main(ctx: click.Context, verbose: bool) -> None:
     """Build, serve and test AnoMed anonymizers locally."""
     ctx.obj = {"verbose": verbose}
+    install_request_id_logging()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
     )
 
 
@@ -111,6 +114,16 @@ main.add_command(audit_table_command)
     "not affected [env ANOMED_SERVE_TIMEOUT].",
 )
 @click.option(
+    "--request-timeout",
+    envvar="ANOMED_SERVE_REQUEST_TIMEOUT",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client may take to send a request line and headers, and "
+    "again its body; slower clients are cut off, idle ones never hold a "
+    "thread [env ANOMED_SERVE_REQUEST_TIMEOUT].",
+)
+@click.option(
     "--chdir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=Path("."),
@@ -118,7 +131,9 @@ main.add_command(audit_table_command)
     help="Import APP from this folder.",
 )
 @click.pass_context
-def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
+def serve(
+    ctx, app, host, port, workers, threads, timeout, request_timeout, chdir
+) -> None:
     """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
 
     Several workers share one model file; a /fit may train for as long as it
@@ -141,12 +156,25 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
         raise CommandError(
             f"cannot import {app!r} from {chdir}: {type(exc).__name__}: {exc}"
         ) from exc
+    try:
+        ensure_port_free(host, port)
+    except OSError as exc:
+        raise CommandError(str(exc)) from exc
+    if not os.environ.get(CONTROL_TOKEN_ENV):
+        logging.getLogger("anomed_anonymizer.cli").warning(
+            "%s is not set: anyone who can reach this server can call /fit and "
+            "/evaluate (each refit of a differentially private model spends its "
+            "privacy budget again); set it to require 'Authorization: Bearer "
+            "<token>' on those routes",
+            CONTROL_TOKEN_ENV,
+        )
     options = ServeOptions(
         host=host,
         port=port,
         workers=workers,
         threads=threads,
         timeout=timeout,
+        request_timeout=request_timeout,
         log_level="debug" if ctx.obj["verbose"] else "info",
     )
     _run(lambda: import_app(app), options, f"serving {app} ({workers} workers)")

@@ -1,27 +1,54 @@
-"""Serving WSGI apps under gunicorn, with settings fit for anonymizers."""
+"""Serving WSGI apps under gunicorn, with settings fit for anonymizers.
+
+gunicorn manages the processes (workers share one listening socket and one
+model file, SIGTERM shuts down gracefully); each worker runs uvicorn's event
+loop (``uvicorn-worker``), which reads every request completely before a
+thread runs the app (see :mod:`.bridge`). ``benchmarks/bench_slow_clients.py``
+compares this with the other worker types.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import shutil
 import socket
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ..web.metrics import MULTIPROC_ENV
+from .bridge import BufferingBridge, make_worker_class
+
 __all__ = ["ServeOptions", "ensure_port_free", "run_gunicorn"]
+
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
 
 
 @dataclass
 class ServeOptions:
     """How gunicorn runs an anonymizer.
 
-    ``gthread`` workers keep answering gunicorn's heartbeat while a request
+    The worker's event loop keeps answering gunicorn's heartbeat while a
     thread trains, so a ``/fit`` that runs for many minutes is not killed by
-    the worker timeout (a ``sync`` worker would be, after ``timeout`` seconds).
-    One request thread per worker by default: user models need not be
-    thread-safe, and parallelism comes from the worker processes.
+    the worker ``timeout``. One request thread per worker by default (user
+    models need not be thread-safe; parallelism comes from the worker
+    processes), plus one thread for ``/fit``, so that a worker that trains
+    still answers ``/predict``.
+
+    ``request_timeout`` bounds how long a client may take to send a request
+    (line and headers, then the body), ``max_body_bytes`` how large a body
+    may be (default 256 MiB, the factories' ``max_request_bytes``; also from
+    ``ANOMED_SERVE_MAX_BODY_BYTES``).
     """
 
     host: str = "127.0.0.1"
@@ -31,34 +58,62 @@ class ServeOptions:
     timeout: int = 120
     graceful_timeout: int = 30
     log_level: str = "info"
+    request_timeout: float = 30.0
+    max_body_bytes: int | None = None
+    dedicated_paths: tuple[str, ...] = ("/fit",)
+
+    @property
+    def body_limit(self) -> int:
+        """``max_body_bytes``, or its environment/default value."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        return _env_int("ANOMED_SERVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
 
     def gunicorn_settings(self) -> dict[str, Any]:
         return {
             "bind": f"{self.host}:{self.port}",
             "workers": self.workers,
-            "threads": self.threads,
-            "worker_class": "gthread",
+            "worker_class": make_worker_class(self.request_timeout),
             "timeout": self.timeout,
             "graceful_timeout": self.graceful_timeout,
             "loglevel": self.log_level,
             "accesslog": None,  # our middleware logs each request with sizes
             "control_socket_disable": True,
+            "child_exit": _forget_worker_metrics,
         }
+
+    def wrap(self, app: Any) -> BufferingBridge:
+        """The WSGI ``app`` as the ASGI app the workers serve."""
+        return BufferingBridge(
+            app,
+            max_body_bytes=self.body_limit,
+            request_timeout=self.request_timeout,
+            threads=self.threads,
+            dedicated_paths=self.dedicated_paths,
+        )
+
+
+def _forget_worker_metrics(server: Any, worker: Any) -> None:
+    """gunicorn's child_exit hook: drop a dead worker's live gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class _Application(BaseApplication):
-    def __init__(self, load: Callable[[], Any], settings: dict[str, Any]) -> None:
+    def __init__(self, load: Callable[[], Any], options: ServeOptions) -> None:
         self._load = load
-        self._settings = settings
+        self._options = options
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in self._settings.items():
+        for key, value in self._options.gunicorn_settings().items():
             if key in self.cfg.settings:
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self._load()
+        return self._options.wrap(self._load())
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -76,8 +131,31 @@ def ensure_port_free(host: str, port: int) -> None:
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[str]:
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for the workers of one server,
+    removed afterwards (an operator's own directory is kept, but emptied of
+    a previous run's files, as prometheus-client requires)."""
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        os.makedirs(configured, exist_ok=True)
+        for name in os.listdir(configured):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(configured, name))
+        yield configured
+        return
+    directory = tempfile.mkdtemp(prefix="anomed-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run_gunicorn(load: Callable[[], Any], options: ServeOptions) -> None:
     """Serve the app that ``load()`` returns until gunicorn is told to stop
     (SIGTERM or SIGINT: workers finish their requests, then exit)."""
     ensure_port_free(options.host, options.port)
-    _Application(load, options.gunicorn_settings()).run()
+    with metrics_directory():
+        _Application(load, options).run()

@@ -1,0 +1,376 @@
+"""Serving a WSGI app from an event loop: requests are read completely, with
+a deadline and a size bound, before a thread runs the app.
+
+A threaded WSGI server hands a connection to a thread as soon as it becomes
+readable, and the thread then blocks reading the rest: two clients that send
+half a request line and then nothing occupy two threads for good, and with
+one thread per worker (models need not be thread-safe) the server stops
+answering. Here uvicorn's event loop reads every request; idle, slow and
+malformed connections cost a socket, never a thread:
+
+- the request line and headers must arrive within ``request_timeout`` (else
+  the connection is closed), and anything that is not HTTP/1.1 (a TLS
+  ClientHello on the plain port, garbage) gets a JSON 400;
+- a request target over 8 KiB gets a JSON 414, headers over 64 KiB a 431;
+- the body must arrive within ``request_timeout`` too (else 408) and stay
+  within ``max_body_bytes`` (else 413, refused from ``Content-Length`` before
+  reading, or as soon as a chunked body passes the bound);
+- only then does a thread run the WSGI app, with the body in memory and a
+  ``Content-Length`` (chunked bodies arrive de-chunked).
+
+Requests to the ``dedicated_paths`` (``/fit``) run on a thread of their own,
+so a worker keeps answering ``/predict`` while it trains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn_worker import UvicornWorker
+
+__all__ = ["BufferingBridge", "HardenedH11Protocol", "make_worker_class"]
+
+_logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+WSGIApp = Callable[..., Iterable[bytes]]
+
+#: Longest request target (path and query) and largest headers accepted.
+MAX_TARGET_BYTES = 8192
+MAX_HEADER_BYTES = 65536
+_SKIPPED_HEADERS = {b"content-length", b"transfer-encoding", b"content-type"}
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class _ClientGoneError(Exception):
+    pass
+
+
+def _json_answer(status: int, title: str, description: str) -> tuple[bytes, list]:
+    body = json.dumps({"title": title, "description": description}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    return body, headers
+
+
+class BufferingBridge:
+    """An ASGI app that buffers each request and runs a WSGI app on threads.
+
+    Parameters
+    ----------
+    wsgi_app : Callable
+        The WSGI application (e.g. a ``falcon.App``).
+    max_body_bytes : int
+        Largest request body; 413 above.
+    request_timeout : float
+        Seconds the body may take to arrive once the headers have; 408 after.
+    threads : int, optional
+        Threads running the app (1: the app need not be thread-safe).
+    dedicated_paths : Iterable[str], optional
+        Paths whose requests run on one thread of their own (long fits).
+    """
+
+    def __init__(
+        self,
+        wsgi_app: WSGIApp,
+        *,
+        max_body_bytes: int,
+        request_timeout: float,
+        threads: int = 1,
+        dedicated_paths: Iterable[str] = ("/fit",),
+    ) -> None:
+        self.wsgi_app = wsgi_app
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="request")
+        self._dedicated_paths = frozenset(dedicated_paths)
+        self._dedicated = ThreadPoolExecutor(1, thread_name_prefix="dedicated")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # websockets: not served
+            return
+        target = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+        if target > MAX_TARGET_BYTES:
+            await self._refuse(
+                send,
+                414,
+                "URI too long",
+                f"the request target has {target} bytes; at most "
+                f"{MAX_TARGET_BYTES} are accepted",
+            )
+            return
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        if header_bytes > MAX_HEADER_BYTES:
+            await self._refuse(
+                send,
+                431,
+                "Request header fields too large",
+                f"the headers have {header_bytes} bytes; at most "
+                f"{MAX_HEADER_BYTES} are accepted",
+            )
+            return
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > self.max_body_bytes:
+            await self._refuse(
+                send,
+                413,
+                "Payload too large",
+                f"the body has {declared} bytes, more than the limit of "
+                f"{self.max_body_bytes}",
+            )
+            return
+        try:
+            body = await asyncio.wait_for(
+                _read_body(receive, self.max_body_bytes), self.request_timeout
+            )
+        except _BodyTooLargeError:
+            await self._refuse(
+                send,
+                413,
+                "Payload too large",
+                f"the body has more than the limit of {self.max_body_bytes} bytes",
+            )
+            return
+        except asyncio.TimeoutError:
+            await self._refuse(
+                send,
+                408,
+                "Request timeout",
+                f"the request body did not arrive within {self.request_timeout} s",
+            )
+            return
+        except _ClientGoneError:
+            return
+        environ = _environ(scope, body)
+        del body  # the environ's stream holds it, and goes with the request
+        executor = (
+            self._dedicated
+            if scope["path"] in self._dedicated_paths
+            else self._executor
+        )
+        loop = asyncio.get_running_loop()
+        status, headers, chunks = await loop.run_in_executor(
+            executor, self._run_app, environ
+        )
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    def _run_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes]]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list, exc_info: Any = None):
+            started[:] = [status, headers]
+            return lambda data: chunks.append(data)
+
+        chunks: list[bytes] = []
+        try:
+            result = self.wsgi_app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception:
+            _logger.exception(
+                "the app failed on %s %s",
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+            )
+            body, headers = _json_answer(
+                500,
+                "Internal server error",
+                f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} failed "
+                "unexpectedly; the server log has the traceback",
+            )
+            return 500, headers, [body]
+        status, headers = started
+        return (
+            int(status.split(" ", 1)[0]),
+            [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            chunks,
+        )
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, title: str, description: str) -> None:
+        _logger.warning("refused a request: %d %s", status, description)
+        body, headers = _json_answer(status, title, description)
+        await send(
+            {"type": "http.response.start", "status": status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGoneError
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLargeError
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ of a buffered ASGI request."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode().decode("latin-1"),
+        "PATH_INFO": scope["path"].encode().decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 0),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        # BytesIO over bytes shares them: reading it whole copies nothing.
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if client is not None:
+        environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client[0], str(client[1])
+    for name, value in scope["headers"]:
+        if name in _SKIPPED_HEADERS:
+            if name == b"content-type":
+                environ["CONTENT_TYPE"] = value.decode("latin-1")
+            continue
+        key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        text = value.decode("latin-1")
+        environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+class HardenedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, with a deadline for the request line and
+    headers, and a JSON body on its 400 for what is not HTTP."""
+
+    header_timeout: float = 30.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._header_timer: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._arm_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        """Run the timer while the client owes us a request line and headers
+        (h11 keeps ``their_state`` IDLE until both are complete)."""
+        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if waiting and self._header_timer is None:
+            self._header_timer = self.loop.call_later(
+                self.header_timeout, self._header_timeout_expired
+            )
+        elif not waiting:
+            self._cancel_header_timer()
+
+    def _cancel_header_timer(self) -> None:
+        if getattr(self, "_header_timer", None) is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout_expired(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.logger.info(
+                "closing a connection that sent no complete request within %s s",
+                self.header_timeout,
+            )
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        body, headers = _json_answer(
+            400,
+            "Bad request",
+            "the request is not valid HTTP/1.1 (malformed request line or "
+            "headers, headers too large, or TLS sent to a plain-HTTP port)",
+        )
+        self.transport.write(
+            b"HTTP/1.1 400 Bad Request\r\n"
+            + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            + b"\r\n"
+            + body
+        )
+        self.transport.close()
+
+
+def make_worker_class(header_timeout: float) -> type[UvicornWorker]:
+    """A gunicorn worker class serving ASGI apps with
+    :class:`HardenedH11Protocol` on the asyncio loop."""
+    protocol = type(
+        "AnonymizerH11Protocol",
+        (HardenedH11Protocol,),
+        {"header_timeout": header_timeout},
+    )
+    return type(
+        "AnonymizerWorker",
+        (UvicornWorker,),
+        {"CONFIG_KWARGS": {"loop": "asyncio", "http": protocol}},
+    )

@@ -6,7 +6,8 @@ So that tests can hold a worker busy without sleeping, both ``fit`` and a
 file into ``GATE_DIR`` (if set) and wait until the test creates the matching
 release file: ``fitting-<pid>`` / ``release-fit`` and ``holding-<n>-<pid>`` /
 ``release-hold-<n>``. ``FIT_SECONDS`` makes ``fit`` take at least that long
-(for a test of the worker timeout itself).
+(for a test of the worker timeout itself); ``FIT_BUSY_SECONDS`` adds CPU-bound
+work that holds the GIL (benchmarks/bench_slow_clients.py).
 """
 
 import os
@@ -38,6 +39,9 @@ class VersionedModel:
 
     def fit(self, X, y):
         time.sleep(float(os.environ.get("FIT_SECONDS", "0")))
+        busy_until = time.monotonic() + float(os.environ.get("FIT_BUSY_SECONDS", "0"))
+        while time.monotonic() < busy_until:  # pure-Python work, holding the GIL
+            sum(range(1000))
         wait_at_gate(f"fitting-{os.getpid()}", "release-fit")
         self.version = time.time_ns()
 
@@ -69,3 +73,8 @@ application = anon.supervised_learning_anonymizer_server_factory(
     utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
     model_loader=anon.unpickle_anonymizer,
 )
+
+
+def _waitress_app():
+    """waitress-serve --call factory (benchmarks/bench_slow_clients.py)."""
+    return application

@@ -20,7 +20,7 @@ PYCANON := --no-deps "pycanon==1.3.6"
 ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
 ANONYMETER := --no-deps "anonymeter==1.1.0"
 
-.PHONY: demo test lint unit unit-numpy1 interop peers venv clean
+.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress
 
 venv: $(VENV)/.installed
 peers: $(PEERS)/.installed
@@ -93,6 +93,12 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
+
+# The long red-team campaign (several minutes): hostile inputs, kills during
+# fit and save, slow clients, bombs, a hostile challenge, load with a refit.
+# `make test` runs its fast profile (tests/stress/test_campaign.py).
+stress: $(VENV)/.installed
+	$(VENV)/bin/python tests/stress/campaign.py --profile long
 
 clean:
 	rm -rf $(VENV) $(PEERS) $(NUMPY1) $(SYNTH) .pytest_cache .ruff_cache

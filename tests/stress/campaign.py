@@ -1,0 +1,585 @@
+"""A red-team campaign against real `serve` processes, rerunnable.
+
+Profiles: ``fast`` (about a minute; `make test` runs it through
+``test_campaign.py``) and ``long`` (`make stress`: at least 10,000 hostile
+inputs over every route, 20 kills during fit and save, slow and idle
+clients, bombs, a hostile challenge, 60 s of /predict load at 16 clients
+with a refit in the middle). Prints its figures and exits non-zero if a
+goal is missed. All traffic goes to 127.0.0.1; every loop is bounded.
+
+Usage: python tests/stress/campaign.py [--profile fast|long] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import io
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import requests
+
+from anomed_anonymizer.cli.processes import ServerProcess, free_port, start_server
+from anomed_anonymizer.emulator.adult import adult_like
+from anomed_anonymizer.wire import encode_named_arrays, encode_table
+
+REPO = Path(__file__).resolve().parents[2]
+APPS = REPO / "tests" / "interop" / "our_apps"
+CLI = str(Path(sys.executable).with_name("anomed-anonymizer"))
+BODY_LIMIT = 4 * 1024 * 1024
+
+PROFILES = {
+    "fast": {"inputs": 400, "kills": 3, "load_seconds": 6, "idlers": 100},
+    "long": {"inputs": 10_000, "kills": 20, "load_seconds": 60, "idlers": 300},
+}
+
+
+@dataclass
+class Figures:
+    inputs: int = 0
+    statuses: collections.Counter = field(default_factory=collections.Counter)
+    server_errors: list = field(default_factory=list)  # (route, status, detail)
+    crashes: int = 0
+    kills: int = 0
+    lost_models: int = 0
+    debris: int = 0
+    load_requests: int = 0
+    load_failures: int = 0
+    idle_answer_seconds: float = 0.0
+    rss_growth: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def record(self, route: str, response: requests.Response | None, detail=""):
+        self.inputs += 1
+        status = response.status_code if response is not None else "no answer"
+        self.statuses[status] += 1
+        if (
+            response is None
+            or status == 500
+            or (isinstance(status, int) and status >= 504)
+        ):
+            self.server_errors.append((route, status, detail[:80]))
+
+
+# -- hostile inputs -------------------------------------------------------------
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (40_000_000,)}
+    )
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("X.npy", "w", force_zip64=True) as member,
+    ):
+        member.write(header.getvalue())
+        zeros = bytes(1 << 20)
+        for _ in range(320):
+            member.write(zeros)
+    return buffer.getvalue()
+
+
+def hostile_bodies(rng: random.Random) -> list[tuple[str, bytes]]:
+    good = encode_named_arrays({"X": np.zeros((5, 4))})
+    nan = np.ones((200, 4))
+    nan[3, 1] = np.nan
+    bodies = [
+        ("empty", b""),
+        ("garbage", bytes(rng.getrandbits(8) for _ in range(300))),
+        ("truncated", good[: len(good) // 2]),
+        ("no-X", encode_named_arrays({"Y": np.zeros(3)})),
+        ("1-d", encode_named_arrays({"X": np.zeros(7)})),
+        ("strings", encode_named_arrays({"X": np.array([["a", "b", "c", "d"]])})),
+        ("nan", encode_named_arrays({"X": nan})),
+        ("wrong-width", encode_named_arrays({"X": np.zeros((3, 9))})),
+        ("complex", encode_named_arrays({"X": np.zeros((3, 4), dtype=complex)})),
+        ("zip-bomb", _zip_bomb()),
+        ("too-large", bytes(BODY_LIMIT + 1)),
+        (
+            "many-members",
+            encode_named_arrays({f"a{i}": np.zeros(1) for i in range(1100)}),
+        ),
+        ("good", good),
+    ]
+    flipped = bytearray(good)
+    for _ in range(5):
+        flipped[rng.randrange(len(flipped))] ^= 0xFF
+    bodies.append(("bit-flips", bytes(flipped)))
+    return bodies
+
+
+def hostile_requests(url: str, figures: Figures, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    bodies = hostile_bodies(rng)
+    queries = [
+        "",
+        "batch_size=1",
+        "batch_size=0",
+        "batch_size=-3",
+        "batch_size=abc",
+        "batch_size=99999999999999999999",
+        "batch_size=1&batch_size=2",
+        "data_split=tuning",
+        "data_split=nope",
+        "data_split=",
+        "x=%00%ff",
+    ]
+    routes = [
+        ("POST", "/predict"),
+        ("POST", "/evaluate"),
+        ("GET", "/"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("PUT", "/predict"),
+        ("GET", "/nowhere"),
+        ("DELETE", "/fit"),
+        ("POST", "/fit"),
+    ]
+    session = requests.Session()
+    for i in range(count):
+        method, route = routes[0] if i % 3 else rng.choice(routes)
+        name, body = rng.choice(bodies)
+        query = rng.choice(queries)
+        headers = {
+            "Content-Type": rng.choice(
+                ["application/octet-stream", "application/json", "text/plain"]
+            )
+        }
+        if route == "/fit" and method == "POST" and rng.random() < 0.9:
+            method = "GET"  # keep refits rare: the load phase checks them
+        try:
+            response = session.request(
+                method, f"{url}{route}?{query}", data=body, headers=headers, timeout=60
+            )
+        except requests.RequestException as exc:
+            figures.record(route, None, f"{name}: {exc}")
+            session = requests.Session()
+            continue
+        figures.record(f"{method} {route}", response, f"{name} {query}")
+
+
+def tabular_hostile_requests(url: str, figures: Figures, count: int, seed: int):
+    rng = random.Random(seed)
+    routes = ["/anon_data", "/anon_data_scheme", "/", "/ready", "/metrics"]
+    session = requests.Session()
+    for _ in range(count):
+        route = rng.choice(routes)
+        method = rng.choice(["GET", "GET", "POST", "PUT"])
+        try:
+            response = session.request(
+                method, f"{url}{route}", data=os.urandom(rng.randrange(64)), timeout=60
+            )
+        except requests.RequestException as exc:
+            figures.record(route, None, str(exc))
+            continue
+        figures.record(f"{method} {route}", response)
+
+
+# -- a hostile challenge --------------------------------------------------------
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _Threading(WSGIServer):
+    daemon_threads = True
+
+    def process_request(self, request, client_address):
+        threading.Thread(
+            target=self._serve_one, args=(request, client_address), daemon=True
+        ).start()
+
+    def _serve_one(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            pass
+        finally:
+            self.shutdown_request(request)
+
+
+class HostileChallenge:
+    """Serves the anonymizer's data routes with one misbehaviour at a time."""
+
+    MODES = [
+        "drip",
+        "error-text",
+        "garbage",
+        "huge-declared",
+        "endless",
+        "npz-bomb",
+        "parquet-bomb",
+        "long-category",
+        "wrong-shape",
+        "slow-then-fine",
+    ]
+
+    def __init__(self) -> None:
+        self.mode = "error-text"
+        self.stop = threading.Event()
+        self._bomb = _zip_bomb()
+        nulls = pa.table({f"c{i}": pa.nulls(3_000_000, pa.float64()) for i in range(9)})
+        buffer = io.BytesIO()
+        pq.write_table(nulls, buffer)
+        self._parquet_bomb = buffer.getvalue()
+        leaky = adult_like(300, seed=3)
+        leaky.loc[0, "race"] = "x" * 3_000_000
+        self._long_category = encode_table(leaky)
+
+    def app(self, environ, start_response):
+        mode = self.mode
+        if mode == "drip":
+            start_response("200 OK", [("Content-Type", "application/octet-stream")])
+            return self._drip()
+        if mode == "error-text":
+            start_response(
+                "500 Internal Server Error", [("Content-Type", "text/plain")]
+            )
+            return [b"Traceback: /srv/challenge/secret_path.py line 3: KeyError"]
+        if mode == "garbage":
+            start_response("200 OK", [])
+            return [os.urandom(5000)]
+        if mode == "huge-declared":
+            start_response("200 OK", [("Content-Length", str(1 << 40))])
+            return [b"PK"]
+        if mode == "endless":
+            start_response("200 OK", [])
+            return self._endless()
+        if mode == "npz-bomb":
+            start_response("200 OK", [])
+            return [self._bomb]
+        if mode == "parquet-bomb":
+            start_response("200 OK", [])
+            return [self._parquet_bomb]
+        if mode == "long-category":
+            start_response("200 OK", [])
+            return [self._long_category]
+        if mode == "wrong-shape":
+            start_response("200 OK", [])
+            return [encode_named_arrays({"X": np.zeros(3), "y": np.zeros(9)})]
+        start_response("201 Created", [("Content-Type", "application/json")])
+        return [b'{"accuracy": 1.0}']
+
+    def _drip(self):
+        for _ in range(400):
+            if self.stop.is_set():
+                return
+            time.sleep(0.5)
+            yield b"P"
+
+    def _endless(self):
+        chunk = bytes(1 << 20)
+        for _ in range(4096):  # 4 GiB at most
+            if self.stop.is_set():
+                return
+            yield chunk
+
+
+def hostile_challenge_phase(work: Path, figures: Figures) -> None:
+    hostile = HostileChallenge()
+    server = make_server(
+        "127.0.0.1", 0, hostile.app, server_class=_Threading, handler_class=_Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"127.0.0.1:{server.server_port}"
+    anonymizers = [
+        _serve(work, "hostile-sup", "versioned_app:application", host, workers=1),
+        _serve(work, "hostile-tab", "tabular_app:application", host, workers=1),
+    ]
+    try:
+        for mode in HostileChallenge.MODES:
+            hostile.mode = mode
+            for anonymizer in anonymizers:
+                for route in ("/fit", "/evaluate?data_split=tuning"):
+                    try:
+                        response = requests.post(anonymizer.url + route, timeout=120)
+                    except requests.RequestException as exc:
+                        figures.record(route, None, f"{mode}: {exc}")
+                        continue
+                    figures.record(f"hostile {mode} {route}", response, response.text)
+                    if "secret_path" in response.text or host in response.text:
+                        figures.notes.append(f"leak in {mode} {route}")
+        figures.crashes += sum(_crashes(a, 1) for a in anonymizers)
+    finally:
+        hostile.stop.set()
+        for anonymizer in anonymizers:
+            anonymizer.stop()
+        server.shutdown()
+
+
+# -- servers --------------------------------------------------------------------
+
+
+def _serve(work, name, app, challenge_host, workers=2, model=None, env=None):
+    port = free_port()
+    return start_server(
+        name,
+        [
+            CLI,
+            "serve",
+            app,
+            "--chdir",
+            str(APPS),
+            f"--port={port}",
+            f"--workers={workers}",
+            "--request-timeout=5",
+        ],
+        port,
+        work,
+        env={
+            "CHALLENGE_HOST": challenge_host,
+            "MODEL_FILE": str(model or work / f"{name}.pkl"),
+            "OUTPUT_DIR": str(work / f"{name}-release"),
+            "ANOMED_SERVE_MAX_BODY_BYTES": str(BODY_LIMIT),
+            "ANOMED_LOG_LEVEL": "WARNING",
+            **(env or {}),
+        },
+        timeout=120,
+    )
+
+
+def _crashes(server: ServerProcess, workers: int) -> int:
+    log = server.log()
+    return max(0, log.count("Booting worker with pid") - workers)
+
+
+def _worker_rss(url: str) -> dict[str, float]:
+    text = requests.get(f"{url}/metrics", timeout=60).text
+    return {
+        pid: float(value)
+        for pid, value in re.findall(
+            r'anomed_worker_resident_memory_bytes\{pid="(\d+)"\} (\S+)', text
+        )
+    }
+
+
+# -- phases -----------------------------------------------------------------------
+
+
+def idle_clients_phase(server: ServerProcess, figures: Figures, idlers: int) -> None:
+    held = []
+    try:
+        for i in range(idlers):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            if i % 2:
+                sock.sendall(b"POST /predict HTTP/1.1\r\nContent-Length: 99\r\n\r\nP")
+            held.append(sock)
+        hello = socket.create_connection(("127.0.0.1", server.port))
+        hello.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64))
+        held.append(hello)
+        started = time.perf_counter()
+        response = requests.post(
+            f"{server.url}/predict",
+            data=encode_named_arrays({"X": np.zeros((5, 4))}),
+            timeout=60,
+        )
+        figures.record("POST /predict with idlers", response)
+        figures.idle_answer_seconds = time.perf_counter() - started
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def load_phase(server: ServerProcess, figures: Figures, seconds: float) -> None:
+    body = encode_named_arrays({"X": np.random.default_rng(0).uniform(0, 5, (50, 4))})
+    deadline = time.monotonic() + seconds
+    refit: dict = {}
+
+    def client() -> tuple[int, int]:
+        session, done, failed = requests.Session(), 0, 0
+        while time.monotonic() < deadline:
+            try:
+                response = session.post(f"{server.url}/predict", data=body, timeout=60)
+                failed += response.status_code != 201
+            except requests.RequestException:
+                failed += 1
+                session = requests.Session()
+            done += 1
+        return done, failed
+
+    def refit_in_the_middle() -> None:
+        time.sleep(seconds / 2)  # the campaign's schedule, not a synchronisation
+        refit["status"] = requests.post(f"{server.url}/fit", timeout=120).status_code
+
+    refitter = threading.Thread(target=refit_in_the_middle)
+    refitter.start()
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: client(), range(16)))
+    refitter.join()
+    figures.load_requests = sum(done for done, _ in results)
+    figures.load_failures = sum(failed for _, failed in results)
+    if refit.get("status") != 201:
+        figures.notes.append(f"refit during load answered {refit.get('status')}")
+
+
+def kill_phase(work: Path, challenge: str, figures: Figures, kills: int, seed: int):
+    rng = random.Random(seed)
+    model = work / "killed.pkl"
+    saved = False
+    for i in range(kills):
+        server = _serve(
+            work,
+            f"kill-{i}",
+            "versioned_app:application",
+            challenge,
+            model=model,
+            env={"FIT_SECONDS": f"{rng.uniform(0, 0.4):.2f}"},
+        )
+        debris = [p for p in work.iterdir() if p.name.startswith(".killed.pkl.")]
+        figures.debris += len(debris)
+        if saved:
+            ready = requests.get(f"{server.url}/ready", timeout=60)
+            answer = requests.post(
+                f"{server.url}/predict",
+                data=encode_named_arrays({"X": np.zeros((2, 4))}),
+                timeout=60,
+            )
+            figures.lost_models += ready.status_code != 200 or answer.status_code != 201
+        threading.Thread(
+            target=lambda url=server.url: _quietly_post(f"{url}/fit"), daemon=True
+        ).start()
+        deadline = time.monotonic() + 30
+        while "fitting on X" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.6))  # kill at a random point of fit or save
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        figures.kills += 1
+        saved = saved or model.exists()
+    final = _serve(
+        work, "after-kills", "versioned_app:application", challenge, model=model
+    )
+    try:
+        figures.debris += len(
+            [p for p in work.iterdir() if p.name.startswith(".killed.pkl.")]
+        )
+        if saved:
+            ready = requests.get(f"{final.url}/ready", timeout=60)
+            figures.lost_models += ready.status_code != 200
+    finally:
+        final.stop()
+
+
+def _quietly_post(url: str) -> None:
+    with contextlib.suppress(requests.RequestException):
+        requests.post(url, timeout=60)
+
+
+# -- the campaign -------------------------------------------------------------------
+
+
+def run(profile: str, seed: int) -> Figures:
+    settings = PROFILES[profile]
+    figures = Figures()
+    work = Path(tempfile.mkdtemp(prefix=f"anomed-stress-{profile}-"))
+    print(f"campaign ({profile}) working in {work}", file=sys.stderr)
+    emulators = []
+    for kind in ("supervised", "tabular"):
+        port = free_port()
+        argv = [CLI, "emulate-challenge", f"--port={port}", "--workers=1"]
+        if kind == "tabular":
+            argv += ["--kind=tabular", "--rows=300"]
+        emulators.append(start_server(f"emulator-{kind}", argv, port, work))
+    supervised_challenge, tabular_challenge = (e.host for e in emulators)
+    try:
+        sup = _serve(
+            work, "anonymizer", "versioned_app:application", supervised_challenge
+        )
+        tab = _serve(work, "tabular", "tabular_app:application", tabular_challenge)
+        try:
+            for server in (sup, tab):
+                requests.post(f"{server.url}/fit", timeout=120).raise_for_status()
+            rss_before = _worker_rss(sup.url)
+            print("hostile inputs ...", file=sys.stderr)
+            hostile_requests(sup.url, figures, settings["inputs"] * 9 // 10, seed)
+            tabular_hostile_requests(tab.url, figures, settings["inputs"] // 10, seed)
+            print("idle and slow clients ...", file=sys.stderr)
+            idle_clients_phase(sup, figures, settings["idlers"])
+            print("load with a refit ...", file=sys.stderr)
+            load_phase(sup, figures, settings["load_seconds"])
+            rss_after = _worker_rss(sup.url)
+            figures.rss_growth = {
+                pid: rss_after[pid] - rss_before.get(pid, rss_after[pid])
+                for pid in rss_after
+            }
+            figures.crashes += _crashes(sup, 2) + _crashes(tab, 2)
+        finally:
+            sup.stop()
+            tab.stop()
+        print("hostile challenge ...", file=sys.stderr)
+        hostile_challenge_phase(work, figures)
+        print("kills during fit and save ...", file=sys.stderr)
+        kill_phase(work, supervised_challenge, figures, settings["kills"], seed)
+    finally:
+        for emulator in emulators:
+            emulator.stop()
+    return figures
+
+
+def report(figures: Figures) -> bool:
+    growth = max(figures.rss_growth.values(), default=0.0)
+    print(f"inputs tried:            {figures.inputs}")
+    print(f"statuses:                {dict(sorted(figures.statuses.items(), key=str))}")
+    print(f"5xx other than 502/503:  {len(figures.server_errors)}")
+    for route, status, detail in figures.server_errors[:10]:
+        print(f"  {status} {route} {detail}")
+    print(f"worker crashes:          {figures.crashes}")
+    print(f"kills during fit/save:   {figures.kills}")
+    print(f"lost models:             {figures.lost_models}")
+    print(f"staging debris at start: {figures.debris}")
+    print(f"GET with idlers:         {figures.idle_answer_seconds:.3f} s")
+    print(
+        f"load: {figures.load_requests} predictions at 16 clients, "
+        f"{figures.load_failures} failed (a refit in the middle)"
+    )
+    print(
+        f"max worker RSS growth:   {growth / 2**20:.1f} MiB "
+        f"(limit 2 x body limit = {2 * BODY_LIMIT / 2**20:.0f} MiB)"
+    )
+    for note in figures.notes:
+        print(f"note: {note}")
+    return (
+        not figures.server_errors
+        and figures.crashes == 0
+        and figures.lost_models == 0
+        and figures.load_failures == 0
+        and growth <= 2 * BODY_LIMIT
+        and not figures.notes
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="fast")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    ok = report(run(args.profile, args.seed))
+    print("goals met" if ok else "GOALS MISSED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""`make test` runs the campaign's fast profile; `make stress` the long one."""
+
+import pytest
+
+from .campaign import report, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_fast_campaign_meets_every_goal(capsys):
+    figures = run("fast", seed=0)
+    assert report(figures), capsys.readouterr().out

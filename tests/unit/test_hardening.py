@@ -403,3 +403,27 @@ def test_falcons_own_404_and_405_are_described(fake_challenge, tmp_path):
     invalid = client.simulate_post("/predict", params={"batch_size": "0"})
     assert invalid.status_code == 400
     assert "batch_size" in invalid.json["description"]
+
+
+def test_a_log_line_is_printed_once_when_the_application_configures_logging_later():
+    """configure_logging's handler gives way to the root logger's, which an
+    application (or gunicorn's --log-config) may install after the app is
+    built: every line once, in the application's format."""
+    code = (
+        "import logging\n"
+        "from anomed_anonymizer.web import configure_logging\n"
+        "configure_logging()\n"
+        "log = logging.getLogger('anomed_anonymizer.test')\n"
+        "log.info('before the application configured logging')\n"
+        "logging.basicConfig(format='APP %(message)s', level=logging.INFO)\n"
+        "log.info('after the application configured logging')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    lines = result.stderr.splitlines()
+    before = [line for line in lines if "before" in line]
+    assert len(before) == 1 and "INFO anomed_anonymizer.test [-]:" in before[0]
+    assert [line for line in lines if "after" in line] == [
+        "APP after the application configured logging"
+    ]

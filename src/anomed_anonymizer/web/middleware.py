@@ -180,13 +180,25 @@ def configure_logging() -> None:
 
     Under gunicorn nothing configures the root logger, and an operator would
     otherwise never see a request line or a failing URL. The level comes from
-    ``ANOMED_LOG_LEVEL`` (default ``INFO``).
+    ``ANOMED_LOG_LEVEL`` (default ``INFO``). The handler is a fallback: once
+    the root logger has handlers of its own (an application that configures
+    logging after building its app, gunicorn's ``--log-config``), they print
+    the library's records and this one stays quiet, so no line appears twice.
     """
     install_request_id_logging()
     logger = logging.getLogger("anomed_anonymizer")
     if logger.handlers or logging.getLogger().handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _FallbackHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     logger.addHandler(handler)
     logger.setLevel(os.environ.get("ANOMED_LOG_LEVEL", "INFO").upper())
+
+
+class _FallbackHandler(logging.StreamHandler):
+    """Prints a record only while the root logger, where it propagates to,
+    has no handler that would print it too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)

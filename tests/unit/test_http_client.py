@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 
@@ -108,3 +110,55 @@ def test_a_dripping_challenge_is_cut_off_at_the_deadline():
         stop.set()
     assert time.monotonic() - started < 30
     assert "did not finish answering within 0.5 s" in excinfo.value.public_message
+
+
+@contextlib.contextmanager
+def header_dripper(stop: threading.Event):
+    """A peer that answers every request with a status line and then one
+    header byte every 0.05 s, for up to 100 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(2000):
+                    if stop.is_set():
+                        return
+                    time.sleep(0.05)
+                    connection.sendall(b"X")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(30)
+
+
+def test_a_challenge_dripping_its_headers_is_cut_off_at_the_deadline():
+    """requests' per-read timeout restarts with every byte of the headers as
+    well: the watchdog shuts the exchange down at its deadline."""
+    stop = threading.Event()
+    with header_dripper(stop) as url:
+        client = ChallengeClient(download_timeout=1.0, deadline=0.5, peer="the x")
+        started = time.monotonic()
+        with pytest.raises(ChallengeUnavailableError, match="deadline") as excinfo:
+            client.fetch_table(url)
+        stop.set()
+    assert time.monotonic() - started < 30
+    assert excinfo.value.public_message == "the x did not finish answering within 0.5 s"
+
+
+def test_the_watchdog_leaves_a_timely_exchange_and_its_connection_alone(server):
+    client = ChallengeClient(deadline=0.2)
+    for _ in range(3):  # the pooled connection is reused after the deadline
+        answer = client.exchange_named_arrays(
+            f"{server}/double", {"X": np.ones(3)}, required=("prediction",)
+        )
+        assert answer["prediction"].tolist() == [2.0, 2.0, 2.0]
+        threading.Event().wait(0.3)  # past the deadline of the finished exchange

@@ -5,7 +5,10 @@ and our self-audit talks to an anonymizer (``POST /predict``): one client,
 :class:`PeerClient`, does both. One :class:`requests.Session` per process is
 reused for connection pooling (gunicorn forks workers, and a session must not
 cross a fork). Every call has an explicit timeout and an overall deadline,
-and responses are read with a size bound.
+and responses are read with a size bound. The per-read timeout alone would
+let a peer that drips a byte at a time (of its headers or its body) hold a
+request forever: a watchdog shuts the exchange's socket down when its
+deadline passes.
 
 The errors carry two messages: the exception's own, for the operator's log,
 names the URL and quotes the peer's answer; their ``public_message``, for the
@@ -14,11 +17,15 @@ client of our server, does neither.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import os
+import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -261,6 +268,9 @@ class PeerClient:
         pid = os.getpid()
         if self._session is None or self._session_pid != pid:
             self._session = requests.Session()
+            adapter = _WatchedAdapter()
+            self._session.mount("http://", adapter)
+            self._session.mount("https://", adapter)
             self._session_pid = pid
         return self._session
 
@@ -331,25 +341,22 @@ class PeerClient:
         """Send one request; return its (size-bounded) body if the status is
         ``expected``, else raise the matching :class:`PeerError`."""
         started = time.perf_counter()
-        deadline = time.monotonic() + self.deadline
+        watch = _Watch(self.deadline)
         try:
-            with self.session.request(
-                method, url, timeout=timeout, stream=True, **kwargs
-            ) as response:
-                body = self._read_bounded(response, url, deadline)
+            with (
+                watch,
+                self.session.request(
+                    method, url, timeout=timeout, stream=True, **kwargs
+                ) as response,
+            ):
+                body = self._read_bounded(response, url)
                 status = response.status_code
-        except requests.Timeout as exc:
-            raise PeerUnavailableError(
-                f"{url} did not answer within {timeout} s",
-                url,
-                public=f"{self.peer} did not answer within {timeout} s",
-            ) from exc
         except requests.RequestException as exc:
-            raise PeerUnavailableError(
-                f"{url} is unreachable: {_reason(exc)}",
-                url,
-                public=f"{self.peer} is unreachable",
-            ) from exc
+            if watch.expired:
+                raise self._too_slow(url, watch) from exc
+            raise self._unavailable(url, timeout, exc) from exc
+        if watch.expired:  # the body ended where the watchdog cut it
+            raise self._too_slow(url, watch)
         if status != expected:
             raise _rejected(url, status, body, expected, self.peer)
         sent = len(kwargs.get("data") or b"")
@@ -364,12 +371,32 @@ class PeerClient:
         )
         return body
 
-    def _read_bounded(
-        self, response: requests.Response, url: str, deadline: float
-    ) -> bytes:
-        """Read the body in chunks, refusing it once it passes the size limit
-        or the exchange passes its deadline (the per-read timeout alone lets
-        a peer that drips a byte at a time hold a request forever)."""
+    def _too_slow(self, url: str, watch: _Watch) -> PeerUnavailableError:
+        return PeerUnavailableError(
+            f"{url} had not finished answering when the deadline of "
+            f"{self.deadline} s passed ({watch.received} bytes of its body read)",
+            url,
+            public=f"{self.peer} did not finish answering within {self.deadline} s",
+        )
+
+    def _unavailable(
+        self, url: str, timeout: float, exc: requests.RequestException
+    ) -> PeerUnavailableError:
+        if isinstance(exc, requests.Timeout):
+            return PeerUnavailableError(
+                f"{url} did not answer within {timeout} s",
+                url,
+                public=f"{self.peer} did not answer within {timeout} s",
+            )
+        return PeerUnavailableError(
+            f"{url} is unreachable: {_reason(exc)}",
+            url,
+            public=f"{self.peer} is unreachable",
+        )
+
+    def _read_bounded(self, response: requests.Response, url: str) -> bytes:
+        """Read the body in chunks, refusing it as soon as it passes the size
+        limit, whatever ``Content-Length`` says."""
         limit = self.max_response_bytes
         too_large = f"{self.peer} sent more than the limit of {limit} bytes"
         declared = response.headers.get("Content-Length")
@@ -380,42 +407,138 @@ class PeerClient:
                 public=too_large,
             )
         body = bytearray()
-        for chunk in _chunks_as_they_arrive(response):
+        watch = _current_watch.get()
+        for chunk in response.iter_content(chunk_size=_CHUNK):
             body += chunk
+            if watch is not None:
+                watch.received = len(body)
             if len(body) > limit:
                 raise PeerProtocolError(
                     f"{url} sent more than the limit of {limit} bytes",
                     url,
                     public=too_large,
                 )
-            if time.monotonic() > deadline:
-                raise PeerUnavailableError(
-                    f"{url} had sent {len(body)} bytes when the deadline of "
-                    f"{self.deadline} s passed",
-                    url,
-                    public=f"{self.peer} did not finish answering within "
-                    f"{self.deadline} s",
-                )
         # bytes() copies once; the chunks were never held twice over.
         return bytes(body)
 
 
-def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
-    """The body in pieces as the network delivers them: each read returns as
-    soon as any data is there (``iter_content`` waits for a whole chunk, so a
-    drip of one byte per second would never reach a deadline check)."""
-    raw = response.raw
-    read1 = getattr(raw, "read1", None)
-    if read1 is None:  # urllib3 < 2
-        yield from response.iter_content(chunk_size=_CHUNK)
-        return
-    try:
-        while chunk := read1(_CHUNK, decode_content=True):
-            yield chunk
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(exc) from exc
-    except urllib3.exceptions.HTTPError as exc:
-        raise requests.exceptions.ConnectionError(exc) from exc
+# -- the deadline of an exchange ---------------------------------------------------
+
+
+class _Watch:
+    """Shuts the socket of one exchange down when its deadline passes, so
+    that a read blocked on a dripping peer returns (in any phase: connect,
+    send, status line, headers, body)."""
+
+    _RECHECK_SECONDS = 0.05
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self.received = 0
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._token: contextvars.Token | None = None
+        self._done = False
+
+    def __enter__(self) -> _Watch:
+        self._token = _current_watch.set(self)
+        self._arm(self.seconds)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._done = True
+            if self._timer is not None:
+                self._timer.cancel()
+        if self._token is not None:
+            _current_watch.reset(self._token)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Called with the socket of the exchange once it is connected (the
+        connection may let go of it while the response is read)."""
+        with self._lock:
+            self._socket = sock
+
+    def _arm(self, seconds: float) -> None:
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            sock = self._socket
+            if sock is None:  # still connecting: look again shortly
+                self._arm(self._RECHECK_SECONDS)
+                return
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_current_watch: contextvars.ContextVar[_Watch | None] = contextvars.ContextVar(
+    "anomed_peer_watch", default=None
+)
+
+
+def _watch_socket(sock: socket.socket | None) -> None:
+    watch = _current_watch.get()
+    if watch is not None and sock is not None:
+        watch.watch(sock)
+
+
+class _WatchedConnection:
+    """Hands its socket to the exchange's :class:`_Watch` once connected."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _watch_socket(self.sock)  # type: ignore[attr-defined]
+
+
+class _WatchedHTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedPool:
+    """Hands the socket of a reused connection to the exchange's watch."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        _watch_socket(connection.sock)
+        return connection
+
+
+class _WatchedHTTPPool(_WatchedPool, urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(_WatchedPool, urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, with pools whose connections a :class:`_Watch` can
+    shut down."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
 
 
 def _excerpt(body: bytes) -> str:

@@ -59,6 +59,27 @@ def test_wrapped_batches_itself_when_predict_has_no_batch_size():
     np.testing.assert_array_equal(prediction, np.full(10, 2.0))
 
 
+class GrowingLabels:
+    """Labels whose width (and so dtype) grows from batch to batch."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def fit(self, X, y):
+        pass
+
+    def predict(self, X):
+        self.calls += 1
+        return np.array(["x" * self.calls] * len(X))
+
+
+def test_wrapped_batches_keep_every_label_whole_when_dtypes_differ():
+    prediction = anon.WrappedAnonymizer(GrowingLabels()).predict(
+        np.ones((5, 2)), batch_size=2
+    )
+    assert prediction.tolist() == ["x", "x", "xx", "xx", "xxx"]
+
+
 def test_wrapped_passes_batch_size_through_when_predict_takes_it():
     model = BatchingModel()
     anon.WrappedAnonymizer(model).predict(np.ones((10, 2)), batch_size=4)

@@ -18,6 +18,12 @@ malformed connections cost a socket, never a thread:
 - only then does a thread run the WSGI app, with the body in memory and a
   ``Content-Length`` (chunked bodies arrive de-chunked).
 
+The body is held once: it is gathered into one buffer as it arrives (no list
+of chunks joined at the end), and the app's input stream lets go of it once
+the app has read it to the end, so an app that decodes the body and drops it
+does not keep both; what the request freed is returned to the system before
+its answer leaves (:mod:`.memory`).
+
 Requests to the ``dedicated_paths`` (``/fit``) run on a thread of their own,
 so a worker keeps answering ``/predict`` while it trains.
 """
@@ -29,13 +35,15 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
+
+from . import memory
 
 __all__ = ["BufferingBridge", "HardenedH11Protocol", "make_worker_class"]
 
@@ -162,7 +170,7 @@ class BufferingBridge:
         except _ClientGoneError:
             return
         environ = _environ(scope, body)
-        del body  # the environ's stream holds it, and goes with the request
+        del body  # the environ's stream holds it until the app has read it
         executor = (
             self._dedicated
             if scope["path"] in self._dedicated_paths
@@ -172,10 +180,14 @@ class BufferingBridge:
         status, headers, chunks = await loop.run_in_executor(
             executor, self._run_app, environ
         )
+        del environ  # nothing of the request outlives its answer
+        answer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        del chunks
+        memory.release()  # what the request freed, before its answer leaves
         await send(
             {"type": "http.response.start", "status": status, "headers": headers}
         )
-        await send({"type": "http.response.body", "body": b"".join(chunks)})
+        await send({"type": "http.response.body", "body": answer})
 
     def _run_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes]]:
         started: list[Any] = []
@@ -216,6 +228,7 @@ class BufferingBridge:
     @staticmethod
     async def _refuse(send: Send, status: int, title: str, description: str) -> None:
         _logger.warning("refused a request: %d %s", status, description)
+        memory.release()  # what a refused body took
         body, headers = _json_answer(status, title, description)
         await send(
             {"type": "http.response.start", "status": status, "headers": headers}
@@ -244,21 +257,56 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGoneError
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLargeError
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    # BytesIO keeps what is written in one bytes object, which getvalue()
+    # hands over without a copy: the body is never held twice.
+    buffer = io.BytesIO()
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGoneError
+            chunk = message.get("body", b"")
+            if chunk:
+                if buffer.tell() + len(chunk) > limit:
+                    raise _BodyTooLargeError
+                buffer.write(chunk)
+            if not message.get("more_body", False):
+                break
+        return buffer.getvalue()
+    finally:
+        # A refused or abandoned body is freed now, not when the collector
+        # breaks the cycle of the exception, its traceback and wait_for's task.
+        buffer.close()
+
+
+class _InputStream:
+    """``wsgi.input`` over a buffered body, which it lets go of once the app
+    has read it to the end (read whole, the body is handed over uncopied)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._length = len(body)
+        self._stream: io.BytesIO | None = io.BytesIO(body)
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._take(lambda stream: stream.read(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._take(lambda stream: stream.readline(size))
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return self._take(lambda stream: stream.readlines(hint), [])
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def _take(self, read: Callable[[io.BytesIO], Any], empty: Any = b"") -> Any:
+        stream = self._stream
+        if stream is None:
+            return empty
+        data = read(stream)
+        if stream.tell() >= self._length:
+            self._stream = None
+        return data
 
 
 def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
@@ -276,8 +324,7 @@ def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        # BytesIO over bytes shares them: reading it whole copies nothing.
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": _InputStream(body),
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,

@@ -22,6 +22,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..web.metrics import MULTIPROC_ENV
+from . import memory
 from .bridge import BufferingBridge, make_worker_class
 
 __all__ = ["ServeOptions", "ensure_port_free", "run_gunicorn"]
@@ -80,6 +81,7 @@ class ServeOptions:
             "accesslog": None,  # our middleware logs each request with sizes
             "control_socket_disable": True,
             "child_exit": _forget_worker_metrics,
+            "post_fork": _tune_allocator,
         }
 
     def wrap(self, app: Any) -> BufferingBridge:
@@ -91,6 +93,12 @@ class ServeOptions:
             threads=self.threads,
             dedicated_paths=self.dedicated_paths,
         )
+
+
+def _tune_allocator(server: Any, worker: Any) -> None:
+    """gunicorn's post_fork hook: memory a request frees goes back to the
+    system (see :mod:`.memory`)."""
+    memory.tune()
 
 
 def _forget_worker_metrics(server: Any, worker: Any) -> None:

@@ -80,12 +80,11 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
         """
         if self._predict_takes_batch_size():
             return self._anonymizer.predict(X, batch_size=batch_size)
-        predictions = [
-            self._anonymizer.predict(batch) for batch in batch_views(X, batch_size)
-        ]
-        if len(predictions) == 1:
-            return np.asarray(predictions[0])
-        return np.concatenate(predictions)
+        batches = batch_views(X, batch_size)
+        first = np.asarray(self._anonymizer.predict(batches[0]))
+        if len(batches) == 1:
+            return first
+        return _gathered(first, batches, self._anonymizer.predict, len(X))
 
     def _predict_takes_batch_size(self) -> bool:
         # inspect.signature costs more than a small prediction: ask once.
@@ -134,6 +133,36 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
                 "and no feature_array_validator was given; pass one to "
                 "WrappedAnonymizer."
             )
+
+
+def _gathered(
+    first: np.ndarray,
+    batches: list[np.ndarray],
+    predict: Any,
+    n_rows: int,
+) -> np.ndarray:
+    """The predictions of all ``batches``, written batch by batch into one
+    array (a list of them and its concatenation would hold the prediction
+    twice). Where a batch does not fit the first one's shape or dtype, the
+    rest is concatenated, which promotes dtypes and reports shapes as
+    ``np.concatenate`` does."""
+    if first.ndim == 0 or len(first) != len(batches[0]):
+        return np.concatenate([first, *(np.asarray(predict(b)) for b in batches[1:])])
+    gathered = np.empty((n_rows, *first.shape[1:]), dtype=first.dtype)
+    gathered[: len(first)] = first
+    start = len(first)
+    for index, batch in enumerate(batches[1:], start=1):
+        prediction = np.asarray(predict(batch))
+        fits = (
+            prediction.shape == (len(batch), *first.shape[1:])
+            and prediction.dtype == first.dtype
+        )
+        if not fits:
+            rest = [np.asarray(predict(b)) for b in batches[index + 1 :]]
+            return np.concatenate([gathered[:start], prediction, *rest])
+        gathered[start : start + len(batch)] = prediction
+        start += len(batch)
+    return gathered
 
 
 def _accepts_batch_size(function: Callable[..., Any]) -> bool:

@@ -298,6 +298,7 @@ class InferenceResource:
             only=("X",),
             max_decompressed_bytes=self._max_request_bytes,
         )["X"]
+        del body  # not needed while the model predicts
         validate_anonymizer_input_or_raise(
             X,
             anonymizer,

@@ -1,0 +1,52 @@
+"""The bridge's request body: held once, and let go of once the app has it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+
+from anomed_anonymizer.cli.bridge import _BodyTooLargeError, _InputStream, _read_body
+
+
+def test_the_input_stream_hands_the_whole_body_over_and_lets_go():
+    body = bytes(100_000)
+    alone = sys.getrefcount(body)
+    stream = _InputStream(body)
+    assert sys.getrefcount(body) == alone + 1
+    data = stream.read(len(body))
+    assert data is body  # no copy
+    del data
+    assert sys.getrefcount(body) == alone  # the stream keeps nothing
+    assert stream.read() == b""
+
+
+def test_the_input_stream_reads_in_parts_and_lines():
+    stream = _InputStream(b"a\nbc\nd")
+    assert stream.read(1) == b"a"
+    assert stream.readline() == b"\n"
+    assert list(stream) == [b"bc\n", b"d"]
+    assert stream.read() == b"" and stream.readlines() == []
+
+
+def _receiving(chunks: list[bytes]):
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    return receive
+
+
+def test_a_body_is_gathered_into_one_bytes_object():
+    body = asyncio.run(_read_body(_receiving([b"ab", b"cd", b"e"]), limit=5))
+    assert body == b"abcde"
+
+
+def test_a_body_over_the_limit_is_refused_as_it_arrives():
+    with pytest.raises(_BodyTooLargeError):
+        asyncio.run(_read_body(_receiving([b"ab", b"cd", b"ef"]), limit=5))

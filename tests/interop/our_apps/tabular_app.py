@@ -1,4 +1,5 @@
-"""A k-anonymous release (Mondrian, k=10) of the challenge's leaky table."""
+"""A k-anonymous release (Mondrian, k=10) of the challenge's leaky table.
+``CHALLENGE_TIMEOUT`` sets the timeouts for the challenge (default 10 s)."""
 
 import os
 
@@ -14,4 +15,6 @@ application = anon.tabular_data_anonymizer_server_factory(
     output_dir=os.environ["OUTPUT_DIR"],
     leaky_data_url=f"http://{hostname}/data/anonymizer/leaky",
     utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+    download_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
+    upload_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
 )

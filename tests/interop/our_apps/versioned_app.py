@@ -7,7 +7,9 @@ file into ``GATE_DIR`` (if set) and wait until the test creates the matching
 release file: ``fitting-<pid>`` / ``release-fit`` and ``holding-<n>-<pid>`` /
 ``release-hold-<n>``. ``FIT_SECONDS`` makes ``fit`` take at least that long
 (for a test of the worker timeout itself); ``FIT_BUSY_SECONDS`` adds CPU-bound
-work that holds the GIL (benchmarks/bench_slow_clients.py).
+work that holds the GIL (benchmarks/bench_slow_clients.py); ``MAX_REQUEST_BYTES``
+sets the factory's body limit and ``CHALLENGE_TIMEOUT`` its timeouts
+(tests/stress/campaign.py).
 """
 
 import os
@@ -72,6 +74,9 @@ application = anon.supervised_learning_anonymizer_server_factory(
     validation_data_url=f"http://{hostname}/data/anonymizer/validation",
     utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
     model_loader=anon.unpickle_anonymizer,
+    download_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
+    upload_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
+    max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", 256 * 1024 * 1024)),
 )
 
 

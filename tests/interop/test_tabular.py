@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from anomed_anonymizer.emulator import adult_like
+from anomed_anonymizer.server import ReleaseStore
 from anomed_anonymizer.wire import decode_table, encode_table
 from helpers import PEER_APPS, free_port, gunicorn_argv, start_server
 
@@ -82,6 +83,7 @@ def tabular_challenge(request):
 @pytest.fixture(scope="module")
 def tabular_anonymizer(tabular_challenge, tmp_path_factory, work_dir):
     port = free_port()
+    output_dir = tmp_path_factory.mktemp("release")
     server = start_server(
         f"tabular-anonymizer-for-{tabular_challenge.name}",
         gunicorn_argv(
@@ -91,9 +93,10 @@ def tabular_anonymizer(tabular_challenge, tmp_path_factory, work_dir):
         work_dir,
         env={
             "CHALLENGE_HOST": tabular_challenge.host,
-            "OUTPUT_DIR": str(tmp_path_factory.mktemp("release")),
+            "OUTPUT_DIR": str(output_dir),
         },
     )
+    server.output_dir = output_dir
     yield server
     server.stop()
 
@@ -122,8 +125,10 @@ def test_fit_and_evaluate_against_the_challenge(tabular_challenge, tabular_anony
     else:
         assert 0.0 < scores["utility"] < 1.0
         assert scores["utility"] == pytest.approx(1.0 - scores["ncp"])
-        # Our anonymizer's report and our challenge's score: one number.
-        assert fit.json()["report"]["ncp"] == scores["ncp"]
+        # Our anonymizer's report (kept with the release) and our
+        # challenge's score: one number.
+        report = ReleaseStore(tabular_anonymizer.output_dir).latest().report
+        assert report["ncp"] == scores["ncp"]
 
 
 def test_upstream_codec_reads_our_release(peers, tabular_anonymizer):

@@ -129,9 +129,7 @@ def decode_named_arrays(
                 f"the .npz archive holds {len(members)} members; at most "
                 f"{max_arrays} are accepted"
             )
-        present = [
-            member.filename.removesuffix(_NPY_SUFFIX) for member in members
-        ]
+        present = [member.filename.removesuffix(_NPY_SUFFIX) for member in members]
         if only is not None:
             wanted = {f"{name}{_NPY_SUFFIX}" for name in only}
             members = [member for member in members if member.filename in wanted]

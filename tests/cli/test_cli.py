@@ -346,37 +346,6 @@ def test_demo_failure_names_the_log_of_the_server_that_failed(tmp_path):
     assert "challenge.log" not in message
 
 
-@pytest.mark.slow
-def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything(tmp_path):
-    demo = subprocess.Popen(
-        [CLI, "demo", "--keep-running", f"--plot={tmp_path / 'roc.png'}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    urls = {}
-    try:
-        for line in demo.stdout:
-            match = DEMO_SERVER.match(line)
-            if match:
-                urls[match[1]] = match[2]
-            if len(urls) == 3:
-                break
-        assert set(urls) == {"challenge", "baseline", "dp-epsilon-1"}
-        for url in urls.values():
-            assert requests.get(url + "/", timeout=5).status_code == 200
-        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        _, stderr = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-    assert demo.returncode == 130
-    assert "interrupted" in stderr
-    for url in urls.values():
-        with pytest.raises(requests.ConnectionError):
-            requests.get(url + "/", timeout=5)
-
-
 def test_demo_with_a_challenge_that_is_down_is_one_line():
     result = run("demo", f"--challenge=127.0.0.1:{free_port()}")
     assert_one_line_error(result, "unreachable", "emulate-challenge")

@@ -8,12 +8,14 @@ traceback.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
+from . import processes
 from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
 __all__ = ["CommandError", "main"]
@@ -35,6 +37,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except processes.Terminated as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
         except Exception as exc:  # every other failure becomes one line
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
@@ -278,16 +283,19 @@ def demo(
 
     _quiet_request_logs(ctx)
     try:
-        run_demo(
-            dataset=dataset,
-            epsilons=epsilons or (1.0,),
-            seed=seed,
-            challenge=challenge,
-            keep_running=keep_running,
-            target=target,
-            plot=plot,
-            model=model,
-        )
+        # SIGINT, SIGTERM and SIGHUP unwind run_demo, whose finally stops
+        # every server it started.
+        with processes.stop_on_signals():
+            run_demo(
+                dataset=dataset,
+                epsilons=epsilons or (1.0,),
+                seed=seed,
+                challenge=challenge,
+                keep_running=keep_running,
+                target=target,
+                plot=plot,
+                model=model,
+            )
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc
 
@@ -513,6 +521,11 @@ def _quiet_request_logs(ctx: click.Context) -> None:
 
 
 def _run(load, options: ServeOptions, banner: str) -> None:
+    parent = os.environ.pop(processes.PARENT_PID_ENV, "")
+    if parent.isdigit() and processes._PRCTL is None:
+        # Started by start_server where the kernel offers no parent-death
+        # signal: watch the parent instead.
+        processes.exit_when_parent_dies(int(parent))
     try:
         ensure_port_free(options.host, options.port)
         click.echo(f"{banner} on http://{options.host}:{options.port}", err=True)

@@ -525,3 +525,47 @@ def test_init_refuses_a_non_empty_directory(tmp_path):
 def test_init_unknown_template_is_a_usage_error(tmp_path):
     result = run("init", str(tmp_path / "x"), "--template=graph")
     assert result.returncode == 2
+
+
+def test_emulate_challenge_keeps_zip_codes_of_a_csv_as_text(tmp_path):
+    rows = ["zip,age,sex"] + [
+        f"{zip_code},{age},{sex}"
+        for zip_code, age, sex in [("01234", 30, "F"), ("10115", 41, "M")] * 10
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(rows) + "\n")
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [
+            CLI,
+            "emulate-challenge",
+            "--kind=tabular",
+            f"--dataset={tmp_path / 'people.csv'}",
+            f"--port={port}",
+            "--workers=1",
+        ],
+        port,
+        tmp_path,
+    )
+    try:
+        from anomed_anonymizer.wire import decode_table
+
+        leaky = decode_table(
+            requests.get(f"{server.url}/data/anonymizer/leaky", timeout=10).content
+        )
+    finally:
+        server.stop()
+    assert set(leaky["zip"]) == {"01234", "10115"}
+    assert pd.api.types.is_integer_dtype(leaky["age"])
+
+
+def test_supervised_emulator_without_scikit_learn_names_the_extra(tmp_path):
+    (tmp_path / "sklearn.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'sklearn'\", name='sklearn')\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    result = run("emulate-challenge", f"--port={free_port()}", env=env)
+    assert_one_line_error(result, "'emulator' extra", "anomed-anonymizer[emulator]")

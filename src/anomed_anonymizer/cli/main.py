@@ -174,6 +174,14 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
 )
 @click.option("--sensitive", help="tabular: a column the attacker's background lacks.")
 @click.option(
+    "--text-columns",
+    metavar="COL[,COL...]",
+    default="",
+    help="Columns of a .csv to keep as text. Without it, a column of numbers "
+    "stays text only if a value has a leading zero (01234) or a leading + "
+    "(identifiers such as zip codes or phone numbers).",
+)
+@click.option(
     "--rows",
     type=click.IntRange(10),
     default=2000,
@@ -196,7 +204,17 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
 )
 @_serve_options
 def emulate_challenge(
-    kind, dataset, target, sensitive, rows, seed, mia_length, host, port, workers
+    kind,
+    dataset,
+    target,
+    sensitive,
+    text_columns,
+    rows,
+    seed,
+    mia_length,
+    host,
+    port,
+    workers,
 ) -> None:
     """Run a local challenge, wire-identical to anomed-challenge's servers, on your
     own dummy data or an embedded default."""
@@ -205,7 +223,8 @@ def emulate_challenge(
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     try:
         if kind == "tabular":
-            table = emulator.load_table(dataset or "adult", rows, seed)
+            columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+            table = emulator.load_table(dataset or "adult", rows, seed, columns)
             challenge = emulator.ReconstructionChallenge(
                 table, seed=seed, sensitive=sensitive
             )
@@ -216,6 +235,8 @@ def emulate_challenge(
         mia = emulator.MIAChallenge(data, seed=seed, mia_evaluation_length=mia_length)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "emulator", "the supervised challenge") from exc
     banner = (
         f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
         f"{data.n_classes} classes, seed {seed}"
@@ -518,6 +539,13 @@ def _quiet_request_logs(ctx: click.Context) -> None:
     if not ctx.obj.get("verbose"):
         for name in ("anomed_anonymizer.wire", "art"):
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandError:
+    return CommandError(
+        f"{what} needs the '{extra}' extra ({exc.name} is missing): "
+        f"pip install 'anomed-anonymizer[{extra}]'"
+    )
 
 
 def _run(load, options: ServeOptions, banner: str) -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -569,3 +570,129 @@ def test_supervised_emulator_without_scikit_learn_names_the_extra(tmp_path):
     }
     result = run("emulate-challenge", f"--port={free_port()}", env=env)
     assert_one_line_error(result, "'emulator' extra", "anomed-anonymizer[emulator]")
+
+
+# -- help ----------------------------------------------------------------------
+
+
+def test_top_level_summaries_are_whole():
+    out = run("--help").stdout
+    commands = out.split("Commands:", 1)[1]
+    from anomed_anonymizer.cli.main import main
+
+    assert "..." not in commands, commands
+    assert len(commands.strip().splitlines()) == len(main.commands)
+
+
+@pytest.mark.parametrize(
+    "command", ["serve", "emulate-challenge", "serve-attack", "init"]
+)
+def test_every_option_has_help(command):
+    from anomed_anonymizer.cli.main import main
+
+    options = [p for p in main.commands[command].params if isinstance(p, click.Option)]
+    assert options
+    assert [o.name for o in options if not o.help] == []
+
+
+def test_serve_attack_help_lists_its_routes():
+    out = run("serve-attack", "--help").stdout
+    for route in ("GET  /", "POST /fit", "POST /evaluate?data_split=tuning|validation"):
+        assert route in out
+
+
+@pytest.mark.parametrize(
+    ("anonymizer", "challenge"),
+    [
+        ("127.0.0.1:{a}", "http://127.0.0.1:{c}/"),
+        ("http://127.0.0.1:{a}", "127.0.0.1:{c}"),
+    ],
+    ids=["host-port-and-url", "url-and-host-port"],
+)
+def test_serve_attack_takes_host_port_or_url(emulator, tmp_path, anonymizer, challenge):
+    anonymizer_port = free_port()
+    anonymizer_server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "versioned_app:application",
+            "--chdir",
+            str(OUR_APPS),
+            f"--port={anonymizer_port}",
+            "--workers=1",
+        ],
+        anonymizer_port,
+        tmp_path,
+        env={"CHALLENGE_HOST": emulator.host, "MODEL_FILE": str(tmp_path / "m.pkl")},
+    )
+    port = free_port()
+    try:
+        attack = start_server(
+            "attack",
+            [
+                CLI,
+                "serve-attack",
+                f"--anonymizer={anonymizer.format(a=anonymizer_port)}",
+                f"--challenge={challenge.format(c=emulator.port)}",
+                "--n-features=4",
+                "--n-classes=3",
+                f"--port={port}",
+            ],
+            port,
+            tmp_path,
+        )
+        try:
+            assert requests.post(f"{anonymizer_server.url}/fit", timeout=60).ok
+            response = requests.post(f"{attack.url}/fit", timeout=300)
+            assert response.status_code == 201, response.text + attack.log()[-2000:]
+        finally:
+            attack.stop()
+    finally:
+        anonymizer_server.stop()
+    log = attack.log()
+    assert "ART_DATA_PATH" not in log  # ART's import-time INFO line
+    assert "Warning" not in log
+
+
+def test_serve_attack_refuses_an_address_that_is_neither():
+    result = run(
+        "serve-attack",
+        "--anonymizer=anonymizer",
+        "--challenge=c:1",
+        "--n-features=4",
+        "--n-classes=3",
+    )
+    assert result.returncode == 2
+    assert "expected HOST:PORT" in result.stderr and "no port" in result.stderr
+
+
+def test_the_audit_imports_quietly_without_pytorch(tmp_path):
+    """ART warns "PyTorch not found" on import where torch is missing: run the
+    import in an interpreter that sees every installed package but torch."""
+    art = pytest.importorskip("art", reason="install the 'audit' extra")
+    import anomed_anonymizer
+
+    site = Path(art.__file__).resolve().parents[1]
+    packages = tmp_path / "site-packages-without-torch"
+    packages.mkdir()
+    for entry in site.iterdir():
+        if re.match(r"(torch|functorch|torchgen)([-_.]|$)", entry.name, re.I):
+            continue
+        (packages / entry.name).symlink_to(entry)
+    source = Path(anomed_anonymizer.__file__).resolve().parents[1]
+    code = (
+        "import importlib.util, logging\n"
+        "assert importlib.util.find_spec('torch') is None\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from anomed_anonymizer.cli.main import _import_audit\n"
+        "_import_audit()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-W", "default", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{packages}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

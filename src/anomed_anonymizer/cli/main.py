@@ -11,11 +11,13 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
 
 from . import processes
+from .addresses import ADDRESS
 from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
 __all__ = ["CommandError", "main"]
@@ -61,7 +63,7 @@ def _serve_options(function):
             type=click.IntRange(0, 65535),
             default=8000,
             show_default=True,
-            help="[env ANOMED_SERVE_PORT]",
+            help="Port to listen on [env ANOMED_SERVE_PORT].",
         ),
         click.option(
             "--workers",
@@ -90,7 +92,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     )
 
 
-@main.command()
+@main.command(short_help="Serve your app under gunicorn.")
 @click.argument("app")
 @_serve_options
 @click.option(
@@ -153,7 +155,9 @@ def serve(ctx, app, host, port, workers, threads, timeout, chdir) -> None:
     _run(lambda: import_app(app), options, f"serving {app} ({workers} workers)")
 
 
-@main.command("emulate-challenge")
+@main.command(
+    "emulate-challenge", short_help="Run a local challenge on dummy or own data."
+)
 @click.option(
     "--kind",
     type=click.Choice(["supervised", "tabular"]),
@@ -244,7 +248,7 @@ def emulate_challenge(
     _run(lambda: emulator.supervised_challenge_app(mia), options, banner)
 
 
-@main.command()
+@main.command(short_help="Run challenge, anonymizer and attack locally.")
 @click.option(
     "--dataset",
     default=None,
@@ -321,7 +325,7 @@ def demo(
         raise CommandError(str(exc)) from exc
 
 
-@main.command()
+@main.command(short_help="Attack your anonymizer: how much does it leak?")
 @click.argument("anonymizer", metavar="MODULE:OBJECT", required=False)
 @click.option(
     "--url",
@@ -429,18 +433,22 @@ def audit(ctx, anonymizer, **options) -> None:
         raise CommandError(str(exc)) from exc
 
 
-@main.command("serve-attack")
+@main.command(
+    "serve-attack", short_help="Serve a membership-inference attack (self-audit)."
+)
 @click.option(
     "--anonymizer",
-    "anonymizer_url",
+    "anonymizer_address",
     required=True,
+    type=ADDRESS,
     metavar="HOST:PORT|URL",
     help="The anonymizer under attack (its /predict is queried).",
 )
 @click.option(
     "--challenge",
-    "challenge_url",
+    "challenge_address",
     required=True,
+    type=ADDRESS,
     metavar="HOST:PORT|URL",
     help="The challenge serving members, non-members and the evaluation sets.",
 )
@@ -473,42 +481,59 @@ def audit(ctx, anonymizer, **options) -> None:
     help="Port to bind.",
 )
 def serve_attack(
-    anonymizer_url, challenge_url, n_features, n_classes, anonymizer_id, host, port
+    anonymizer_address,
+    challenge_address,
+    n_features,
+    n_classes,
+    anonymizer_id,
+    host,
+    port,
 ) -> None:
     """Serve ART's black-box membership-inference attack against an anonymizer,
-    as an AnoMed deanonymizer.
+    as an AnoMed deanonymizer: a privacy self-audit.
 
-    Routes: GET / (alive), POST /fit (pull members and non-members from the
-    challenge, balance them, train the attack on the anonymizer's /predict),
-    POST /evaluate?data_split=tuning|validation (attack the challenge's
-    evaluation set and have the challenge score it). For an audit with
-    confidence intervals, run `anomed-anonymizer audit` instead.
+    \b
+    Routes:
+      GET  /                     alive
+      POST /fit                  pull members and non-members from the
+                                 challenge, balance them, train the attack
+                                 on the anonymizer's /predict
+      POST /evaluate?data_split=tuning|validation
+                                 attack the challenge's evaluation set; the
+                                 challenge scores it (acc, tpr, fpr)
+
+    For an audit with confidence intervals, run `anomed-anonymizer audit`.
     """
-    from .audit import base_url
-
-    try:
-        from ..audit import audit_server_factory
-    except ImportError as exc:
-        raise CommandError(
-            f"the attack needs the 'audit' extra ({exc.name} is missing): "
-            "pip install 'anomed-anonymizer[audit]'"
-        ) from exc
-    anonymizer_url, challenge_url = base_url(anonymizer_url), base_url(challenge_url)
+    audit_server_factory = _import_audit()
 
     def load():
         return audit_server_factory(
-            anonymizer_url,
-            challenge_url,
+            anonymizer_address.url,
+            challenge_address.url,
             n_features,
             n_classes,
             anonymizer_identifier=anonymizer_id,
         )
 
     options = ServeOptions(host=host, port=port, workers=1, threads=1, timeout=600)
-    _run(load, options, f"membership-inference attack on {anonymizer_url}")
+    _run(load, options, f"membership-inference attack on {anonymizer_address.url}")
 
 
-@main.command()
+def _import_audit():
+    """The audit's app factory, imported without ART's import-time chatter
+    (an INFO line about its data path; "PyTorch not found" without torch)."""
+    logging.getLogger("art").setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"art(\.|$)")
+            warnings.filterwarnings("ignore", message="PyTorch not found")
+            from ..audit import audit_server_factory
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "audit", "the attack") from exc
+    return audit_server_factory
+
+
+@main.command(short_help="Scaffold a submission (app, tests, Dockerfile).")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--template",

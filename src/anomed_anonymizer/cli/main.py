@@ -555,7 +555,10 @@ def init(directory, template, force) -> None:
     click.echo(f"created {len(written)} files in {directory}:")
     for path in written:
         click.echo(f"  {path.relative_to(directory)}")
-    click.echo(f"next: cd {directory} && python -m pytest test_smoke.py")
+    click.echo(
+        f"next: cd {directory} && pip install -r requirements.txt "
+        "&& python -m pytest test_smoke.py"
+    )
 
 
 def _quiet_request_logs(ctx: click.Context) -> None:

@@ -307,6 +307,7 @@ def demo(
     from .demo import run_demo
 
     _quiet_request_logs(ctx)
+    _require("the demo", "demo", "diffprivlib", "art", "sklearn")
     try:
         # SIGINT, SIGTERM and SIGHUP unwind run_demo, whose finally stops
         # every server it started.
@@ -567,6 +568,15 @@ def _quiet_request_logs(ctx: click.Context) -> None:
     if not ctx.obj.get("verbose"):
         for name in ("anomed_anonymizer.wire", "art"):
             logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _require(what: str, extra: str, *modules: str) -> None:
+    """Fail in one line, naming the extra to install, if a module is missing."""
+    import importlib.util
+
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise _missing_extra(ModuleNotFoundError(name=module), extra, what)
 
 
 def _missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandError:

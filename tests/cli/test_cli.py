@@ -529,7 +529,7 @@ def test_init_scaffold_passes_its_own_smoke_test(tmp_path, template, smoke_tests
     assert smoke_tests in result.stdout
 
 
-@pytest.mark.parametrize("template", ["supervised", "tabular"])
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
 def test_pins_come_with_the_package_and_cover_what_the_template_imports(template):
     from anomed_anonymizer.cli.scaffold import pinned_requirements
 
@@ -537,6 +537,11 @@ def test_pins_come_with_the_package_and_cover_what_the_template_imports(template
     needed = {"numpy", "pandas", "pyarrow", "falcon", "gunicorn", "requests", "pytest"}
     if template == "supervised":
         needed |= {"scikit-learn", "scipy", "diffprivlib"}
+    if template == "tabular":
+        needed |= {"scikit-learn", "scipy"}
+    if template == "torch":
+        needed |= {"torch", "opacus", "scikit-learn"}
+        assert "+" not in pins["torch"]  # any index's build satisfies the pin
     assert needed <= set(pins)
     assert "anomed-anonymizer" not in pins
 
@@ -597,7 +602,7 @@ def test_a_failing_smoke_test_shows_the_servers_answer_and_log(tmp_path):
     assert "--- anonymizer log" in result.stdout and "POST /fit" in result.stdout
 
 
-@pytest.mark.parametrize("template", ["supervised", "tabular"])
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
 def test_the_scaffold_app_without_challenge_host_says_so(tmp_path, template):
     target = scaffold(tmp_path, template)
     env = {k: v for k, v in os.environ.items() if k != "CHALLENGE_HOST"}
@@ -605,7 +610,7 @@ def test_the_scaffold_app_without_challenge_host_says_so(tmp_path, template):
     assert_one_line_error(result, "CHALLENGE_HOST is not set", "HOST:PORT")
 
 
-@pytest.mark.parametrize("template", ["supervised", "tabular"])
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
 def test_the_scaffold_dockerfile_passes_hadolint(tmp_path, template):
     """No container engine runs here: the Dockerfile is linted instead."""
     hadolint = Path(sys.executable).with_name("hadolint")
@@ -668,7 +673,7 @@ def test_emulate_challenge_keeps_zip_codes_of_a_csv_as_text(tmp_path):
     assert pd.api.types.is_integer_dtype(leaky["age"])
 
 
-def test_supervised_emulator_without_scikit_learn_names_the_extra(tmp_path):
+def test_emulator_without_scikit_learn_names_the_extra(tmp_path):
     (tmp_path / "sklearn.py").write_text(
         "raise ModuleNotFoundError(\"No module named 'sklearn'\", name='sklearn')\n"
     )

@@ -28,8 +28,8 @@ def loaded_after(statement: str) -> list[str]:
     "statement",
     [
         "import anomed_anonymizer",
-        "import anomed_anonymizer.tabular",
-        "from anomed_anonymizer.emulator import tabular_challenge_app",
+        "import anomed_anonymizer.server",
+        "import anomed_anonymizer.wire",
         "import anomed_anonymizer.cli.main",
     ],
 )

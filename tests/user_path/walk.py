@@ -306,19 +306,42 @@ def check_serve(env: Env, work: Path) -> None:
     )
     sh([env.python, "-c", code], work)
     sh([env.cli, "--help"], work)
-    demo = subprocess.run(
-        [str(env.cli), "demo"], cwd=work, capture_output=True, text=True, timeout=120
-    )
-    if demo.returncode != 1 or "anomed-anonymizer[demo]" not in demo.stderr:
-        raise PathBrokenError(
-            f"demo without its extra: {demo.returncode} {demo.stderr}"
+    for argv, extra in (
+        (["demo"], "anomed-anonymizer[demo]"),
+        (["emulate-challenge", f"--port={free_port()}"], "anomed-anonymizer[emulator]"),
+    ):
+        result = subprocess.run(
+            [str(env.cli), *argv], cwd=work, capture_output=True, text=True, timeout=120
         )
+        if result.returncode != 1 or extra not in result.stderr:
+            raise PathBrokenError(
+                f"{argv[0]} without its extra: {result.returncode} {result.stderr}"
+            )
+    # The README's custom server, served: alive, and /predict before a fit.
+    app_dir = work / "custom"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "app.py").write_text(readme_block("custom-server-example", "python"))
+    server = serve(env, "custom", ["serve", "app:app", f"--chdir={app_dir}"], work)
+    try:
+        expect(requests.get(server.url, timeout=30), 200, server)
+        expect(
+            requests.post(f"{server.url}/predict", data=b"x", timeout=30), 503, server
+        )
+    finally:
+        server.stop()
+
+
+def check_tabular(env: Env, work: Path) -> None:
     chain_tabular(env, readme_block("tabular-example", "python"), work)
+
+
+def check_torch(env: Env, work: Path) -> None:
+    chain_supervised(env, readme_block("torch-example", "python"), work)
 
 
 def check_examples(env: Env, work: Path) -> None:
     chain_supervised(env, first_python_block(), work)
-    for template in ("supervised", "tabular"):
+    for template in ("supervised", "tabular", "torch"):
         scaffold = work / f"my_{template}"
         sh([env.cli, "init", scaffold, f"--template={template}"], work)
         fresh = Env(work / f"venv-scaffold-{template}")
@@ -411,6 +434,8 @@ def check_keras(env: Env, work: Path) -> None:
 
 CHECKS: dict[str, Callable[[Env, Path], None]] = {
     "serve": check_serve,
+    "tabular": check_tabular,
+    "torch": check_torch,
     "examples": check_examples,
     "audit": check_audit,
     "demo": check_demo,
@@ -466,15 +491,25 @@ def walk(work: Path, only: list[str]) -> None:
         log(f"  {use:<9} {size / 1e6:7.0f} MB")
 
 
+#: What each template's scaffold installs besides anomed-anonymizer's core.
+TEMPLATE_EXTRAS = {
+    "supervised": ("[examples]", []),
+    "tabular": ("[tabular,emulator]", []),
+    # The CPU build (on this machine's disk); pinned without its "+cpu" label,
+    # so that a plain install works anywhere and an index picks the build.
+    "torch": ("[torch,emulator]", ["torch==2.13.0"]),
+}
+
+
 def lock() -> None:
     """Regenerate the pins a scaffold installs: the newest versions pip picks
-    for anomed-anonymizer[<extra>] and pytest, resolved in a fresh env."""
+    for anomed-anonymizer[<extras>] and pytest, resolved in a fresh env."""
     with tempfile.TemporaryDirectory(prefix="anomed-lock-") as tmp:
         work = Path(tmp)
         build, _ = install_steps()
         wheel = build_wheel(build, work)
         env = Env(work / "venv")
-        for template, extra in (("supervised", "[examples]"), ("tabular", "")):
+        for template, (extras, more) in TEMPLATE_EXTRAS.items():
             report = work / f"{template}.json"
             sh(
                 [
@@ -486,24 +521,33 @@ def lock() -> None:
                     "--quiet",
                     "--report",
                     report,
-                    f"{wheel}{extra}",
+                    f"{wheel}{extras}",
                     "pytest>=8",
+                    *more,
                 ],
                 work,
             )
             installs = json.loads(report.read_text())["install"]
             pins = sorted(
                 (
-                    f"{i['metadata']['name']}=={i['metadata']['version']}"
+                    f"{i['metadata']['name']}=={i['metadata']['version'].split('+')[0]}"
                     for i in installs
                     if i["metadata"]["name"] != "anomed-anonymizer"
                 ),
                 key=str.lower,
             )
-            target = CONSTRAINTS / f"{template}.txt"
             header = [
-                line for line in target.read_text().splitlines() if line.startswith("#")
+                f"# What a '{template}' submission installs besides "
+                "anomed-anonymizer, pinned to",
+                "# the versions this release was tested with: CI installs "
+                "exactly these into a",
+                "# fresh environment and runs the scaffold's smoke test "
+                "(make user-path).",
+                "# Regenerate with `make constraints` (the newest versions pip "
+                "picks for",
+                f"# anomed-anonymizer{extras}, {', '.join(['pytest', *more])}).",
             ]
+            target = CONSTRAINTS / f"{template}.txt"
             target.write_text("\n".join([*header, *pins]) + "\n")
             log(f"wrote {target.relative_to(REPO)} ({len(pins)} pins)")
 

@@ -222,7 +222,10 @@ def emulate_challenge(
 ) -> None:
     """Run a local challenge, wire-identical to anomed-challenge's servers, on your
     own dummy data or an embedded default."""
-    from .. import emulator
+    try:
+        from .. import emulator
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "emulator", "the challenge emulator") from exc
 
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     try:
@@ -240,7 +243,7 @@ def emulate_challenge(
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     except ModuleNotFoundError as exc:
-        raise _missing_extra(exc, "emulator", "the supervised challenge") from exc
+        raise _missing_extra(exc, "emulator", "the challenge emulator") from exc
     banner = (
         f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
         f"{data.n_classes} classes, seed {seed}"
@@ -307,7 +310,10 @@ def demo(
     from .demo import run_demo
 
     _quiet_request_logs(ctx)
-    _require("the demo", "demo", "diffprivlib", "art", "sklearn")
+    if model == "mlp-dp":
+        _require("the demo's mlp-dp", "demo,torch", "art", "sklearn", "torch", "opacus")
+    else:
+        _require("the demo", "demo", "diffprivlib", "art", "sklearn", "matplotlib")
     try:
         # SIGINT, SIGTERM and SIGHUP unwind run_demo, whose finally stops
         # every server it started.

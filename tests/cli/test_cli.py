@@ -698,7 +698,7 @@ def test_top_level_summaries_are_whole():
 
 
 @pytest.mark.parametrize(
-    "command", ["serve", "emulate-challenge", "serve-attack", "init"]
+    "command", ["serve", "emulate-challenge", "demo", "audit", "serve-attack", "init"]
 )
 def test_every_option_has_help(command):
     from anomed_anonymizer.cli.main import main

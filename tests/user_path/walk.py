@@ -410,7 +410,11 @@ def check_audit(env: Env, work: Path) -> None:
 
 def check_demo(env: Env, work: Path) -> None:
     demo = subprocess.run(
-        [str(env.cli), "demo"], cwd=work, capture_output=True, text=True, timeout=900
+        [str(env.cli), "demo", "--dataset=iris"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if demo.returncode != 0 or "Results for iris" not in demo.stdout:
         raise PathBrokenError(

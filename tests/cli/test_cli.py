@@ -714,6 +714,38 @@ def test_serve_attack_help_lists_its_routes():
         assert route in out
 
 
+NAIVE_BAYES_APP = """
+import os
+
+from sklearn.naive_bayes import GaussianNB
+
+import anomed_anonymizer as anon
+
+
+def validate(feature_array):
+    if feature_array.ndim != 2:
+        raise ValueError("expected a 2-d feature array")
+
+
+hostname = os.environ["CHALLENGE_HOST"]
+application = anon.supervised_learning_anonymizer_server_factory(
+    anonymizer_identifier="example_anonymizer",
+    anonymizer_obj=anon.WrappedAnonymizer(
+        GaussianNB(),
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=validate,
+    ),
+    model_filepath=os.environ["MODEL_FILE"],
+    default_batch_size=64,
+    training_data_url=f"http://{hostname}/data/anonymizer/training",
+    tuning_data_url=f"http://{hostname}/data/anonymizer/tuning",
+    validation_data_url=f"http://{hostname}/data/anonymizer/validation",
+    utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+    model_loader=anon.unpickle_anonymizer,
+)
+"""
+
+
 @pytest.mark.parametrize(
     ("anonymizer", "challenge"),
     [
@@ -723,15 +755,16 @@ def test_serve_attack_help_lists_its_routes():
     ids=["host-port-and-url", "url-and-host-port"],
 )
 def test_serve_attack_takes_host_port_or_url(emulator, tmp_path, anonymizer, challenge):
+    (tmp_path / "nb_app.py").write_text(NAIVE_BAYES_APP)
     anonymizer_port = free_port()
     anonymizer_server = start_server(
         "anonymizer",
         [
             CLI,
             "serve",
-            "versioned_app:application",
+            "nb_app:application",
             "--chdir",
-            str(OUR_APPS),
+            str(tmp_path),
             f"--port={anonymizer_port}",
             "--workers=1",
         ],
@@ -756,7 +789,8 @@ def test_serve_attack_takes_host_port_or_url(emulator, tmp_path, anonymizer, cha
             tmp_path,
         )
         try:
-            assert requests.post(f"{anonymizer_server.url}/fit", timeout=60).ok
+            fit = requests.post(f"{anonymizer_server.url}/fit", timeout=60)
+            assert fit.status_code == 201, fit.text
             response = requests.post(f"{attack.url}/fit", timeout=300)
             assert response.status_code == 201, response.text + attack.log()[-2000:]
         finally:

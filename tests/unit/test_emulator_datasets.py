@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from anomed_anonymizer.emulator import EMBEDDED_DATASETS, MIAChallenge, load_dataset
+from anomed_anonymizer.emulator.datasets import read_csv_table
 from anomed_anonymizer.wire import encode_named_arrays
 
 
@@ -82,3 +83,31 @@ def test_same_seed_same_members_other_seed_other_members():
     a, b, c = (MIAChallenge(data, seed=s) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.members[0], b.members[0])
     assert not np.array_equal(a.members[0], c.members[0])
+
+
+def test_csv_keeps_identifiers_with_leading_zeros_or_plus_as_text(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "zip,phone,age,score,city_code,flag\n"
+        "01234,+4930123,30,0.5,10115,True\n"
+        "10115,+4989456,41,-0.25,80331,False\n"
+        "80331,,57,,01067,True\n"
+    )
+    table = read_csv_table(path)
+    assert table["zip"].tolist() == ["01234", "10115", "80331"]
+    assert table["phone"].tolist()[:2] == ["+4930123", "+4989456"]
+    assert pd.isna(table["phone"].iloc[2])
+    assert table["city_code"].tolist() == ["10115", "80331", "01067"]
+    assert pd.api.types.is_integer_dtype(table["age"])
+    assert pd.api.types.is_float_dtype(table["score"])  # 0.5 is no identifier
+    assert pd.api.types.is_bool_dtype(table["flag"])
+
+
+def test_csv_text_columns_option_and_unknown_names(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,age\n7,30\n12,41\n")
+    table = read_csv_table(path, text_columns=["id"])
+    assert table["id"].tolist() == ["7", "12"]
+    assert table["age"].tolist() == [30, 41]
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        read_csv_table(path, text_columns=["nope"])

@@ -263,7 +263,10 @@ def corrupt_zip() -> bytes:
         (b"", "empty"),
         (b"hello world", "not an .npz archive"),
         (corrupt_zip(), "corrupt"),
-        (encode_named_arrays({"features": np.zeros((2, 4))}), "lacks the array(s) 'X'"),
+        (
+            encode_named_arrays({"features": np.zeros((2, 4))}),
+            "lacks the array(s) 'X' (found: 'features')",
+        ),
         (pickled_object_array(), "pickled"),
         (encode_named_arrays({"X": np.zeros((2, 5))}), "expected shape (n, 4)"),
         (encode_named_arrays({"X": np.zeros((2, 4), dtype=np.int64)}), "float64"),

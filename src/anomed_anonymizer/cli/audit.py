@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from .addresses import parse_address
+
 __all__ = ["AuditOptions", "base_url", "load_anonymizer", "run_audit"]
 
 
@@ -45,15 +47,17 @@ class AuditOptions:
 def base_url(address: str) -> str:
     """``http://HOST:PORT`` from ``HOST:PORT`` or a URL (a trailing slash goes).
 
+    Raises
+    ------
+    ValueError
+        If ``address`` is neither (see :func:`.addresses.parse_address`).
+
     Examples
     --------
     >>> base_url("127.0.0.1:8000"), base_url("http://challenge:80/")
     ('http://127.0.0.1:8000', 'http://challenge:80')
     """
-    address = address.strip().rstrip("/")
-    if "://" not in address:
-        address = f"http://{address}"
-    return address
+    return parse_address(address).url
 
 
 def load_anonymizer(spec: str, chdir: Path) -> Any:

@@ -27,7 +27,7 @@ import numpy as np
 import requests
 
 from .audit import base_url
-from .processes import ServerProcess, free_port, start_server
+from .processes import ServerProcess, free_port, start_server, stop_servers
 
 __all__ = [
     "MODELS",
@@ -178,8 +178,7 @@ def run_demo(
         keep_logs = True
         raise DemoError(_with_log(exc, servers, work)) from exc
     finally:
-        for server in reversed(servers):
-            server.stop()
+        stop_servers(servers, timeout=5.0)
         if not keep_logs:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -11,11 +11,14 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
 
 from ..web import CONTROL_TOKEN_ENV, install_request_id_logging
+from . import processes
+from .addresses import ADDRESS
 from .audit_table import audit_table_command
 from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
@@ -38,6 +41,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except processes.Terminated as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
         except Exception as exc:  # every other failure becomes one line
             if ctx.obj and ctx.obj.get("verbose"):
                 traceback.print_exc()
@@ -59,7 +65,7 @@ def _serve_options(function):
             type=click.IntRange(0, 65535),
             default=8000,
             show_default=True,
-            help="[env ANOMED_SERVE_PORT]",
+            help="Port to listen on [env ANOMED_SERVE_PORT].",
         ),
         click.option(
             "--workers",
@@ -92,7 +98,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 main.add_command(audit_table_command)
 
 
-@main.command()
+@main.command(short_help="Serve your app under gunicorn.")
 @click.argument("app")
 @_serve_options
 @click.option(
@@ -180,7 +186,9 @@ def serve(
     _run(lambda: import_app(app), options, f"serving {app} ({workers} workers)")
 
 
-@main.command("emulate-challenge")
+@main.command(
+    "emulate-challenge", short_help="Run a local challenge on dummy or own data."
+)
 @click.option(
     "--kind",
     type=click.Choice(["supervised", "tabular"]),
@@ -200,6 +208,14 @@ def serve(
     "--target", help="Target column of a .csv/.parquet (target array of a .npz)."
 )
 @click.option("--sensitive", help="tabular: a column the attacker's background lacks.")
+@click.option(
+    "--text-columns",
+    metavar="COL[,COL...]",
+    default="",
+    help="Columns of a .csv to keep as text. Without it, a column of numbers "
+    "stays text only if a value has a leading zero (01234) or a leading + "
+    "(identifiers such as zip codes or phone numbers).",
+)
 @click.option(
     "--rows",
     type=click.IntRange(10),
@@ -223,16 +239,30 @@ def serve(
 )
 @_serve_options
 def emulate_challenge(
-    kind, dataset, target, sensitive, rows, seed, mia_length, host, port, workers
+    kind,
+    dataset,
+    target,
+    sensitive,
+    text_columns,
+    rows,
+    seed,
+    mia_length,
+    host,
+    port,
+    workers,
 ) -> None:
     """Run a local challenge, wire-identical to anomed-challenge's servers, on your
     own dummy data or an embedded default."""
-    from .. import emulator
+    try:
+        from .. import emulator
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "emulator", "the challenge emulator") from exc
 
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
     try:
         if kind == "tabular":
-            table = emulator.load_table(dataset or "adult", rows, seed)
+            columns = [c.strip() for c in text_columns.split(",") if c.strip()]
+            table = emulator.load_table(dataset or "adult", rows, seed, columns)
             challenge = emulator.ReconstructionChallenge(
                 table, seed=seed, sensitive=sensitive
             )
@@ -243,6 +273,8 @@ def emulate_challenge(
         mia = emulator.MIAChallenge(data, seed=seed, mia_evaluation_length=mia_length)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "emulator", "the challenge emulator") from exc
     banner = (
         f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
         f"{data.n_classes} classes, seed {seed}"
@@ -250,7 +282,7 @@ def emulate_challenge(
     _run(lambda: emulator.supervised_challenge_app(mia), options, banner)
 
 
-@main.command()
+@main.command(short_help="Run challenge, anonymizer and attack locally.")
 @click.option(
     "--dataset",
     default=None,
@@ -335,27 +367,36 @@ def demo(
     from .demo import run_demo
 
     _quiet_request_logs(ctx)
+    if kind == "tabular":
+        _require("the tabular demo", "audit-table", "anonymeter", "sklearn")
+    elif model == "mlp-dp":
+        _require("the demo's mlp-dp", "demo,torch", "art", "sklearn", "torch", "opacus")
+    else:
+        _require("the demo", "demo", "diffprivlib", "art", "sklearn", "matplotlib")
     try:
-        if kind == "tabular":
-            from .demo_tabular import run_tabular_demo
+        # SIGINT, SIGTERM and SIGHUP unwind the demo, whose finally stops
+        # every server it started.
+        with processes.stop_on_signals():
+            if kind == "tabular":
+                from .demo_tabular import run_tabular_demo
 
-            run_tabular_demo(rows=rows, seed=seed)
-            return
-        run_demo(
-            dataset=dataset,
-            epsilons=epsilons or (1.0,),
-            seed=seed,
-            challenge=challenge,
-            keep_running=keep_running,
-            target=target,
-            plot=plot,
-            model=model,
-        )
+                run_tabular_demo(rows=rows, seed=seed)
+                return
+            run_demo(
+                dataset=dataset,
+                epsilons=epsilons or (1.0,),
+                seed=seed,
+                challenge=challenge,
+                keep_running=keep_running,
+                target=target,
+                plot=plot,
+                model=model,
+            )
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc
 
 
-@main.command()
+@main.command(short_help="Attack your anonymizer: how much does it leak?")
 @click.argument("anonymizer", metavar="MODULE:OBJECT", required=False)
 @click.option(
     "--url",
@@ -463,18 +504,22 @@ def audit(ctx, anonymizer, **options) -> None:
         raise CommandError(str(exc)) from exc
 
 
-@main.command("serve-attack")
+@main.command(
+    "serve-attack", short_help="Serve a membership-inference attack (self-audit)."
+)
 @click.option(
     "--anonymizer",
-    "anonymizer_url",
+    "anonymizer_address",
     required=True,
+    type=ADDRESS,
     metavar="HOST:PORT|URL",
     help="The anonymizer under attack (its /predict is queried).",
 )
 @click.option(
     "--challenge",
-    "challenge_url",
+    "challenge_address",
     required=True,
+    type=ADDRESS,
     metavar="HOST:PORT|URL",
     help="The challenge serving members, non-members and the evaluation sets.",
 )
@@ -507,42 +552,59 @@ def audit(ctx, anonymizer, **options) -> None:
     help="Port to bind.",
 )
 def serve_attack(
-    anonymizer_url, challenge_url, n_features, n_classes, anonymizer_id, host, port
+    anonymizer_address,
+    challenge_address,
+    n_features,
+    n_classes,
+    anonymizer_id,
+    host,
+    port,
 ) -> None:
     """Serve ART's black-box membership-inference attack against an anonymizer,
-    as an AnoMed deanonymizer.
+    as an AnoMed deanonymizer: a privacy self-audit.
 
-    Routes: GET / (alive), POST /fit (pull members and non-members from the
-    challenge, balance them, train the attack on the anonymizer's /predict),
-    POST /evaluate?data_split=tuning|validation (attack the challenge's
-    evaluation set and have the challenge score it). For an audit with
-    confidence intervals, run `anomed-anonymizer audit` instead.
+    \b
+    Routes:
+      GET  /                     alive
+      POST /fit                  pull members and non-members from the
+                                 challenge, balance them, train the attack
+                                 on the anonymizer's /predict
+      POST /evaluate?data_split=tuning|validation
+                                 attack the challenge's evaluation set; the
+                                 challenge scores it (acc, tpr, fpr)
+
+    For an audit with confidence intervals, run `anomed-anonymizer audit`.
     """
-    from .audit import base_url
-
-    try:
-        from ..audit import audit_server_factory
-    except ImportError as exc:
-        raise CommandError(
-            f"the attack needs the 'audit' extra ({exc.name} is missing): "
-            "pip install 'anomed-anonymizer[audit]'"
-        ) from exc
-    anonymizer_url, challenge_url = base_url(anonymizer_url), base_url(challenge_url)
+    audit_server_factory = _import_audit()
 
     def load():
         return audit_server_factory(
-            anonymizer_url,
-            challenge_url,
+            anonymizer_address.url,
+            challenge_address.url,
             n_features,
             n_classes,
             anonymizer_identifier=anonymizer_id,
         )
 
     options = ServeOptions(host=host, port=port, workers=1, threads=1, timeout=600)
-    _run(load, options, f"membership-inference attack on {anonymizer_url}")
+    _run(load, options, f"membership-inference attack on {anonymizer_address.url}")
 
 
-@main.command()
+def _import_audit():
+    """The audit's app factory, imported without ART's import-time chatter
+    (an INFO line about its data path; "PyTorch not found" without torch)."""
+    logging.getLogger("art").setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"art(\.|$)")
+            warnings.filterwarnings("ignore", message="PyTorch not found")
+            from ..audit import audit_server_factory
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc, "audit", "the attack") from exc
+    return audit_server_factory
+
+
+@main.command(short_help="Scaffold a submission (app, tests, Dockerfile).")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--template",
@@ -564,7 +626,10 @@ def init(directory, template, force) -> None:
     click.echo(f"created {len(written)} files in {directory}:")
     for path in written:
         click.echo(f"  {path.relative_to(directory)}")
-    click.echo(f"next: cd {directory} && python -m pytest test_smoke.py")
+    click.echo(
+        f"next: cd {directory} && pip install -r requirements.txt "
+        "&& python -m pytest test_smoke.py"
+    )
 
 
 def _quiet_request_logs(ctx: click.Context) -> None:
@@ -575,7 +640,28 @@ def _quiet_request_logs(ctx: click.Context) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _require(what: str, extra: str, *modules: str) -> None:
+    """Fail in one line, naming the extra to install, if a module is missing."""
+    import importlib.util
+
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise _missing_extra(ModuleNotFoundError(name=module), extra, what)
+
+
+def _missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandError:
+    return CommandError(
+        f"{what} needs the '{extra}' extra ({exc.name} is missing): "
+        f"pip install 'anomed-anonymizer[{extra}]'"
+    )
+
+
 def _run(load, options: ServeOptions, banner: str) -> None:
+    parent = os.environ.pop(processes.PARENT_PID_ENV, "")
+    if parent.isdigit() and processes._PRCTL is None:
+        # Started by start_server where the kernel offers no parent-death
+        # signal: watch the parent instead.
+        processes.exit_when_parent_dies(int(parent))
     try:
         ensure_port_free(options.host, options.port)
         click.echo(f"{banner} on http://{options.host}:{options.port}", err=True)

@@ -6,55 +6,40 @@ import string
 from importlib import metadata, resources
 from pathlib import Path
 
-__all__ = ["TEMPLATES", "scaffold"]
+from .wheel import DISTRIBUTION, build_wheel
+
+__all__ = ["TEMPLATES", "pinned_requirements", "scaffold"]
 
 TEMPLATES = ("supervised", "tabular", "torch")
 
-# What a submission's image needs, pinned to the versions installed here (the
-# ones the smoke test ran with).
-_PINNED = {
-    "supervised": [
-        "anomed-anonymizer",
-        "numpy",
-        "scikit-learn",
-        "diffprivlib",
-        "falcon",
-        "gunicorn",
-        "requests",
-    ],
-    # torch's pin keeps its local label (e.g. "+cpu"): the build tested here.
-    "torch": [
-        "anomed-anonymizer",
-        "numpy",
-        "torch",
-        "opacus",
-        "falcon",
-        "gunicorn",
-        "requests",
-    ],
-    "tabular": [
-        "anomed-anonymizer",
-        "numpy",
-        "pandas",
-        "pyarrow",
-        "falcon",
-        "gunicorn",
-    ],
-}
 
+def pinned_requirements(template: str) -> list[str]:
+    """The pins this package ships for ``template`` (``name==version`` lines).
 
-def _requirements(template: str) -> str:
-    lines = [
-        "# Pinned to the versions this submission was tested with.",
-        "# If your package index lacks anomed-anonymizer at this version, put its",
-        "# wheel into wheels/:",
-        "#   pip wheel --no-deps -w wheels <anomed-anonymizer source>",
+    They come with the package, not from the current environment: CI installs
+    exactly these into a fresh environment and runs the scaffold's smoke test.
+    """
+    text = (
+        resources.files(__package__) / "constraints" / f"{template}.txt"
+    ).read_text()
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
     ]
-    for name in _PINNED[template]:
-        try:
-            lines.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            lines.append(name)
+
+
+def _requirements(template: str, wheel: str) -> str:
+    version = metadata.version(DISTRIBUTION)
+    lines = [
+        "# Install from this folder: pip install -r requirements.txt",
+        f"# anomed-anonymizer {version} is not on PyPI (PyPI's package of that name",
+        "# is the upstream 0.0.x): init put its wheel into wheels/. The other pins",
+        f"# are the versions anomed-anonymizer {version} was tested with for this",
+        "# template (its CI installs exactly these and runs test_smoke.py).",
+        f"./wheels/{wheel}",
+        *pinned_requirements(template),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -75,7 +60,10 @@ def scaffold(
     Returns
     -------
     list[pathlib.Path]
-        The files written.
+        The files written: ``app.py``, ``test_smoke.py``, ``README.md``,
+        ``Dockerfile``, ``.dockerignore``, ``requirements.txt`` (the pins
+        this package ships, see :func:`pinned_requirements`) and this
+        package's wheel in ``wheels/``, which ``requirements.txt`` names.
 
     Raises
     ------
@@ -100,11 +88,16 @@ def scaffold(
     for entry in sorted(source.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".tmpl"):
             continue
-        target = directory / entry.name.removesuffix(".tmpl")
+        name = entry.name.removesuffix(".tmpl")
+        target = directory / (".dockerignore" if name == "dockerignore" else name)
         target.write_text(string.Template(entry.read_text()).safe_substitute(values))
         written.append(target)
+    wheels = directory / "wheels"
+    for stale in wheels.glob(f"{DISTRIBUTION.replace('-', '_')}-*.whl"):
+        stale.unlink()  # --force over an older scaffold: one version only
+    wheel = build_wheel(wheels)
+    written.append(wheel)
     requirements = directory / "requirements.txt"
-    requirements.write_text(_requirements(template))
+    requirements.write_text(_requirements(template, wheel.name))
     written.append(requirements)
-    (directory / "wheels").mkdir(exist_ok=True)
     return sorted(written)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,14 @@ from ..tabular._checks import listing
 from ..wire import PayloadError, decode_named_arrays
 from .adult import adult_like
 
-__all__ = ["EMBEDDED_DATASETS", "Dataset", "load_dataset", "load_table", "read_table"]
+__all__ = [
+    "EMBEDDED_DATASETS",
+    "Dataset",
+    "load_dataset",
+    "load_table",
+    "read_csv_table",
+    "read_table",
+]
 
 #: Datasets that scikit-learn ships (no download needed).
 EMBEDDED_DATASETS = ("iris", "breast-cancer", "wine", "digits")
@@ -51,6 +60,63 @@ class Dataset:
         takes them from the public dataset rather than the private split.
         """
         return self.X.min(axis=0).tolist(), self.X.max(axis=0).tolist()
+
+
+# "01234" (a zip code), "+4930..." (a phone number): text a number would change.
+_IDENTIFIER = re.compile(r"^\s*(\+|[+-]?0\d)")
+
+
+def read_csv_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    r"""Read a CSV file, keeping identifiers such as zip codes as text.
+
+    The rule: pandas infers each column's dtype as usual, except that a column
+    it would read as numbers stays text (strings) if any of its values has a
+    leading zero before another digit (``01234``) or a leading ``+``
+    (``+4930...``): such values are identifiers, whose meaning a number would
+    change (``01234`` would become ``1234``). The columns in ``text_columns``
+    stay text whatever they hold.
+
+    Parameters
+    ----------
+    path : str | pathlib.Path
+        The CSV file (header row first), or an open text file.
+    text_columns : Iterable[str], optional
+        Further columns to keep as text.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table.
+
+    Raises
+    ------
+    ValueError
+        If a name in ``text_columns`` is not a column of the file.
+
+    Examples
+    --------
+    >>> import io
+    >>> table = read_csv_table(io.StringIO("zip,age\n01234,30\n10115,41\n"))
+    >>> table["zip"].tolist(), table["age"].tolist()
+    (['01234', '10115'], [30, 41])
+    """
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if hasattr(path, "seek"):  # a file object: read it a second time
+        path.seek(0)
+    table = pd.read_csv(path)
+    text_columns = list(text_columns)
+    unknown = [name for name in text_columns if name not in table.columns]
+    if unknown:
+        raise ValueError(
+            f"no column {', '.join(map(repr, unknown))} to keep as text "
+            f"(columns: {', '.join(map(str, table.columns))})"
+        )
+    for name in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[name]):
+            continue
+        if name in text_columns or text[name].str.match(_IDENTIFIER).any():
+            table[name] = text[name].where(table[name].notna(), None)
+    return table
 
 
 def load_dataset(source: str, target: str | None = None) -> Dataset:
@@ -97,7 +163,12 @@ def load_dataset(source: str, target: str | None = None) -> Dataset:
     return _from_table(path.name, read_table(path), target)
 
 
-def load_table(source: str, rows: int = 2000, seed: int = 42) -> pd.DataFrame:
+def load_table(
+    source: str,
+    rows: int = 2000,
+    seed: int = 42,
+    text_columns: Iterable[str] = (),
+) -> pd.DataFrame:
     """The leaky table of a tabular challenge: ``"adult"`` (a synthetic
     Adult-like table, see :func:`adult_like`) or a ``.csv``/``.parquet`` file.
 
@@ -107,6 +178,8 @@ def load_table(source: str, rows: int = 2000, seed: int = 42) -> pd.DataFrame:
         ``"adult"`` or a path.
     rows, seed : int, optional
         Size and seed of the Adult-like table.
+    text_columns : Iterable[str], optional
+        Columns of a ``.csv`` to keep as text (see :func:`read_csv_table`).
 
     Raises
     ------
@@ -125,11 +198,12 @@ def load_table(source: str, rows: int = 2000, seed: int = 42) -> pd.DataFrame:
         raise ValueError(
             f"{source!r} is neither 'adult' nor an existing .csv/.parquet file"
         )
-    return read_table(path)
+    return read_table(path, text_columns)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a ``.csv`` or ``.parquet`` file (by its suffix).
+def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Read a ``.csv`` (see :func:`read_csv_table` for its dtypes, and
+    ``text_columns``) or ``.parquet`` file (by its suffix).
 
     Raises
     ------
@@ -139,7 +213,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
+        return read_csv_table(path, text_columns)
     if suffix == ".parquet":
         return pd.read_parquet(path)
     raise ValueError(f"{path.name}: expected a .csv or .parquet file")

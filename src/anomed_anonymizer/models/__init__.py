@@ -13,7 +13,7 @@ from .tabular import (
     Reporting,
     TabularDataAnonymizer,
 )
-from .wrappers import TFKerasWrapper, WrappedAnonymizer
+from .wrappers import TFKerasWrapper, WrappedAnonymizer, check_servable
 
 __all__ = [
     "DPSGD",
@@ -30,6 +30,7 @@ __all__ = [
     "UnsafeWeightsError",
     "WrappedAnonymizer",
     "batch_views",
+    "check_servable",
     "pickle_anonymizer",
     "privacy_budget_of",
     "privacy_json",

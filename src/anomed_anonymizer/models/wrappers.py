@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .base import SupervisedLearningAnonymizer
 from .batching import batch_views
 
-__all__ = ["TFKerasWrapper", "WrappedAnonymizer"]
+__all__ = ["TFKerasWrapper", "WrappedAnonymizer", "check_servable"]
 
 
 class WrappedAnonymizer(SupervisedLearningAnonymizer):
@@ -36,6 +38,15 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
     ------
     NotImplementedError
         If ``anonymizer`` lacks ``fit`` or ``predict``.
+    TypeError
+        If ``serializer`` or ``feature_array_validator`` is given but not
+        callable.
+
+    Notes
+    -----
+    Both replacements are optional here (upstream's signature), but a server
+    needs to save and to validate: the app factory refuses a wrapper that can
+    do neither, before anything is trained (see :func:`check_servable`).
 
     Examples
     --------
@@ -59,6 +70,19 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
                     f"{type(anonymizer).__name__} has no {method}() method; "
                     "WrappedAnonymizer needs fit(X, y) and predict(X)."
                 )
+        for argument, value in (
+            ("serializer", serializer),
+            ("feature_array_validator", feature_array_validator),
+        ):
+            if value is not None and not callable(value):
+                raise TypeError(
+                    f"{argument} must be a function, got {type(value).__name__}"
+                    + (
+                        "; e.g. serializer=anomed_anonymizer.pickle_anonymizer"
+                        if argument == "serializer"
+                        else ""
+                    )
+                )
         self._anonymizer = anonymizer
         self._serialize = serializer
         self._validate = feature_array_validator
@@ -67,6 +91,20 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
     def wrapped(self) -> Any:
         """The wrapped model."""
         return self._anonymizer
+
+    @property
+    def can_save(self) -> bool:
+        """Whether :meth:`save` has something to save with."""
+        return callable(getattr(self._anonymizer, "save", None)) or (
+            self._serialize is not None
+        )
+
+    @property
+    def can_validate(self) -> bool:
+        """Whether :meth:`validate_input` has something to validate with."""
+        return callable(getattr(self._anonymizer, "validate_input", None)) or (
+            self._validate is not None
+        )
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Fit the wrapped model on ``X`` and ``y``."""
@@ -182,22 +220,51 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
         A compiled ``keras.Model`` (tf.keras or Keras 3).
     feature_array_validator : Callable[[numpy.ndarray], None]
         Used by :meth:`validate_input`.
+    predict_labels : bool, optional
+        Make :meth:`predict` return class labels instead of the model's
+        outputs: the index of the largest output (``argmax`` over the last
+        axis), or ``output >= 0.5`` for a model with one sigmoid output, as
+        ``label_dtype``. A classifier needs this: AnoMed challenges score
+        predictions only if they have the dtype of their labels. By default
+        ``False`` (the raw outputs, as upstream).
+    label_dtype : numpy.typing.DTypeLike, optional
+        The dtype of the labels ``predict_labels`` returns; by default
+        ``int64``, the dtype of the integer targets AnoMed challenges serve.
+        :meth:`fit` refuses training labels of another dtype, saying which to
+        pass.
     **kwargs : Any
         Passed to ``tfkeras_model.fit`` (e.g. ``epochs=10, verbose=0``); do
         not set ``x`` or ``y``.
 
+    Raises
+    ------
+    TypeError
+        If ``feature_array_validator`` is not callable.
+    ValueError
+        If ``kwargs`` sets ``x`` or ``y``.
+
     Notes
     -----
-    Load the saved model with ``keras.models.load_model`` and wrap it again;
-    Keras 3 requires ``model_filepath`` to end in ``.keras``.
+    Load the saved model with ``keras.models.load_model`` and wrap it again
+    with the same options; Keras 3 requires ``model_filepath`` to end in
+    ``.keras`` (the app factory checks this before training).
     """
 
     def __init__(
         self,
         tfkeras_model: Any,
         feature_array_validator: Callable[[np.ndarray], None],
+        *,
+        predict_labels: bool = False,
+        label_dtype: npt.DTypeLike = np.int64,
         **kwargs: Any,
     ) -> None:
+        if not callable(feature_array_validator):
+            raise TypeError(
+                "feature_array_validator must be a function that raises "
+                "ValueError for arrays the model cannot take, got "
+                f"{type(feature_array_validator).__name__}"
+            )
         for reserved in ("x", "y"):
             if reserved in kwargs:
                 raise ValueError(
@@ -206,6 +273,8 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
                 )
         self._model = tfkeras_model
         self._feature_array_validator = feature_array_validator
+        self._predict_labels = bool(predict_labels)
+        self._label_dtype = np.dtype(label_dtype)
         self._additional_fit_params = kwargs
 
     @property
@@ -214,12 +283,35 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
         return self._model
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Fit the Keras model with the keyword arguments given at construction."""
+        """Fit the Keras model with the keyword arguments given at construction.
+
+        Raises
+        ------
+        ValueError
+            If ``predict_labels`` is set and ``y`` is not of ``label_dtype``
+            (the predictions would be refused by the challenge).
+        """
+        y = np.asarray(y)
+        if self._predict_labels and y.dtype != self._label_dtype:
+            raise ValueError(
+                f"the training labels have dtype {y.dtype} but label_dtype is "
+                f"{self._label_dtype}: pass label_dtype=numpy.{y.dtype} to "
+                "TFKerasWrapper (and to the one your model_loader builds), so "
+                "that predictions have the challenge's dtype"
+            )
         self._model.fit(x=X, y=y, **self._additional_fit_params)
 
     def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        """Predict with the Keras model (quietly)."""
-        return np.asarray(self._model.predict(x=X, batch_size=batch_size, verbose=0))
+        """Predict with the Keras model (quietly): its outputs, or class labels
+        of ``label_dtype`` if ``predict_labels`` was set."""
+        output = np.asarray(self._model.predict(x=X, batch_size=batch_size, verbose=0))
+        if not self._predict_labels:
+            return output
+        if output.ndim >= 2 and output.shape[-1] > 1:
+            labels = np.argmax(output, axis=-1)
+        else:
+            labels = output.reshape(len(output), -1)[:, 0] >= 0.5
+        return labels.astype(self._label_dtype)
 
     def save(self, filepath: str | Path) -> None:
         """Save the Keras model to ``filepath``."""
@@ -228,3 +320,83 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
     def validate_input(self, feature_array: np.ndarray) -> None:
         """Validate with the given validator."""
         self._feature_array_validator(feature_array)
+
+    def check_model_filepath(self, filepath: str | Path) -> None:
+        """Raise ``ValueError`` if Keras would refuse to save to ``filepath``.
+
+        Keras 3 saves only to ``.keras`` files (and, deprecated, ``.h5``).
+        """
+        if _keras_major(self._model) >= 3 and Path(filepath).suffix not in (
+            ".keras",
+            ".h5",
+        ):
+            raise ValueError(
+                f"Keras 3 saves models only to files ending in .keras; "
+                f"model_filepath {str(filepath)!r} does not: use e.g. "
+                f"{Path(filepath).with_suffix('.keras').name!r}"
+            )
+
+
+def _keras_major(model: Any) -> int:
+    """Major version of the Keras that defined ``model``'s class (0 if unknown)."""
+    top = type(model).__module__.split(".", 1)[0]
+    version = getattr(sys.modules.get(top), "__version__", "0")
+    try:
+        return int(str(version).split(".", 1)[0])
+    except ValueError:
+        return 0
+
+
+_SERVER_METHODS = ("fit", "predict", "save", "validate_input")
+
+
+def check_servable(anonymizer: Any, model_filepath: str | Path) -> None:
+    """Check, before anything is trained, that a server can fit, save, load and
+    validate with ``anonymizer``.
+
+    Parameters
+    ----------
+    anonymizer : Any
+        What the app factory was given as ``anonymizer_obj``.
+    model_filepath : str | pathlib.Path
+        Where the fitted model will be saved.
+
+    Raises
+    ------
+    TypeError
+        If ``anonymizer`` lacks a method the server calls.
+    ValueError
+        If a :class:`WrappedAnonymizer` has no way to save or to validate, or
+        Keras would refuse ``model_filepath``; the message says what to pass.
+    """
+    missing = [
+        name
+        for name in _SERVER_METHODS
+        if not callable(getattr(anonymizer, name, None))
+    ]
+    if missing:
+        raise TypeError(
+            f"anonymizer_obj ({type(anonymizer).__name__}) lacks "
+            f"{', '.join(f'{name}()' for name in missing)}: pass a "
+            "SupervisedLearningAnonymizer, e.g. anomed_anonymizer.WrappedAnonymizer("
+            "model, serializer=anomed_anonymizer.pickle_anonymizer, "
+            "feature_array_validator=...)"
+        )
+    if isinstance(anonymizer, WrappedAnonymizer):
+        model = type(anonymizer.wrapped).__name__
+        if not anonymizer.can_save:
+            raise ValueError(
+                f"the WrappedAnonymizer cannot save: {model} has no save() method "
+                "and no serializer was given; pass "
+                "serializer=anomed_anonymizer.pickle_anonymizer (and "
+                "model_loader=anomed_anonymizer.unpickle_anonymizer to the factory)"
+            )
+        if not anonymizer.can_validate:
+            raise ValueError(
+                f"the WrappedAnonymizer cannot validate /predict input: {model} has "
+                "no validate_input() method and no feature_array_validator was "
+                "given; pass feature_array_validator=<a function that raises "
+                "ValueError for arrays of the wrong shape or dtype>"
+            )
+    if isinstance(anonymizer, TFKerasWrapper):
+        anonymizer.check_model_filepath(model_filepath)

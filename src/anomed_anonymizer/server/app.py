@@ -8,6 +8,7 @@ from pathlib import Path
 import falcon
 
 from ..models.base import SupervisedLearningAnonymizer
+from ..models.wrappers import check_servable
 from ..web import create_app
 from ..wire import PeerClient
 from .operations import CONTROL_ROUTES, add_operational_routes
@@ -81,8 +82,22 @@ def supervised_learning_anonymizer_server_factory(
     Raises
     ------
     ValueError
-        If ``default_batch_size`` or ``max_request_bytes`` is not positive.
+        If ``default_batch_size`` or ``max_request_bytes`` is not positive, or
+        the anonymizer could not be saved (a :class:`WrappedAnonymizer` without
+        ``serializer`` for a model without ``save``; a Keras 3 model and a
+        ``model_filepath`` not ending in ``.keras``) or could not validate
+        ``/predict`` input (no ``feature_array_validator``).
+    TypeError
+        If ``anonymizer_obj`` lacks ``fit``, ``predict``, ``save`` or
+        ``validate_input``, or ``model_loader`` is not callable.
     """
+    check_servable(anonymizer_obj, model_filepath)
+    if not callable(model_loader):
+        raise TypeError(
+            "model_loader must be a function that loads what the anonymizer "
+            f"saved, got {type(model_loader).__name__}; e.g. "
+            "model_loader=anomed_anonymizer.unpickle_anonymizer"
+        )
     if not isinstance(default_batch_size, int) or default_batch_size < 1:
         raise ValueError(
             f"default_batch_size must be a positive integer, got {default_batch_size!r}"

@@ -167,7 +167,18 @@ def tabular_data_anonymizer_server_factory(
     -------
     falcon.App
         A WSGI app; serve it with ``anomed-anonymizer serve``.
+
+    Raises
+    ------
+    TypeError
+        If ``anonymizer_obj`` has no ``anonymize(table)`` method.
     """
+    if not callable(getattr(anonymizer_obj, "anonymize", None)):
+        raise TypeError(
+            f"anonymizer_obj ({type(anonymizer_obj).__name__}) has no "
+            "anonymize(table) method: pass a TabularDataAnonymizer, e.g. "
+            "anomed_anonymizer.tabular.MondrianKAnonymizer(quasi_identifiers, k=10)"
+        )
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
     client = PeerClient(
         download_timeout=download_timeout,

@@ -129,6 +129,7 @@ def decode_named_arrays(
                 f"the .npz archive holds {len(members)} members; at most "
                 f"{max_arrays} are accepted"
             )
+        present = [member.filename.removesuffix(_NPY_SUFFIX) for member in members]
         if only is not None:
             wanted = {f"{name}{_NPY_SUFFIX}" for name in only}
             members = [member for member in members if member.filename in wanted]
@@ -148,7 +149,9 @@ def decode_named_arrays(
             arrays[name] = _read_member(archive, member, name)
     missing = [name for name in required if name not in arrays]
     if missing:
-        found = ", ".join(repr(name) for name in arrays) or "none"
+        # Name every member, also those ``only`` skipped: the client wants to
+        # know what it sent.
+        found = ", ".join(repr(name) for name in present) or "none"
         raise MissingArrayError(
             f"the .npz archive lacks the array(s) {', '.join(map(repr, missing))} "
             f"(found: {found})"

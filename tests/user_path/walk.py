@@ -1,0 +1,583 @@
+"""A competitor's path from ``pip install`` to a submission, walked as a user
+walks it: outside this repository, in fresh virtual environments, with the
+wheel built from the checkout (never an editable install).
+
+1. Build the wheel (README, "Install").
+2. For each use the README's install block documents (``# NAME: ...`` then
+   its ``pip install`` lines), create a fresh environment, run exactly those
+   commands, and check the use works: the README's examples served with
+   ``anomed-anonymizer serve`` against ``anomed-anonymizer emulate-challenge``,
+   the demo, the self-audit, DP synthesis, Keras.
+3. ``init`` both templates, install each scaffold with plain ``pip install -r
+   requirements.txt`` into another fresh environment and run its smoke test:
+   this is what tests the pins the package ships.
+
+Prints what each use pulls in (the size of its environment's site-packages
+beyond a bare one's). ``python tests/user_path/walk.py lock`` regenerates the
+pins instead (src/anomed_anonymizer/cli/constraints/).
+
+The harness itself uses this repository's process helpers; everything under
+test runs from the fresh environments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "src"))
+
+import requests  # noqa: E402
+
+from anomed_anonymizer.cli.processes import (  # noqa: E402
+    ServerProcess,
+    free_port,
+    start_server,
+    stop_servers,
+)
+
+README = REPO / "README.md"
+CONSTRAINTS = REPO / "src" / "anomed_anonymizer" / "cli" / "constraints"
+# PyTorch's CPU index is not reachable from CI; this machine's pip
+# configuration serves the same CPU build from local disk.
+_TORCH_INDEX = re.compile(r"\s--(?:index-url|extra-index-url)[ =]\S+")
+
+
+class PathBrokenError(Exception):
+    """A step of the path failed; the message says which and why."""
+
+
+def log(message: str) -> None:
+    print(f"[user-path {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sh(argv, cwd: Path, env: dict | None = None, timeout: float = 1800) -> str:
+    shown = " ".join(shlex.quote(str(a)) for a in argv)
+    result = subprocess.run(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise PathBrokenError(
+            f"`{shown}` (in {cwd}) exited with {result.returncode}:\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result.stdout + result.stderr
+
+
+# -- the README ----------------------------------------------------------------
+
+
+def readme_block(marker: str, language: str) -> str:
+    text = README.read_text()
+    match = re.search(rf"<!-- {marker} -->\n```{language}\n(.*?)```", text, re.S)
+    if match is None:
+        raise PathBrokenError(
+            f"README.md has no ```{language} block after <!-- {marker} -->"
+        )
+    return match[1]
+
+
+def first_python_block() -> str:
+    return re.search(r"```python\n(.*?)```", README.read_text(), re.S)[1]
+
+
+def install_steps() -> tuple[str, dict[str, list[str]]]:
+    """The wheel-building command and, per use, its install commands."""
+    build, uses, current = None, {}, None
+    for line in readme_block("install", "sh").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        named = re.fullmatch(r"#\s*([a-z-]+):.*", line)
+        if named:
+            current = named[1]
+            uses[current] = []
+        elif line.startswith("python -m pip wheel"):
+            build = line.split("#")[0].strip()
+        elif line.startswith("pip install"):
+            if current is None:
+                raise PathBrokenError(
+                    f"install line before any '# use:' comment: {line}"
+                )
+            uses[current].append(line.split("  #")[0].strip())
+    if build is None:
+        raise PathBrokenError(
+            "README's install block has no `python -m pip wheel` line"
+        )
+    return build, uses
+
+
+# -- environments ----------------------------------------------------------------
+
+
+class Env:
+    """A fresh virtual environment outside the repository."""
+
+    def __init__(self, path: Path) -> None:
+        if path.exists():
+            shutil.rmtree(path)
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        self.path = path
+        self.python = path / "bin" / "python"
+        self.cli = path / "bin" / "anomed-anonymizer"
+        self.bare_size = self.site_packages_size()
+
+    def site_packages_size(self) -> int:
+        (site,) = (self.path / "lib").glob("python*/site-packages")
+        return sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+
+    def pip(self, command: str, cwd: Path) -> None:
+        """Run a documented ``pip install ...`` line in this environment."""
+        command = _TORCH_INDEX.sub("", command)
+        argv = shlex.split(command)
+        assert argv[:2] == ["pip", "install"], command
+        sh([self.python, "-m", "pip", "install", "--quiet", *argv[2:]], cwd)
+
+    def check_consistent(self, cwd: Path) -> None:
+        sh([self.python, "-m", "pip", "check"], cwd)
+
+
+def serve(venv: Env, name: str, argv: list[str], work: Path, **kwargs) -> ServerProcess:
+    port = free_port()
+    return start_server(
+        name,
+        [str(venv.cli), *argv, f"--port={port}"],
+        port,
+        work,
+        timeout=180,
+        **kwargs,
+    )
+
+
+def expect(response: requests.Response, status: int, *servers: ServerProcess):
+    if response.status_code != status:
+        logs = "\n".join(f"--- {s.name} log ends:\n{s.log()[-3000:]}" for s in servers)
+        raise PathBrokenError(
+            f"{response.request.method} {response.url} answered "
+            f"{response.status_code}, not {status}: {response.text[:2000]}\n{logs}"
+        )
+    return response
+
+
+def chain_supervised(env: Env, app_source: str, work: Path, extra_env=None) -> None:
+    """app.py under `serve`, against `emulate-challenge`: fit, evaluate, predict."""
+    app_dir = work / "app"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "app.py").write_text(app_source)
+    started = []
+    try:
+        started.append(
+            serve(env, "challenge", ["emulate-challenge", "--workers=1"], work)
+        )
+        challenge = started[0]
+        started.append(
+            serve(
+                env,
+                "anonymizer",
+                ["serve", "app:application", f"--chdir={app_dir}"],
+                work,
+                env={"CHALLENGE_HOST": challenge.host, **(extra_env or {})},
+                cwd=app_dir,
+            )
+        )
+        url = started[1].url
+        expect(requests.post(f"{url}/fit", timeout=900), 201, *started)
+        for split in ("tuning", "validation"):
+            response = requests.post(
+                f"{url}/evaluate", params={"data_split": split}, timeout=300
+            )
+            expect(response, 201, *started)
+        X = requests.get(f"{challenge.url}/data/anonymizer/tuning", timeout=60)
+        response = requests.post(f"{url}/predict", data=X.content, timeout=300)
+        expect(response, 201, *started)
+    finally:
+        stop_servers(started)
+
+
+def chain_tabular(env: Env, app_source: str, work: Path, rows: int = 2000) -> None:
+    app_dir = work / "tabular_app"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "app.py").write_text(app_source)
+    started = []
+    try:
+        started.append(
+            serve(
+                env,
+                "tabular-challenge",
+                [
+                    "emulate-challenge",
+                    "--kind=tabular",
+                    f"--rows={rows}",
+                    "--workers=1",
+                ],
+                work,
+            )
+        )
+        started.append(
+            serve(
+                env,
+                "tabular-anonymizer",
+                ["serve", "app:application", f"--chdir={app_dir}"],
+                work,
+                env={"CHALLENGE_HOST": started[0].host},
+                cwd=app_dir,
+            )
+        )
+        url = started[1].url
+        expect(requests.post(f"{url}/fit", timeout=900), 201, *started)
+        expect(requests.post(f"{url}/evaluate", timeout=300), 201, *started)
+        expect(requests.get(f"{url}/anon_data", timeout=60), 200, *started)
+    finally:
+        stop_servers(started)
+
+
+# -- what each documented use must do -------------------------------------------
+
+AUDITED_APP = """
+import os
+
+import numpy as np
+from sklearn.naive_bayes import GaussianNB
+
+import anomed_anonymizer as anon
+
+
+def validate(feature_array):
+    if feature_array.ndim != 2 or feature_array.dtype != np.float64:
+        raise ValueError("expected a 2-d float64 array")
+
+
+hostname = os.environ["CHALLENGE_HOST"]
+application = anon.supervised_learning_anonymizer_server_factory(
+    anonymizer_identifier="example_anonymizer",
+    anonymizer_obj=anon.WrappedAnonymizer(
+        GaussianNB(),
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=validate,
+    ),
+    model_filepath="anonymizer.pkl",
+    default_batch_size=64,
+    training_data_url=f"http://{hostname}/data/anonymizer/training",
+    tuning_data_url=f"http://{hostname}/data/anonymizer/tuning",
+    validation_data_url=f"http://{hostname}/data/anonymizer/validation",
+    utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+    model_loader=anon.unpickle_anonymizer,
+)
+"""
+
+SYNTH_APP = """
+import os
+
+import anomed_anonymizer as anon
+from anomed_anonymizer.tabular import DPSynthesizer
+
+hostname = os.environ["CHALLENGE_HOST"]
+application = anon.tabular_data_anonymizer_server_factory(
+    anonymizer_identifier="synth",
+    anonymizer_obj=DPSynthesizer(epsilon=3.0, random_state=0),
+    output_dir="release",
+    leaky_data_url=f"http://{hostname}/data/anonymizer/leaky",
+    utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
+)
+"""
+
+
+def check_serve(env: Env, work: Path) -> None:
+    code = (
+        "import sys, anomed_anonymizer\n"
+        "heavy = {'sklearn', 'scipy'} & {m.split('.')[0] for m in sys.modules}\n"
+        "assert not heavy, heavy\n"
+    )
+    sh([env.python, "-c", code], work)
+    sh([env.cli, "--help"], work)
+    for argv, extra in (
+        (["demo"], "anomed-anonymizer[demo]"),
+        (["emulate-challenge", f"--port={free_port()}"], "anomed-anonymizer[emulator]"),
+    ):
+        result = subprocess.run(
+            [str(env.cli), *argv], cwd=work, capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 1 or extra not in result.stderr:
+            raise PathBrokenError(
+                f"{argv[0]} without its extra: {result.returncode} {result.stderr}"
+            )
+    # The README's custom server, served: alive, and /predict before a fit.
+    app_dir = work / "custom"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "app.py").write_text(readme_block("custom-server-example", "python"))
+    server = serve(env, "custom", ["serve", "app:app", f"--chdir={app_dir}"], work)
+    try:
+        expect(requests.get(server.url, timeout=30), 200, server)
+        expect(
+            requests.post(f"{server.url}/predict", data=b"x", timeout=30), 503, server
+        )
+    finally:
+        server.stop()
+
+
+def check_tabular(env: Env, work: Path) -> None:
+    chain_tabular(env, readme_block("tabular-example", "python"), work)
+
+
+def check_torch(env: Env, work: Path) -> None:
+    chain_supervised(env, readme_block("torch-example", "python"), work)
+
+
+def check_examples(env: Env, work: Path) -> None:
+    chain_supervised(env, first_python_block(), work)
+    for template in ("supervised", "tabular", "torch"):
+        scaffold = work / f"my_{template}"
+        sh([env.cli, "init", scaffold, f"--template={template}"], work)
+        fresh = Env(work / f"venv-scaffold-{template}")
+        log(f"  scaffold {template}: pip install -r requirements.txt (fresh env)")
+        sh(
+            [fresh.python, "-m", "pip", "install", "-q", "-r", "requirements.txt"],
+            scaffold,
+        )
+        fresh.check_consistent(scaffold)
+        out = sh(
+            [fresh.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], scaffold
+        )
+        log(f"  scaffold {template}: {out.strip().splitlines()[-1]}")
+
+
+def check_audit(env: Env, work: Path) -> None:
+    sh([env.cli, "serve-attack", "--help"], work)
+    app_dir = work / "audited"
+    app_dir.mkdir(exist_ok=True)
+    (app_dir / "app.py").write_text(AUDITED_APP)
+    started = []
+    try:
+        started.append(
+            serve(env, "challenge", ["emulate-challenge", "--workers=1"], work)
+        )
+        challenge = started[0]
+        started.append(
+            serve(
+                env,
+                "audited",
+                ["serve", "app:application", f"--chdir={app_dir}"],
+                work,
+                env={"CHALLENGE_HOST": challenge.host},
+                cwd=app_dir,
+            )
+        )
+        anonymizer = started[1]
+        started.append(
+            serve(
+                env,
+                "attack",
+                [
+                    "serve-attack",
+                    f"--anonymizer={anonymizer.host}",
+                    f"--challenge=http://{challenge.host}/",
+                    "--n-features=4",
+                    "--n-classes=3",
+                ],
+                work,
+            )
+        )
+        attack = started[2]
+        expect(requests.post(f"{anonymizer.url}/fit", timeout=300), 201, *started)
+        expect(requests.post(f"{attack.url}/fit", timeout=600), 201, *started)
+        response = requests.post(
+            f"{attack.url}/evaluate", params={"data_split": "tuning"}, timeout=600
+        )
+        expect(response, 201, *started)
+        if "Warning" in attack.log():
+            raise PathBrokenError(
+                f"third-party warnings in the attack's log:\n{attack.log()}"
+            )
+    finally:
+        stop_servers(started)
+
+
+def check_demo(env: Env, work: Path) -> None:
+    demo = subprocess.run(
+        [str(env.cli), "demo", "--dataset=iris"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if demo.returncode != 0 or "Results for iris" not in demo.stdout:
+        raise PathBrokenError(
+            f"demo: exit {demo.returncode}\n{demo.stdout}\n{demo.stderr}"
+        )
+    if "Warning" in demo.stdout + demo.stderr:
+        raise PathBrokenError(
+            f"third-party warnings in the demo's output:\n{demo.stderr}"
+        )
+
+
+def check_synth(env: Env, work: Path) -> None:
+    chain_tabular(env, SYNTH_APP, work, rows=300)
+
+
+def check_keras(env: Env, work: Path) -> None:
+    chain_supervised(
+        env, readme_block("keras-example", "python"), work, {"KERAS_BACKEND": "torch"}
+    )
+
+
+CHECKS: dict[str, Callable[[Env, Path], None]] = {
+    "serve": check_serve,
+    "tabular": check_tabular,
+    "torch": check_torch,
+    "examples": check_examples,
+    "audit": check_audit,
+    "demo": check_demo,
+    "synth": check_synth,
+    "keras": check_keras,
+}
+
+
+# -- main --------------------------------------------------------------------------
+
+
+def build_wheel(build: str, work: Path) -> Path:
+    """Run the README's wheel command on the checkout, into ``work/dist``."""
+    argv = shlex.split(build)
+    assert argv[-1] == ".", build
+    argv = [sys.executable if a == "python" else a for a in argv[:-1]]
+    argv = [a if a != "dist" else str(work / "dist") for a in argv]
+    sh([*argv, str(REPO)], work)
+    (wheel,) = (work / "dist").glob("anomed_anonymizer-*.whl")
+    return wheel
+
+
+def walk(work: Path, only: list[str]) -> None:
+    build, uses = install_steps()
+    missing = set(CHECKS) - set(uses)
+    if missing:
+        raise PathBrokenError(
+            f"README's install block lacks the uses {sorted(missing)}"
+        )
+    log(f"building the wheel: {build}")
+    wheel = build_wheel(build, work)
+    log(f"  {wheel.name}")
+    sizes = {}
+    for use, commands in uses.items():
+        if only and use not in only:
+            continue
+        if use not in CHECKS:
+            raise PathBrokenError(f"README documents a use {use!r} that nothing checks")
+        started = time.monotonic()
+        log(f"{use}: fresh environment; {' && '.join(commands)}")
+        env = Env(work / f"venv-{use}")
+        for command in commands:
+            env.pip(command, work)
+        env.check_consistent(work)
+        sizes[use] = env.site_packages_size() - env.bare_size
+        CHECKS[use](env, work)
+        log(
+            f"{use}: works ({sizes[use] / 1e6:.0f} MB installed, "
+            f"{time.monotonic() - started:.0f} s)"
+        )
+    log("what each use installs (site-packages beyond a bare environment):")
+    for use, size in sizes.items():
+        log(f"  {use:<9} {size / 1e6:7.0f} MB")
+
+
+#: What each template's scaffold installs besides anomed-anonymizer's core.
+TEMPLATE_EXTRAS = {
+    "supervised": ("[examples]", []),
+    "tabular": ("[tabular,emulator]", []),
+    # The CPU build (on this machine's disk); pinned without its "+cpu" label,
+    # so that a plain install works anywhere and an index picks the build.
+    "torch": ("[torch,emulator]", ["torch==2.13.0"]),
+}
+
+
+def lock() -> None:
+    """Regenerate the pins a scaffold installs: the newest versions pip picks
+    for anomed-anonymizer[<extras>] and pytest, resolved in a fresh env."""
+    with tempfile.TemporaryDirectory(prefix="anomed-lock-") as tmp:
+        work = Path(tmp)
+        build, _ = install_steps()
+        wheel = build_wheel(build, work)
+        env = Env(work / "venv")
+        for template, (extras, more) in TEMPLATE_EXTRAS.items():
+            report = work / f"{template}.json"
+            sh(
+                [
+                    env.python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--dry-run",
+                    "--quiet",
+                    "--report",
+                    report,
+                    f"{wheel}{extras}",
+                    "pytest>=8",
+                    *more,
+                ],
+                work,
+            )
+            installs = json.loads(report.read_text())["install"]
+            pins = sorted(
+                (
+                    f"{i['metadata']['name']}=={i['metadata']['version'].split('+')[0]}"
+                    for i in installs
+                    if i["metadata"]["name"] != "anomed-anonymizer"
+                ),
+                key=str.lower,
+            )
+            header = [
+                f"# What a '{template}' submission installs besides "
+                "anomed-anonymizer, pinned to",
+                "# the versions this release was tested with: CI installs "
+                "exactly these into a",
+                "# fresh environment and runs the scaffold's smoke test "
+                "(make user-path).",
+                "# Regenerate with `make constraints` (the newest versions pip "
+                "picks for",
+                f"# anomed-anonymizer{extras}, {', '.join(['pytest', *more])}).",
+            ]
+            target = CONSTRAINTS / f"{template}.txt"
+            target.write_text("\n".join([*header, *pins]) + "\n")
+            log(f"wrote {target.relative_to(REPO)} ({len(pins)} pins)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", nargs="?", choices=["walk", "lock"], default="walk")
+    parser.add_argument("--only", nargs="*", default=[], help="walk just these uses")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+    if args.action == "lock":
+        lock()
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="anomed-user-path-"))
+    log(f"working in {work} (outside the repository)")
+    try:
+        walk(work, args.only)
+    except PathBrokenError as exc:
+        log(f"BROKEN: {exc}")
+        log(f"the work folder is kept: {work}")
+        return 1
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    log("the whole path works")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

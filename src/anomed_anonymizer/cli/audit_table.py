@@ -50,7 +50,9 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     return columns or None
 
 
-@click.command("audit-table")
+@click.command(
+    "audit-table", short_help="Attack your table anonymizer's release: what leaks?"
+)
 @click.argument("anonymizer", metavar="MODULE:OBJECT")
 @click.option(
     "--dataset",

@@ -45,12 +45,13 @@ def decode_table(
     """Deserialize Parquet bytes into a DataFrame, safely.
 
     A Parquet file can describe far more data than it holds (a column of a
-    million nulls, a long string repeated by its dictionary), and its
-    ``total_byte_size`` is whatever the writer put there. So the limit is
-    checked three ways, each before the memory it guards is spent: the
-    columns' uncompressed page sizes, rows x columns x 8 bytes (what pandas
-    needs at least per cell), and the Arrow memory actually decoded, batch
-    by batch.
+    million nulls, a long string repeated by its dictionary), and the sizes
+    in its footer are whatever the writer put there. So the limit is checked
+    three ways, each before the memory it guards is spent: the row groups'
+    declared sizes, rows x columns x 8 bytes (what pandas needs at least per
+    cell), and the Arrow memory actually decoded, in batches of a few
+    thousand rows. (The column chunks' own metadata is not read: on a
+    corrupt footer pyarrow aborts the process there, instead of raising.)
 
     Parameters
     ----------
@@ -97,10 +98,15 @@ def decode_table(
 
 
 _BYTES_PER_CELL = 8
-_BATCH_ROWS = 65_536
+_BATCH_ROWS = 4096
 
 
 def _check_declared_sizes(metadata: pq.FileMetaData, limit: int) -> None:
+    declared = sum(
+        metadata.row_group(group).total_byte_size
+        for group in range(metadata.num_row_groups)
+    )
+    PayloadTooLargeError.check_declared("the Parquet table", declared, limit)
     cells = metadata.num_rows * max(metadata.num_columns, 1)
     if cells * _BYTES_PER_CELL > limit:
         raise PayloadTooLargeError(
@@ -111,12 +117,6 @@ def _check_declared_sizes(metadata: pq.FileMetaData, limit: int) -> None:
             size=cells * _BYTES_PER_CELL,
             limit=limit,
         )
-    uncompressed = sum(
-        metadata.row_group(group).column(column).total_uncompressed_size
-        for group in range(metadata.num_row_groups)
-        for column in range(metadata.num_columns)
-    )
-    PayloadTooLargeError.check_declared("the Parquet table", uncompressed, limit)
 
 
 def _read_bounded(parquet_file: pq.ParquetFile, limit: int) -> pd.DataFrame:

@@ -10,6 +10,9 @@ Every figure comes with the interval the data supports:
 - membership advantage (TPR - FPR) and balanced accuracy at a threshold that
   was *not* chosen on the samples it is measured on (two-fold cross-fitting:
   pick on one half, count on the other), with Clopper-Pearson intervals;
+- a one-sided Mann-Whitney p-value for "AUC > 0.5" (the scores of members
+  and non-members come from one distribution under the null), which the
+  report corrects for trying several attacks (Holm, see :func:`holm`);
 - an empirical epsilon lower bound from the Clopper-Pearson upper limits of
   the false-positive and false-negative rates at such a threshold
   (Jagielski et al. 2020, "Auditing differentially private machine learning").
@@ -21,7 +24,7 @@ is not reported: for scores without any signal it still grows like
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +35,7 @@ __all__ = [
     "AttackMetrics",
     "clopper_pearson",
     "evaluate_scores",
+    "holm",
     "tpr_at_fpr",
 ]
 
@@ -59,6 +63,13 @@ class AttackMetrics:
         rates at a cross-fitted threshold; 0 when nothing is shown.
     fpr_ci, fnr_ci : tuple[float, float]
         Clopper-Pearson intervals of the rates the bound is computed from.
+    p_value : float
+        One-sided Mann-Whitney U p-value of "members score higher than
+        non-members" (AUC > 0.5); 1 where every score ties. Not corrected for
+        the other attacks of an audit: the report does that.
+    auc_bootstrap : numpy.ndarray
+        The bootstrap AUCs ``auc_ci`` was read from, kept so that a report
+        can widen the interval for the number of attacks it compares.
     """
 
     auc: float
@@ -71,6 +82,38 @@ class AttackMetrics:
     epsilon_lower_bound: float
     fpr_ci: tuple[float, float]
     fnr_ci: tuple[float, float]
+    p_value: float = 1.0
+    auc_bootstrap: np.ndarray = field(
+        default_factory=lambda: np.empty(0), repr=False, compare=False
+    )
+
+    def auc_upper(self, confidence: float) -> float:
+        """Upper end of a two-sided bootstrap AUC interval at ``confidence``."""
+        if self.auc_bootstrap.size == 0:
+            return self.auc_ci[1]
+        return float(np.quantile(self.auc_bootstrap, 1 - (1 - confidence) / 2))
+
+
+def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for testing them together.
+
+    Rejecting where the adjusted p-value is below ``alpha`` keeps the chance
+    of *any* false rejection at most ``alpha``, whatever the dependence
+    between the tests (Holm 1979): an audit that runs seven attacks on the
+    same samples and calls the model leaky if one of them succeeds needs it.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    k = len(p)
+    stepped = np.maximum.accumulate(p[order] * (k - np.arange(k)))
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
 
 
 def clopper_pearson(
@@ -278,7 +321,19 @@ def evaluate_scores(
         tpr_at_fpr=tprs,
         tpr_at_fpr_ci=tpr_cis,
         **_threshold_metrics(members, non_members, rng, delta, confidence),
+        p_value=_p_value(members, non_members),
+        auc_bootstrap=boot_auc,
     )
+
+
+def _p_value(members: np.ndarray, non_members: np.ndarray) -> float:
+    """One-sided Mann-Whitney p-value of AUC > 0.5 (tie-corrected)."""
+    if np.unique(np.concatenate([members, non_members])).size < 2:
+        return 1.0  # every score ties: the attack cannot tell anyone apart
+    p = stats.mannwhitneyu(
+        members, non_members, alternative="greater", method="asymptotic"
+    ).pvalue
+    return float(p) if np.isfinite(p) else 1.0
 
 
 def _threshold_metrics(

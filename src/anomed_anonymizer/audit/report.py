@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import FPR_LEVELS, AttackMetrics
+from .metrics import FPR_LEVELS, AttackMetrics, holm
 
 __all__ = ["AttackResult", "AuditReport"]
 
@@ -34,6 +34,13 @@ class AttackResult:
         The raw scores (higher: more likely a member).
     details : dict
         Attack settings worth reporting (e.g. RMIA's offline ``a``).
+    adjusted_p_value : float or None
+        ``metrics.p_value`` after Holm's correction for the other attacks of
+        the same audit; set by :class:`AuditReport`.
+    family_size : int
+        How many attacks the audit compares (1 on its own).
+    alpha : float
+        ``1 - confidence`` of the audit's intervals.
     """
 
     name: str
@@ -42,19 +49,30 @@ class AttackResult:
     member_scores: np.ndarray
     non_member_scores: np.ndarray
     details: dict[str, Any] = field(default_factory=dict)
+    adjusted_p_value: float | None = None
+    family_size: int = 1
+    alpha: float = 0.05
 
     @property
     def verdict(self) -> str:
-        """``leaks``, ``no leak found`` or ``inconclusive``, from the AUC interval.
+        """``leaks``, ``no leak found`` or ``inconclusive``, corrected for the
+        number of attacks the audit tried.
 
-        ``leaks``: the interval excludes 0.5 from above. ``no leak found``: it
-        contains 0.5 and ends below ``0.5 + NO_LEAK_MARGIN``. Otherwise the
-        data are too few to tell.
+        ``leaks``: the Holm-adjusted one-sided p-value of "AUC > 0.5" is below
+        ``alpha / 2`` (the level at which a two-sided interval would exclude
+        0.5 from above), so the chance that *any* attack of a model without
+        signal is called leaking stays below ``alpha / 2``. ``no leak found``:
+        the AUC interval widened for the attacks compared (Bonferroni, level
+        ``1 - alpha / family_size``) ends below ``0.5 + NO_LEAK_MARGIN``.
+        Otherwise the data are too few to tell.
         """
-        low, high = self.metrics.auc_ci
-        if low > 0.5:
+        p = self.metrics.p_value
+        if self.adjusted_p_value is not None:
+            p = self.adjusted_p_value
+        if p < self.alpha / 2:
             return "leaks"
-        if high < 0.5 + NO_LEAK_MARGIN:
+        upper = self.metrics.auc_upper(1 - self.alpha / self.family_size)
+        if upper < 0.5 + NO_LEAK_MARGIN:
             return "no leak found"
         return "inconclusive"
 
@@ -77,6 +95,8 @@ class AttackResult:
             "epsilon_lower_bound": m.epsilon_lower_bound,
             "epsilon_fpr_ci": list(m.fpr_ci),
             "epsilon_fnr_ci": list(m.fnr_ci),
+            "p_value": m.p_value,
+            "p_value_holm": self.adjusted_p_value,
             "verdict": self.verdict,
             **({"details": self.details} if self.details else {}),
         }
@@ -111,6 +131,15 @@ class AuditReport:
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # One family: every attack of this audit, tested on the same samples.
+        adjusted = holm([attack.metrics.p_value for attack in self.attacks])
+        alpha = 1.0 - float(self.settings.get("confidence", 0.95))
+        for attack, p in zip(self.attacks, adjusted, strict=True):
+            attack.adjusted_p_value = float(p)
+            attack.family_size = len(self.attacks)
+            attack.alpha = alpha
+
     def attack(self, name: str) -> AttackResult:
         """The result of the attack called ``name``.
 
@@ -133,8 +162,8 @@ class AuditReport:
 
     @property
     def verdict(self) -> str:
-        """``leaks`` if any attack leaks; ``no leak found`` if none is
-        inconclusive either; else ``inconclusive``."""
+        """``leaks`` if any attack leaks after Holm's correction; ``no leak
+        found`` if none is inconclusive either; else ``inconclusive``."""
         verdicts = {a.verdict for a in self.attacks}
         for verdict in ("leaks", "inconclusive"):
             if verdict in verdicts:

@@ -87,7 +87,11 @@ def markdown_summary(report: AuditReport) -> str:
     lines.append(
         "- Advantage is TPR - FPR and ε ≥ is an empirical lower bound, both at a "
         "threshold chosen on other samples than those counted (Clopper-Pearson "
-        "intervals); AUC and TPR intervals are stratified bootstraps."
+        "intervals); AUC and TPR intervals are stratified bootstraps. Each "
+        "row's intervals hold for that attack alone; the verdicts account for "
+        f"all {len(report.attacks)} (Holm-adjusted p-values in the JSON report), "
+        "so the largest ε bound of several attacks is not itself a bound at "
+        f"{settings.get('confidence', 0.95):.0%}."
     )
     return "\n".join(lines) + "\n"
 
@@ -104,16 +108,18 @@ def _verdict_sentence(report: AuditReport) -> str:
         leaking = [a.name for a in report.attacks if a.verdict == "leaks"]
         return (
             f"{', '.join(leaking)} tell members from non-members better than "
-            f"chance (AUC interval above 0.5); strongest: {strongest.name}, "
+            f"chance (AUC > 0.5, one-sided Mann-Whitney test, Holm-corrected for "
+            f"{len(report.attacks)} attacks); strongest: {strongest.name}, "
             f"AUC {strongest.metrics.auc:.3f} [{low:.2f}, {high:.2f}]."
         )
     if report.verdict == "no leak found":
         return (
-            "Every attack's AUC interval contains 0.5 and stays below 0.55: "
-            "no attack here tells members from non-members. Stronger attacks "
-            "than these may still exist."
+            "No attack beats chance after the correction for trying "
+            f"{len(report.attacks)}, and every AUC interval (widened for them) "
+            "stays below 0.55. Stronger attacks than these may still exist."
         )
     return (
-        "No attack's AUC interval lies above 0.5, but some reach past 0.55: "
+        "No attack beats chance after the correction for trying "
+        f"{len(report.attacks)} (Holm), but some AUC intervals reach past 0.55: "
         "too few samples to rule out a leak. Audit with more data."
     )

@@ -469,8 +469,9 @@ def _table_footer(n: int, epsilons: Sequence[float]) -> str:
         "accuracy: the challenge's score on its tuning/validation data. "
         "advantage: TPR - FPR, not accuracy, so an attack that calls everyone a "
         "member scores 0.",
-        "verdict: leaks = AUC interval above 0.5; no leak found = it contains 0.5 "
-        "and stays below 0.55; inconclusive = too few samples to tell.",
+        "verdict, corrected for the attacks tried per model (Holm): leaks = AUC "
+        "above 0.5 (one-sided test); no leak found = every AUC interval stays "
+        "below 0.55; inconclusive = too few samples to tell.",
     ]
     if ceilings:
         lines.append(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, mannwhitneyu
 
 from anomed_anonymizer.audit.metrics import (
     clopper_pearson,
     evaluate_scores,
+    holm,
     tpr_at_fpr,
 )
+from anomed_anonymizer.audit.report import AttackResult, AuditReport
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (7, 250), (1, 999)])
@@ -86,3 +88,62 @@ def test_same_seed_same_figures_and_bad_input_is_refused():
         evaluate_scores(m[:3], n)
     with pytest.raises(ValueError, match="NaN"):
         evaluate_scores(np.r_[m, np.nan], n)
+
+
+def test_holm_matches_its_definition():
+    p = np.array([0.01, 0.04, 0.03, 0.5])
+    # Sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1, then running maxima.
+    assert holm(p).tolist() == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert holm([0.9, 0.8]).tolist() == [1.0, 1.0]
+
+
+def test_p_value_is_the_one_sided_mann_whitney_test():
+    rng = np.random.default_rng(4)
+    members, non_members = rng.normal(0.3, 1, 80), rng.normal(0, 1, 90)
+    metrics = evaluate_scores(members, non_members, n_bootstrap=50)
+    expected = mannwhitneyu(members, non_members, alternative="greater").pvalue
+    assert metrics.p_value == pytest.approx(expected, rel=1e-6)
+    # Members scoring *lower* is not a leak in the direction an attack claims.
+    assert evaluate_scores(-members, non_members, n_bootstrap=50).p_value > 0.9
+    assert evaluate_scores(np.ones(9), np.ones(9), n_bootstrap=50).p_value == 1.0
+
+
+def _null_report(seed: int, attacks: int = 7, n: int = 150) -> AuditReport:
+    rng = np.random.default_rng(seed)
+    results = []
+    for index in range(attacks):
+        members, non_members = rng.normal(size=n), rng.normal(size=n)
+        metrics = evaluate_scores(members, non_members, n_bootstrap=200, seed=index)
+        results.append(
+            AttackResult(f"a{index}", "scores", metrics, members, non_members)
+        )
+    return AuditReport(n, n, results, "null", {"confidence": 0.95})
+
+
+def test_many_attacks_on_a_model_without_signal_rarely_say_it_leaks():
+    """Seven attacks without any signal, 200 audits: judged one by one at
+    97.5 % each, about 1 - 0.975**7 = 16 % of the audits would show a leak;
+    Holm's correction keeps that below 2.5 % (binomial 99.9 % upper limit
+    for 200 audits at 2.5 %: 13)."""
+    reports = [_null_report(seed) for seed in range(200)]
+    uncorrected = sum(
+        any(a.metrics.p_value < 0.025 for a in report.attacks) for report in reports
+    )
+    leaks = sum(report.verdict == "leaks" for report in reports)
+    assert uncorrected >= 20, uncorrected  # the problem is real at this size
+    assert leaks <= 13, leaks
+    assert all(a.family_size == 7 for a in reports[0].attacks)
+
+
+def test_a_real_leak_survives_the_correction():
+    rng = np.random.default_rng(9)
+    report = _null_report(1)
+    members, non_members = rng.normal(0.5, 1, 150), rng.normal(0, 1, 150)
+    leak = AttackResult(
+        "leak", "scores", evaluate_scores(members, non_members), members, non_members
+    )
+    report = AuditReport(150, 150, [*report.attacks, leak], "x", {"confidence": 0.95})
+    assert leak.verdict == "leaks" and report.verdict == "leaks"
+    assert leak.adjusted_p_value == pytest.approx(min(1.0, 8 * leak.metrics.p_value))
+    data = report.to_dict()["attacks"][-1]
+    assert data["p_value_holm"] == leak.adjusted_p_value

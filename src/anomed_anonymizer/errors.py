@@ -13,6 +13,9 @@ class                          status  meaning
 :class:`TooLargeError`              413     ... because it is too large
 :class:`NotReadyError`              503     nothing fitted (or released) yet
 :class:`BusyError`                  503     another request holds the writer
+:class:`ConflictError`              409     the request would replace what
+                                       the operator chose to keep (a refit
+                                       of a fitted model, when refused)
 :class:`UpstreamError`         502     a peer answered unusably, or sent
                                        data our model rejects
 :class:`UpstreamUnavailableError`   503     a peer could not be reached in time
@@ -39,6 +42,7 @@ from __future__ import annotations
 __all__ = [
     "AnomedError",
     "BusyError",
+    "ConflictError",
     "InvalidInputError",
     "InvalidOutputError",
     "LockUnavailableError",
@@ -110,6 +114,13 @@ class BusyError(AnomedError, RuntimeError):
     (HTTP 503 with ``Retry-After``)."""
 
     title = "BusyError"
+
+
+class ConflictError(AnomedError, RuntimeError):
+    """The request would replace what the server was told to keep, such as
+    a fitted model when refits are refused (HTTP 409)."""
+
+    title = "Conflict"
 
 
 class UpstreamError(AnomedError):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .errors import BusyError, NotReadyError
+from .errors import BusyError, ConflictError, NotReadyError
 from .files import ExclusiveLock, remove_stale_staging, save_atomically
 
 __all__ = ["SingleWriterStore"]
@@ -37,9 +37,9 @@ _Signature = tuple[int, int, int]
 class SingleWriterStore(Generic[T]):
     """A file written by one writer at a time and read, when it changed, by all.
 
-    Subclasses word the two refusals for their users through the class
-    attributes ``busy_message``/``busy_title`` and
-    ``not_ready_message``/``not_ready_title``.
+    Subclasses word the refusals for their users through the class
+    attributes ``busy_message``/``busy_title``,
+    ``not_ready_message``/``not_ready_title`` and ``kept_message``.
 
     Parameters
     ----------
@@ -67,6 +67,7 @@ class SingleWriterStore(Generic[T]):
     busy_title = BusyError.title
     not_ready_message = "nothing has been written yet"
     not_ready_title = NotReadyError.title
+    kept_message = "a version is already written and is kept"
 
     def __init__(self, path: str | Path, load: Callable[[Path], T]) -> None:
         self.path = Path(path)
@@ -82,14 +83,22 @@ class SingleWriterStore(Generic[T]):
             )
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self, *, keep_existing: bool = False) -> Iterator[None]:
         """Be the only writer for the duration of the block.
+
+        Parameters
+        ----------
+        keep_existing : bool, optional
+            Refuse to write if a version exists (checked under the lock, so
+            two first writers cannot both pass).
 
         Raises
         ------
         BusyError
             At entry, if another thread or worker process is writing. What the
             block raises passes through unchanged.
+        ConflictError
+            At entry, if ``keep_existing`` and a version exists.
         """
         try:
             self._lock.acquire()
@@ -98,6 +107,8 @@ class SingleWriterStore(Generic[T]):
                 f"{self.busy_message} ({exc})", title=self.busy_title
             ) from exc
         try:
+            if keep_existing:
+                self.refuse_if_written()
             yield
         finally:
             self._lock.release()
@@ -144,6 +155,14 @@ class SingleWriterStore(Generic[T]):
                 )
                 self._on_load(signature[1] / 1e9)
             return self._loaded  # type: ignore[return-value]
+
+    def refuse_if_written(self) -> None:
+        """Raise :class:`~anomed_anonymizer.errors.ConflictError` (with
+        ``kept_message`` and when the version was saved) if one exists."""
+        saved_at = self.saved_at()
+        if saved_at is not None:
+            when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(saved_at))
+            raise ConflictError(f"{self.kept_message} (saved {when})")
 
     def saved_at(self) -> float | None:
         """When the current version was saved (epoch seconds), or ``None``

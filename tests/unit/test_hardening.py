@@ -26,9 +26,11 @@ from anomed_anonymizer.emulator import (
     tabular_challenge_app,
 )
 from anomed_anonymizer.emulator.adult import adult_like
+from anomed_anonymizer.errors import ConflictError
 from anomed_anonymizer.files import remove_stale_staging
 from anomed_anonymizer.server import ModelStore, releases
 from anomed_anonymizer.server.resources import MAX_BATCHES_PER_REQUEST
+from anomed_anonymizer.store import SingleWriterStore
 from anomed_anonymizer.tabular import MDAVMicroaggregator
 from anomed_anonymizer.wire import encode_multipart, encode_named_arrays, encode_table
 
@@ -427,3 +429,76 @@ def test_a_log_line_is_printed_once_when_the_application_configures_logging_late
     assert [line for line in lines if "after" in line] == [
         "APP after the application configured logging"
     ]
+
+
+# -- refits refused unless asked ---------------------------------------------
+
+
+def test_refits_are_refused_unless_asked(fake_challenge, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANOMED_REFIT", "refuse")
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    assert client.simulate_post("/fit").status_code == 201
+    model = tmp_path / "model.pkl"
+    fitted, fitted_inode = model.read_bytes(), model.stat().st_ino
+    for params in ({}, {"refit": "false"}):
+        again = client.simulate_post("/fit", params=params)
+        assert again.status_code == 409, again.text
+        assert "?refit=true" in again.json["description"]
+        assert "ANOMED_REFIT=refuse" in again.json["description"]
+    assert model.read_bytes() == fitted and model.stat().st_ino == fitted_inode
+    bad = client.simulate_post("/fit", params={"refit": "perhaps"})
+    assert bad.status_code == 400 and "refit" in bad.text
+    assert client.simulate_post("/fit", params={"refit": "true"}).status_code == 201
+    assert model.stat().st_ino != fitted_inode  # replaced, on purpose
+    X = encode_named_arrays({"X": np.ones((3, 4))})
+    assert client.simulate_post("/predict", body=X).status_code == 201
+
+
+def test_refits_are_allowed_by_default_and_a_wrong_policy_is_named(
+    fake_challenge, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("ANOMED_REFIT", raising=False)
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    assert client.simulate_post("/fit").status_code == 201
+    assert client.simulate_post("/fit").status_code == 201
+    monkeypatch.setenv("ANOMED_REFIT", "never")
+    with pytest.raises(ValueError, match="ANOMED_REFIT must be 'allow' or 'refuse'"):
+        make_app(fake_challenge, tmp_path)
+
+
+def test_a_refused_release_refit_does_not_even_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANOMED_REFIT", "refuse")
+    challenge = ReconstructionChallenge(adult_like(60, seed=1))
+    with serve_in_thread(tabular_challenge_app(challenge, anomed_host="")) as url:
+        client = falcon.testing.TestClient(
+            anon.tabular_data_anonymizer_server_factory(
+                anonymizer_identifier="t",
+                anonymizer_obj=MDAVMicroaggregator(k=5),
+                output_dir=tmp_path / "out",
+                leaky_data_url=f"{url}/data/anonymizer/leaky",
+                utility_evaluation_url=f"{url}/utility/anonymizer",
+            )
+        )
+        assert client.simulate_post("/fit").status_code == 201
+        released = client.simulate_get("/anon_data").content
+    # The challenge is gone: a download would answer 503, not 409.
+    refused = client.simulate_post("/fit")
+    assert refused.status_code == 409, refused.text
+    assert "release is already published" in refused.json["description"]
+    assert client.simulate_get("/anon_data").content == released
+    asked = client.simulate_post("/fit", params={"refit": "true"})
+    assert asked.status_code == 503, asked.text  # it tried: the challenge is down
+
+
+def test_keep_existing_is_checked_under_the_writers_lock(tmp_path):
+    store = SingleWriterStore(tmp_path / "note.txt", lambda path: path.read_text())
+    with store.writing(keep_existing=True):  # nothing written yet: allowed
+        store.replace(lambda path: path.write_text("v1"))
+    with (
+        pytest.raises(ConflictError, match="already written"),
+        store.writing(keep_existing=True),
+    ):
+        pytest.fail("the block must not run")
+    with store.writing():
+        store.replace(lambda path: path.write_text("v2"))
+    assert store.latest() == "v2"

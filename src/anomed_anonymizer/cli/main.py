@@ -130,6 +130,16 @@ main.add_command(audit_table_command)
     "thread [env ANOMED_SERVE_REQUEST_TIMEOUT].",
 )
 @click.option(
+    "--refits",
+    envvar="ANOMED_REFIT",
+    type=click.Choice(["allow", "refuse"], case_sensitive=False),
+    default="allow",
+    show_default=True,
+    help="refuse: once a model is fitted (or a release published), POST /fit "
+    "answers 409 unless it asks with ?refit=true, so that retries and strangers "
+    "cannot spend a DP model's budget again [env ANOMED_REFIT].",
+)
+@click.option(
     "--chdir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=Path("."),
@@ -138,7 +148,7 @@ main.add_command(audit_table_command)
 )
 @click.pass_context
 def serve(
-    ctx, app, host, port, workers, threads, timeout, request_timeout, chdir
+    ctx, app, host, port, workers, threads, timeout, request_timeout, refits, chdir
 ) -> None:
     """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
 
@@ -147,6 +157,10 @@ def serve(
     """
     from gunicorn.errors import AppImportError
     from gunicorn.util import import_app
+
+    from ..server.resources import REFIT_ENV
+
+    os.environ[REFIT_ENV] = refits.lower()  # read by the app in every worker
 
     chdir = chdir.resolve()
     sys.path.insert(0, str(chdir))

@@ -98,6 +98,12 @@ class ReleaseStore(SingleWriterStore[Release]):
     busy_title = "Anonymization in progress"
     not_ready_message = "no anonymized data yet: POST /fit first"
     not_ready_title = "Not anonymized"
+    kept_message = (
+        "a release is already published and this server refuses to replace "
+        "it (ANOMED_REFIT=refuse): every new release of a DP synthesizer "
+        "spends its privacy budget again. POST /fit?refit=true replaces it on "
+        "purpose"
+    )
 
     def __init__(self, output_dir: str | Path) -> None:
         super().__init__(Path(output_dir) / "anon_data.parquet", _read_release)
@@ -177,8 +183,17 @@ class PersistingTabularDataAnonymizer:
         self._store = ReleaseStore(self.output_dir)
         self.release_path = self._store.path
 
-    def anonymize(self, leaky_data: pd.DataFrame) -> Release:
+    def anonymize(
+        self, leaky_data: pd.DataFrame, *, keep_existing: bool = False
+    ) -> Release:
         """Anonymize ``leaky_data`` and persist the release atomically.
+
+        Parameters
+        ----------
+        leaky_data : pandas.DataFrame
+            The table to anonymize.
+        keep_existing : bool, optional
+            Refuse (before anonymizing) if a release is already published.
 
         Returns
         -------
@@ -189,6 +204,8 @@ class PersistingTabularDataAnonymizer:
         ------
         BusyError
             If another anonymization runs (in any worker process).
+        ConflictError
+            If ``keep_existing`` and a release is already published.
         InvalidOutputError
             If the anonymizer's output is not a releasable (table, scheme).
         VerificationError
@@ -196,7 +213,7 @@ class PersistingTabularDataAnonymizer:
         ValueError
             Whatever the anonymizer raised for unsuitable data.
         """
-        with self._store.writing():
+        with self._store.writing(keep_existing=keep_existing):
             started = time.perf_counter()
             table, scheme = _checked(self._anonymizer.anonymize(leaky_data))
             anonymizer = self._anonymizer
@@ -232,6 +249,11 @@ class PersistingTabularDataAnonymizer:
             If nothing has been persisted yet.
         """
         return self._store.latest()
+
+    def refuse_if_released(self) -> None:
+        """Raise :class:`~anomed_anonymizer.errors.ConflictError` if a
+        release is already published."""
+        self._store.refuse_if_written()
 
     def saved_at(self) -> float | None:
         """When the current release was persisted (epoch seconds), or ``None``."""

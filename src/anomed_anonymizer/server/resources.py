@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import falcon
 import numpy as np
 
-from ..errors import BusyError, InvalidInputError, InvalidOutputError
+from ..errors import BusyError, ConflictError, InvalidInputError, InvalidOutputError
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.privacy import privacy_budget_of, privacy_json
 from ..web import AliveResource, metrics, read_body
@@ -31,13 +32,16 @@ from .storage import ModelStore
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
+    "REFIT_ENV",
     "AliveResource",
     "FitResource",
     "InferenceResource",
     "bounded_batch_size",
     "counted_fit",
     "read_body",
+    "refits_refused",
     "rejected_data",
+    "unasked_refit_refused",
     "validate_anonymizer_input_or_raise",
 ]
 
@@ -150,6 +154,33 @@ def _predict(
     return prediction
 
 
+REFIT_ENV = "ANOMED_REFIT"
+"""``allow`` (the default: every ``POST /fit`` fits again, as upstream) or
+``refuse``: once a model is fitted (or a release published), ``POST /fit``
+answers 409 unless it asks with ``?refit=true``. Each refit of a DP model on
+the same data spends its privacy budget again."""
+
+
+def refits_refused() -> bool:
+    """Whether :data:`REFIT_ENV` says ``refuse``.
+
+    Raises
+    ------
+    ValueError
+        If it is set to anything but ``allow`` or ``refuse``.
+    """
+    value = os.environ.get(REFIT_ENV, "").strip().lower() or "allow"
+    if value not in ("allow", "refuse"):
+        raise ValueError(f"{REFIT_ENV} must be 'allow' or 'refuse', got {value!r}")
+    return value == "refuse"
+
+
+def unasked_refit_refused(req: falcon.Request, refuse_refits: bool) -> bool:
+    """Whether this ``POST /fit`` must keep what is fitted: refits are
+    refused and the request does not ask with ``?refit=true``."""
+    return refuse_refits and not req.get_param_as_bool("refit", default=False)
+
+
 class FitResource:
     """``POST /fit``: pull training data, validate, fit, save atomically.
 
@@ -163,6 +194,9 @@ class FitResource:
         Serves ``.npz`` arrays ``X`` and ``y``.
     client : PeerClient
         Downloads the data.
+    refuse_refits : bool | None, optional
+        Answer 409 to a ``POST /fit`` without ``?refit=true`` once a model is
+        fitted; by default as :data:`REFIT_ENV` says.
     """
 
     def __init__(
@@ -171,14 +205,19 @@ class FitResource:
         store: ModelStore,
         training_data_url: str,
         client: PeerClient,
+        refuse_refits: bool | None = None,
     ) -> None:
         self._anonymizer = anonymizer
         self._store = store
         self._training_data_url = training_data_url
         self._client = client
+        self._refuse_refits = (
+            refits_refused() if refuse_refits is None else refuse_refits
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        with self._store.fitting(), counted_fit():
+        keep = unasked_refit_refused(req, self._refuse_refits)
+        with self._store.fitting(keep_existing=keep), counted_fit():
             n_samples, duration = self._fit_and_save()
         resp.status = falcon.HTTP_CREATED
         resp.media = {
@@ -218,7 +257,7 @@ def counted_fit() -> Iterator[None]:
     started = time.perf_counter()
     try:
         yield
-    except BusyError:  # refused: no fit was attempted
+    except (BusyError, ConflictError):  # refused: no fit was attempted
         raise
     except BaseException:
         metrics().fits.labels("failure").inc()

@@ -38,6 +38,11 @@ class ModelStore(SingleWriterStore[Any]):
     busy_title = "Fitting in progress"
     not_ready_message = "this anonymizer is not fitted yet: POST /fit first"
     not_ready_title = "Not fitted"
+    kept_message = (
+        "a model is already fitted and this server refuses refits "
+        "(ANOMED_REFIT=refuse): every refit of a DP model spends its privacy "
+        "budget again. POST /fit?refit=true replaces it on purpose"
+    )
 
     def __init__(
         self, model_filepath: str | Path, model_loader: Callable[[str | Path], Any]
@@ -46,15 +51,17 @@ class ModelStore(SingleWriterStore[Any]):
         self.model_filepath = self.path
 
     @contextlib.contextmanager
-    def fitting(self) -> Iterator[None]:
+    def fitting(self, *, keep_existing: bool = False) -> Iterator[None]:
         """Hold the fit lock for the block (see :meth:`writing`).
 
         Raises
         ------
         BusyError
             At entry, if another thread or worker process is fitting.
+        ConflictError
+            At entry, if ``keep_existing`` and a model is fitted.
         """
-        with self.writing():
+        with self.writing(keep_existing=keep_existing):
             yield
 
     def save(self, model: Any) -> None:

@@ -16,7 +16,12 @@ from ..wire import PeerClient, PeerProtocolError
 from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .releases import PersistingTabularDataAnonymizer, Release
-from .resources import counted_fit, rejected_data
+from .resources import (
+    counted_fit,
+    refits_refused,
+    rejected_data,
+    unasked_refit_refused,
+)
 
 __all__ = [
     "TabularDataResource",
@@ -29,21 +34,32 @@ _logger = logging.getLogger(__name__)
 
 
 class TabularFitResource:
-    """``POST /fit``: pull the leaky table, anonymize it, persist the release."""
+    """``POST /fit``: pull the leaky table, anonymize it, persist the release.
+
+    ``refuse_refits`` (by default as ``ANOMED_REFIT`` says) answers 409 to a
+    ``POST /fit`` without ``?refit=true`` once a release is published.
+    """
 
     def __init__(
         self,
         persisting_anonymizer: PersistingTabularDataAnonymizer,
         leaky_data_url: str,
         client: PeerClient,
+        refuse_refits: bool | None = None,
     ) -> None:
         self._anonymizer = persisting_anonymizer
         self._url = leaky_data_url
         self._client = client
+        self._refuse_refits = (
+            refits_refused() if refuse_refits is None else refuse_refits
+        )
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        keep = unasked_refit_refused(req, self._refuse_refits)
+        if keep:  # before downloading; checked again under the lock
+            self._anonymizer.refuse_if_released()
         with counted_fit():
-            release = self._fit()
+            release = self._fit(keep)
         resp.status = falcon.HTTP_CREATED
         # The anonymizer's report_ is computed on the leaky table: it stays in
         # the log and in the release file's metadata, never in an answer.
@@ -54,11 +70,11 @@ class TabularFitResource:
             "privacy": privacy_json(budget_from_record(release.budget)),
         }
 
-    def _fit(self) -> Release:
+    def _fit(self, keep_existing: bool) -> Release:
         leaky = self._client.fetch_table(self._url)
         shape = f"({leaky.shape[0]} rows x {leaky.shape[1]} columns)"
         try:
-            release = self._anonymizer.anonymize(leaky)
+            release = self._anonymizer.anonymize(leaky, keep_existing=keep_existing)
         except VerificationError as exc:
             # What the challenge's table became cannot be stored (a 50 MB
             # category as a column name): its data, not our failure.

@@ -31,6 +31,7 @@ import falcon
 from ..errors import (
     AnomedError,
     BusyError,
+    ConflictError,
     InvalidInputError,
     InvalidOutputError,
     LockUnavailableError,
@@ -56,6 +57,7 @@ STATUSES: dict[type[AnomedError], str] = {
     TooLargeError: falcon.HTTP_413,
     NotReadyError: falcon.HTTP_503,
     BusyError: falcon.HTTP_503,
+    ConflictError: falcon.HTTP_409,
     UpstreamError: falcon.HTTP_502,
     UpstreamUnavailableError: falcon.HTTP_503,
     InvalidOutputError: falcon.HTTP_500,

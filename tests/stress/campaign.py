@@ -631,10 +631,13 @@ def phase(name: str):
     print(f"done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
 
 
-def run(profile: str, seed: int) -> Figures:
+def run(profile: str, seed: int, work: Path | None = None) -> Figures:
+    """Run a profile's campaign in ``work`` (by default a new temporary
+    folder, kept for inspection) and return its figures."""
     settings = PROFILES[profile]
     figures = Figures()
-    work = Path(tempfile.mkdtemp(prefix=f"anomed-stress-{profile}-"))
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix=f"anomed-stress-{profile}-"))
     print(f"campaign ({profile}) working in {work}", file=sys.stderr)
     emulators = []
     for kind in ("supervised", "tabular"):

@@ -69,6 +69,19 @@ def make_app(challenge, tmp_path, estimator=None, model_filepath=None, **kwargs)
     )
 
 
+def tabular_client(challenge_url: str, output_dir: Path, k: int):
+    """A tabular server (MDAV, ``k``) on a challenge, in process."""
+    return falcon.testing.TestClient(
+        anon.tabular_data_anonymizer_server_factory(
+            anonymizer_identifier="t",
+            anonymizer_obj=MDAVMicroaggregator(k=k),
+            output_dir=output_dir,
+            leaky_data_url=f"{challenge_url}/data/anonymizer/leaky",
+            utility_evaluation_url=f"{challenge_url}/utility/anonymizer",
+        )
+    )
+
+
 # -- bounded work ------------------------------------------------------------
 
 
@@ -308,15 +321,7 @@ def test_a_release_that_does_not_read_back_keeps_the_previous(tmp_path, monkeypa
     leaky = adult_like(60, seed=1)
     challenge = ReconstructionChallenge(leaky)
     with serve_in_thread(tabular_challenge_app(challenge, anomed_host="")) as url:
-        client = falcon.testing.TestClient(
-            anon.tabular_data_anonymizer_server_factory(
-                anonymizer_identifier="t",
-                anonymizer_obj=MDAVMicroaggregator(k=5),
-                output_dir=tmp_path / "out",
-                leaky_data_url=f"{url}/data/anonymizer/leaky",
-                utility_evaluation_url=f"{url}/utility/anonymizer",
-            )
-        )
+        client = tabular_client(url, tmp_path / "out", k=5)
         assert client.simulate_post("/fit").status_code == 201
         before = client.simulate_get("/anon_data").content
         readable = releases._read_release
@@ -329,15 +334,7 @@ def test_a_release_that_does_not_read_back_keeps_the_previous(tmp_path, monkeypa
             return readable(path)
 
         monkeypatch.setattr(releases, "_read_release", unreadable_when_new)
-        refitting = falcon.testing.TestClient(
-            anon.tabular_data_anonymizer_server_factory(
-                anonymizer_identifier="t",
-                anonymizer_obj=MDAVMicroaggregator(k=6),
-                output_dir=tmp_path / "out",
-                leaky_data_url=f"{url}/data/anonymizer/leaky",
-                utility_evaluation_url=f"{url}/utility/anonymizer",
-            )
-        )
+        refitting = tabular_client(url, tmp_path / "out", k=6)
         result = refitting.simulate_post("/fit")
     assert result.status_code == 502, result.text
     assert "cannot be stored and read back" in result.json["description"]
@@ -470,15 +467,7 @@ def test_a_refused_release_refit_does_not_even_download(tmp_path, monkeypatch):
     monkeypatch.setenv("ANOMED_REFIT", "refuse")
     challenge = ReconstructionChallenge(adult_like(60, seed=1))
     with serve_in_thread(tabular_challenge_app(challenge, anomed_host="")) as url:
-        client = falcon.testing.TestClient(
-            anon.tabular_data_anonymizer_server_factory(
-                anonymizer_identifier="t",
-                anonymizer_obj=MDAVMicroaggregator(k=5),
-                output_dir=tmp_path / "out",
-                leaky_data_url=f"{url}/data/anonymizer/leaky",
-                utility_evaluation_url=f"{url}/utility/anonymizer",
-            )
-        )
+        client = tabular_client(url, tmp_path / "out", k=5)
         assert client.simulate_post("/fit").status_code == 201
         released = client.simulate_get("/anon_data").content
     # The challenge is gone: a download would answer 503, not 409.

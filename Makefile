@@ -105,7 +105,7 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular
 	$(VENV)/bin/python tests/user_path/walk.py
-	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest
+	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest --durations=15
 
 # The long red-team campaign (several minutes): hostile inputs, kills during
 # fit and save, slow clients, bombs, a hostile challenge, load with a refit.

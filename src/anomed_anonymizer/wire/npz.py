@@ -13,6 +13,7 @@ import io
 import math
 import zipfile
 from collections.abc import Iterable, Mapping
+from typing import BinaryIO
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def encode_named_arrays(
 
 
 def decode_named_arrays(
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     required: Iterable[str] = (),
     only: Iterable[str] | None = None,
@@ -84,8 +85,10 @@ def decode_named_arrays(
 
     Parameters
     ----------
-    data : bytes
-        The ``.npz`` archive (compressed or not).
+    data : bytes or binary file
+        The ``.npz`` archive (compressed or not), or a seekable file holding
+        it (members are then read from the file straight into their arrays,
+        and the archive is never held in memory whole).
     required : Iterable[str], optional
         Names that must be present.
     only : Iterable[str] | None, optional
@@ -113,13 +116,20 @@ def decode_named_arrays(
         If the bytes are empty, not a zip archive, corrupt, contain something
         other than ``.npy`` members, or hold pickled (object) arrays.
     """
-    if not data:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        size = len(data)
+        stream: BinaryIO = io.BytesIO(data)
+    else:
+        stream = data
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+    if not size:
         raise PayloadError("the body is empty: expected an .npz archive of arrays")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(stream)
     except Exception as exc:  # untrusted bytes: any failure is the payload's
         raise PayloadError(
-            f"the body is not an .npz archive (zip expected, {len(data)} bytes "
+            f"the body is not an .npz archive (zip expected, {size} bytes "
             f"received): {exc}"
         ) from exc
     with archive:

@@ -214,3 +214,29 @@ def test_decodes_from_a_file_with_the_same_refusals(tmp_path):
         pytest.raises(PayloadError, match="empty"),
     ):
         decode_named_arrays(file)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_fortran_ordered_and_structured_arrays_decode_as_numpy_loads_them(compress):
+    buffer = io.BytesIO()
+    fortran = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    structured = np.array([(1, 2.5), (3, 4.5)], dtype=[("a", ">i4"), ("b", "<f8")])
+    (np.savez_compressed if compress else np.savez)(buffer, F=fortran, S=structured)
+    decoded = decode_named_arrays(buffer.getvalue())
+    np.testing.assert_array_equal(decoded["F"], fortran)
+    assert decoded["F"].flags.f_contiguous
+    np.testing.assert_array_equal(decoded["S"], structured)
+    assert decoded["S"].dtype == structured.dtype
+
+
+def test_small_arrays_are_stored_and_large_ones_deflated_by_default():
+    def methods(data: bytes) -> set[int]:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {info.compress_type for info in archive.infolist()}
+
+    small = encode_named_arrays({"prediction": np.zeros(64, dtype=np.int64)})
+    large = encode_named_arrays({"prediction": np.zeros(100_000, dtype=np.int64)})
+    assert methods(small) == {zipfile.ZIP_STORED}
+    assert methods(large) == {zipfile.ZIP_DEFLATED}
+    assert len(large) < 10_000
+    np.testing.assert_array_equal(np.load(io.BytesIO(small))["prediction"], 0)

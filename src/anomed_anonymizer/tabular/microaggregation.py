@@ -57,7 +57,7 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
     method : {"exact", "knn"}, default "exact"
         ``"exact"``: MDAV as described above, quadratic time. ``"knn"``:
         CBFS on a k-d tree, ``O(n log n)`` time, for large tables (1,000,000
-        rows of 6 columns in about 15 s).
+        rows of 6 columns in about 10 s).
 
     Attributes
     ----------

@@ -115,8 +115,8 @@ stress: $(VENV)/.installed
 
 # Issue 11's comparisons, each printing its ratios (README, "Performance"):
 # /predict against upstream and the in-process limit, worker memory of /fit
-# and /evaluate on 1 GB, MDAV and Mondrian at scale. About 8 minutes on the
-# 2-core VM; `make bench BENCH_FLAGS=--quick` takes about 3 (smaller data,
+# and /evaluate on 1 GB, MDAV and Mondrian at scale. About 6 minutes on the
+# 2-core VM; `make bench BENCH_FLAGS=--quick` takes about 2 (smaller data,
 # fewer rounds: the ratios, not the goals' sizes).
 BENCH_FLAGS ?=
 bench: $(VENV)/.installed $(PEERS)/.installed

@@ -111,6 +111,12 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
     5  62.000000   f
     >>> aggregator.report_["n_groups"], aggregator.report_["min_group_size"]
     (2, 3)
+
+    On large tables, ``method="knn"`` (here it finds the same groups):
+
+    >>> knn, _ = MDAVMicroaggregator(k=3, method="knn").anonymize(table)
+    >>> knn["age"].equals(anon["age"])
+    True
     """
 
     def __init__(

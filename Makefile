@@ -20,7 +20,7 @@ PYCANON := --no-deps "pycanon==1.3.6"
 ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
 ANONYMETER := --no-deps "anonymeter==1.1.0"
 
-.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress user-path constraints
+.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress user-path constraints bench
 
 venv: $(VENV)/.installed
 peers: $(PEERS)/.installed
@@ -112,6 +112,17 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 # `make test` runs its fast profile (tests/stress/test_campaign.py).
 stress: $(VENV)/.installed
 	$(VENV)/bin/python tests/stress/campaign.py --profile long
+
+# Issue 11's comparisons, each printing its ratios (README, "Performance"):
+# /predict against upstream and the in-process limit, worker memory of /fit
+# and /evaluate on 1 GB, MDAV and Mondrian at scale. About 6 minutes on the
+# 2-core VM; `make bench BENCH_FLAGS=--quick` takes about 2 (smaller data,
+# fewer rounds: the ratios, not the goals' sizes).
+BENCH_FLAGS ?=
+bench: $(VENV)/.installed $(PEERS)/.installed
+	$(VENV)/bin/python benchmarks/bench_serving.py --peers-python $(PEERS)/bin/python $(BENCH_FLAGS)
+	$(VENV)/bin/python benchmarks/bench_memory.py --peers-python $(PEERS)/bin/python $(BENCH_FLAGS)
+	$(VENV)/bin/python benchmarks/bench_tabular_scale.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS) $(NUMPY1) $(SYNTH) .pytest_cache .ruff_cache

@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-from anomed_anonymizer.cli.bridge import _BodyTooLargeError, _InputStream, _read_body
+from anomed_anonymizer.cli.bridge import (
+    _BodyTooLargeError,
+    _CoalescingTransport,
+    _InputStream,
+    _read_body,
+)
 
 
 def test_the_input_stream_hands_the_whole_body_over_and_lets_go():
@@ -50,3 +55,51 @@ def test_a_body_is_gathered_into_one_bytes_object():
 def test_a_body_over_the_limit_is_refused_as_it_arrives():
     with pytest.raises(_BodyTooLargeError):
         asyncio.run(_read_body(_receiving([b"ab", b"cd", b"ef"]), limit=5))
+
+
+class _RecordingTransport:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def write(self, data: bytes) -> None:
+        self.events.append(bytes(data))
+
+    def close(self) -> None:
+        self.events.append("closed")
+
+    def is_closing(self) -> bool:
+        return "closed" in self.events
+
+
+def test_an_answer_leaves_in_one_write():
+    inner = _RecordingTransport()
+    transport = _CoalescingTransport(inner)
+    transport.write(b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n")
+    assert inner.events == []
+    transport.write(b"ok")
+    transport.write(b"")  # h11's end of a Content-Length body
+    assert inner.events == [
+        b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
+        b"",
+    ]
+
+
+def test_informational_answers_leave_at_once_and_close_sends_what_is_held():
+    inner = _RecordingTransport()
+    transport = _CoalescingTransport(inner)
+    transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert inner.events == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    assert not transport.is_closing()  # delegated
+    transport.close()
+    assert inner.events[1:] == [b"HTTP/1.1 400 Bad Request\r\n\r\n", "closed"]
+    assert transport.is_closing()
+
+
+def test_flush_sends_a_held_answer_without_a_body():
+    inner = _RecordingTransport()
+    transport = _CoalescingTransport(inner)
+    transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    transport.flush()
+    transport.flush()
+    assert inner.events == [b"HTTP/1.1 204 No Content\r\n\r\n"]

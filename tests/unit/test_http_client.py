@@ -18,6 +18,7 @@ from anomed_anonymizer.wire import (
     ChallengeUnavailableError,
     decode_named_arrays,
     encode_named_arrays,
+    http,
 )
 
 from .conftest import serve_in_thread
@@ -37,6 +38,16 @@ class Echo:
         resp.status = falcon.HTTP_CREATED
         resp.data = encode_named_arrays({"prediction": X * 2})
 
+    def on_get_arrays(self, req, resp):
+        resp.data = encode_named_arrays(
+            {"X": np.arange(40_000.0).reshape(10_000, 4), "y": np.arange(10_000)},
+            compress=req.get_param_as_bool("compress", default=True),
+        )
+
+    def on_get_teapot(self, req, resp):
+        resp.status = falcon.HTTP_418
+        resp.data = b"short and stout" * 10_000
+
     def on_post_teapot(self, req, resp):
         resp.status = falcon.HTTP_418
         resp.data = b"short and stout"
@@ -46,7 +57,7 @@ class Echo:
 def server():
     app = falcon.App()
     echo = Echo()
-    for suffix in ("big", "text", "double", "teapot"):
+    for suffix in ("big", "text", "double", "teapot", "arrays"):
         app.add_route(f"/{suffix}", echo, suffix=suffix)
     with serve_in_thread(app) as url:
         yield url
@@ -162,3 +173,26 @@ def test_the_watchdog_leaves_a_timely_exchange_and_its_connection_alone(server):
         )
         assert answer["prediction"].tolist() == [2.0, 2.0, 2.0]
         threading.Event().wait(0.3)  # past the deadline of the finished exchange
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_large_downloads_are_decoded_from_a_temporary_file(
+    server, monkeypatch, compress
+):
+    # Bodies over SPOOL_BYTES wait on disk, not in memory, until decoded.
+    monkeypatch.setattr(http, "SPOOL_BYTES", 1024)
+    client = ChallengeClient()
+    url = f"{server}/arrays?compress={compress}"
+    arrays = client.fetch_named_arrays(url, required=["X", "y"])
+    np.testing.assert_array_equal(arrays["X"][-1], [39_996.0, 39_997, 39_998, 39_999])
+    np.testing.assert_array_equal(arrays["y"], np.arange(10_000))
+    only = client.fetch_named_arrays(url, required=["y"], only=["y"])
+    assert list(only) == ["y"]
+
+
+def test_a_spooled_download_that_is_refused_still_quotes_the_peer(server, monkeypatch):
+    monkeypatch.setattr(http, "SPOOL_BYTES", 1024)
+    with pytest.raises(ChallengeRejectedError) as excinfo:
+        ChallengeClient().fetch_named_arrays(f"{server}/teapot")
+    assert excinfo.value.status == 418
+    assert excinfo.value.body_excerpt.startswith("short and stoutshort")

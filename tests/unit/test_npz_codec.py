@@ -156,3 +156,87 @@ def test_shape_claiming_more_data_than_the_member_holds_is_refused():
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream that cannot seek, like a socket or a pipe: zipfile
+    then writes each member's sizes in a data descriptor after its data
+    (flag bit 3), not in its local header."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.buffer += data
+        return len(data)
+
+
+def _npz_through_a_pipe(arrays, compression: int, force_zip64: bool) -> bytes:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", compression=compression) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=force_zip64) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+    return bytes(sink.buffer)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("force_zip64", [False, True], ids=["zip32", "zip64"])
+@pytest.mark.parametrize("as_file", [False, True], ids=["bytes", "file"])
+def test_members_with_data_descriptors_decode(compression, force_zip64, as_file):
+    # Regression: an .npz streamed by a writer that cannot seek back must
+    # decode, stored or deflated, zip64 or not, from bytes or from a file.
+    arrays = {"X": np.arange(20.0).reshape(5, 4), "y": np.array([1, 0, 1, 1, 0])}
+    data = _npz_through_a_pipe(arrays, compression, force_zip64)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
+    decoded = decode_named_arrays(
+        io.BytesIO(data) if as_file else data, required=["X", "y"]
+    )
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(decoded[name], array)
+        assert decoded[name].dtype == array.dtype
+
+
+def test_decodes_from_a_file_with_the_same_refusals(tmp_path):
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(encode_named_arrays({"X": np.zeros((1000, 1000))}))
+    with path.open("rb") as file, pytest.raises(PayloadTooLargeError):
+        decode_named_arrays(file, max_decompressed_bytes=1_000_000)
+    with path.open("rb") as file:
+        assert decode_named_arrays(file, required=["X"])["X"].shape == (1000, 1000)
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with (
+        (tmp_path / "empty.npz").open("rb") as file,
+        pytest.raises(PayloadError, match="empty"),
+    ):
+        decode_named_arrays(file)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_fortran_ordered_and_structured_arrays_decode_as_numpy_loads_them(compress):
+    buffer = io.BytesIO()
+    fortran = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    structured = np.array([(1, 2.5), (3, 4.5)], dtype=[("a", ">i4"), ("b", "<f8")])
+    (np.savez_compressed if compress else np.savez)(buffer, F=fortran, S=structured)
+    decoded = decode_named_arrays(buffer.getvalue())
+    np.testing.assert_array_equal(decoded["F"], fortran)
+    assert decoded["F"].flags.f_contiguous
+    np.testing.assert_array_equal(decoded["S"], structured)
+    assert decoded["S"].dtype == structured.dtype
+
+
+def test_small_arrays_are_stored_and_large_ones_deflated_by_default():
+    def methods(data: bytes) -> set[int]:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {info.compress_type for info in archive.infolist()}
+
+    small = encode_named_arrays({"prediction": np.zeros(64, dtype=np.int64)})
+    large = encode_named_arrays({"prediction": np.zeros(100_000, dtype=np.int64)})
+    assert methods(small) == {zipfile.ZIP_STORED}
+    assert methods(large) == {zipfile.ZIP_DEFLATED}
+    assert len(large) < 10_000
+    np.testing.assert_array_equal(np.load(io.BytesIO(small))["prediction"], 0)

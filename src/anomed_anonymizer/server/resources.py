@@ -368,7 +368,7 @@ class InferenceResource:
             )
         anonymizer = self._store.latest()
         url = self._split_urls[data_split]
-        X = self._client.fetch_named_arrays(url, required=("X",))["X"]
+        X = self._client.fetch_named_arrays(url, required=("X",), only=("X",))["X"]
         prediction = _predict(anonymizer, X, self._default_batch_size)
         _logger.info(
             "evaluating on %s: X %s -> prediction %s %s",

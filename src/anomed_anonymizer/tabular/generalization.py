@@ -324,15 +324,26 @@ class _Mondrian:
         self.sensitive = sensitive if diverse else None
         self.n_sensitive = int(sensitive.max()) + 1 if diverse else 0
         self.nominal = np.flatnonzero(n_categories > 0)
+        self.numeric = np.flatnonzero(n_categories == 0)
+        # Each split gathers only what it reads, for the rows of its
+        # partition: the numeric columns (their ranges) and the offset codes
+        # of the nominal ones (their categories); never the whole matrix.
+        self.numeric_values = np.ascontiguousarray(values[:, self.numeric])
+        # Where column j lives in numeric_values or in offset_codes.
+        self.position = np.empty(n_categories.size, dtype=np.intp)
+        self.position[self.numeric] = np.arange(self.numeric.size)
+        self.position[self.nominal] = np.arange(self.nominal.size)
         # One bincount over all nominal columns of a partition counts their
         # categories at once: each column's codes get their own offset range.
         nominal_sizes = n_categories[self.nominal]
-        self.offsets = np.concatenate(([0], np.cumsum(nominal_sizes)[:-1]))
+        self.offsets = np.concatenate(([0], np.cumsum(nominal_sizes)[:-1])).astype(
+            np.intp
+        )
         self.offset_codes = values[:, self.nominal].astype(np.intp) + self.offsets
         self.n_offset_codes = int(nominal_sizes.sum())
         # Widths are normalized by the table's: range for numeric, categories
         # present for nominal; a constant column gets an infinite scale.
-        scale = self._widths(values, np.arange(values.shape[0]))
+        scale = self._widths(*self._gather(np.arange(values.shape[0])))
         self.scale = np.where(scale > 0, scale, np.inf)
 
     def partition(self) -> np.ndarray:
@@ -353,15 +364,16 @@ class _Mondrian:
             n_groups += 1
         return _numbered_by_first_appearance(groups, n_groups)
 
-    def _widths(self, part: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        widths = part.max(axis=0) - part.min(axis=0)
+    def _gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The numeric values and the offset codes of ``rows``."""
+        return self.numeric_values[rows], self.offset_codes[rows]
+
+    def _widths(self, numeric: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        widths = np.empty(self.n_categories.size)
+        if self.numeric.size:
+            widths[self.numeric] = numeric.max(axis=0) - numeric.min(axis=0)
         if self.nominal.size:
-            present = (
-                np.bincount(
-                    self.offset_codes[rows].ravel(), minlength=self.n_offset_codes
-                )
-                > 0
-            )
+            present = np.bincount(codes.ravel(), minlength=self.n_offset_codes) > 0
             n_present = np.add.reduceat(present, self.offsets)
             widths[self.nominal] = np.where(n_present > 1, n_present, 0)
         return widths
@@ -369,24 +381,25 @@ class _Mondrian:
     def _split(self, rows: np.ndarray) -> np.ndarray | None:
         """The rows going left (a mask over ``rows``), or ``None`` if no
         quasi-identifier can be split."""
-        part = self.values[rows]
-        widths = self._widths(part, rows) / self.scale
+        numeric, codes = self._gather(rows)
+        widths = self._widths(numeric, codes) / self.scale
         for j in np.argsort(-widths, kind="stable"):
             if widths[j] <= 0:
                 return None
-            column = part[:, j]
+            at = self.position[j]
             if self.n_categories[j]:
-                column = self._frequency_ranks(column, j)
+                column = self._frequency_ranks(codes[:, at] - self.offsets[at], j)
+            else:
+                column = numeric[:, at]
             median = np.partition(column, rows.size // 2)[rows.size // 2]
             for left in (column < median, column <= median):
                 if self._allowed(left, rows):
                     return left
         return None
 
-    def _frequency_ranks(self, column: np.ndarray, j: int) -> np.ndarray:
+    def _frequency_ranks(self, codes: np.ndarray, j: int) -> np.ndarray:
         # Rank categories by descending frequency in the partition, so that
         # splitting the ranks like numbers isolates dominant categories.
-        codes = column.astype(np.intp)
         counts = np.bincount(codes, minlength=self.n_categories[j])
         rank = np.empty(self.n_categories[j], dtype=np.intp)
         rank[np.argsort(-counts, kind="stable")] = np.arange(rank.size)

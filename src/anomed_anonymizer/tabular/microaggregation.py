@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 from sklearn.base import BaseEstimator
 
 from ..models.tabular import TabularDataAnonymizer
@@ -31,6 +32,20 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
     rest; with fewer than ``2k`` left, they form one group. So every group has
     exactly ``k`` rows but the last, which has between ``k`` and ``2k - 1``.
 
+    Exact MDAV takes quadratic time (each group costs a pass over the rows
+    left): about a minute for 300,000 rows. ``method="knn"`` scales to
+    millions of rows: it is the centroid-based fixed-size method (CBFS,
+    Laszlo & Mukherjee 2005), MDAV with the mean of *all* rows kept fixed,
+    with the nearest-neighbour searches answered by a k-d tree, the
+    acceleration Solé, Muntés-Mulero & Nin (2012, "Efficient microaggregation
+    techniques for large numerical data volumes") propose for MDAV-like
+    methods. It visits the rows once, farthest from the mean first, and
+    makes a group of each row not yet grouped and its ``k - 1`` nearest rows
+    not yet grouped, until fewer than ``2k`` are left, which form the last
+    group. Group sizes are those of exact MDAV (``k``, the last ``k`` to
+    ``2k - 1``); information loss is within about 1 % of exact MDAV's on
+    Adult-like tables (``benchmarks/bench_mdav.py``).
+
     Parameters
     ----------
     columns : sequence of Hashable or None, default None
@@ -39,6 +54,10 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
         (such as a string) stands for one column.
     k : int, default 5
         The minimum group size.
+    method : {"exact", "knn"}, default "exact"
+        ``"exact"``: MDAV as described above, quadratic time. ``"knn"``:
+        CBFS on a k-d tree, ``O(n log n)`` time, for large tables (1,000,000
+        rows of 6 columns in about 10 s).
 
     Attributes
     ----------
@@ -92,11 +111,23 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
     5  62.000000   f
     >>> aggregator.report_["n_groups"], aggregator.report_["min_group_size"]
     (2, 3)
+
+    On large tables, ``method="knn"`` (here it finds the same groups):
+
+    >>> knn, _ = MDAVMicroaggregator(k=3, method="knn").anonymize(table)
+    >>> knn["age"].equals(anon["age"])
+    True
     """
 
-    def __init__(self, columns: Sequence[Hashable] | None = None, k: int = 5) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Hashable] | None = None,
+        k: int = 5,
+        method: Literal["exact", "knn"] = "exact",
+    ) -> None:
         self.columns = columns
         self.k = k
+        self.method = method
 
     def anonymize(
         self, table: pd.DataFrame
@@ -126,8 +157,14 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
             column; if ``columns`` is ``None`` and the table has no numeric
             column; if an aggregated column is not numeric (the message names
             it and its dtype) or has missing or infinite values; if ``k`` is
-            not an integer between 1 and the number of rows.
+            not an integer between 1 and the number of rows; if ``method``
+            is neither ``"exact"`` nor ``"knn"``.
         """
+        if self.method not in _METHODS:
+            raise ValueError(
+                f"method must be one of {', '.join(map(repr, _METHODS))}, "
+                f"not {self.method!r}"
+            )
         columns = list(
             check_table(table, self.columns, parameter="columns", kinds=("numeric",))
         )
@@ -135,7 +172,7 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
             self.k, "k", max_value=len(table), max_reason="the number of rows"
         )
         z = _standardize(table, columns)
-        groups = _mdav(z, k)
+        groups = _METHODS[self.method](z, k)
 
         anon = table.copy()
         for label in columns:
@@ -210,6 +247,61 @@ def _mdav(z: np.ndarray, k: int) -> np.ndarray:
         remove(np.argpartition(distances(r), k - 1)[:k])
     groups[ids[:alive]] = n_groups
     return groups
+
+
+def _cbfs_knn(z: np.ndarray, k: int) -> np.ndarray:
+    """Return the CBFS group of each row of the standardized (so centred)
+    matrix ``z``, with neighbours from k-d trees (see the class docstring)."""
+    n_rows = z.shape[0]
+    groups = np.zeros(n_rows, dtype=np.intp)
+    if n_rows < 2 * k:
+        return groups
+    # Farthest from the mean (the origin of z) first; ties by row order.
+    order = np.argsort(-np.einsum("ij,ij->i", z, z), kind="stable")
+    # Every row's 2k nearest rows, in one batched query: they answer most
+    # searches, until grouped rows crowd them out.
+    tree = cKDTree(z)
+    neighbours = tree.query(z, k=min(2 * k, n_rows), workers=-1)[1]
+    neighbours = np.asarray(neighbours).reshape(n_rows, -1)
+    grouped = np.zeros(n_rows, dtype=bool)
+    # A tree of the rows not yet grouped, rebuilt when half of it is grouped,
+    # for the searches the batch cannot answer.
+    live_ids = np.arange(n_rows)
+    live_tree = tree
+    alive = n_rows
+    n_groups = 0
+    for r in order.tolist():
+        if grouped[r]:
+            continue
+        if alive < 2 * k:
+            break
+        candidates = neighbours[r]
+        candidates = candidates[~grouped[candidates] & (candidates != r)]
+        if candidates.size < k - 1:
+            if live_ids.size > 2 * alive:
+                live_ids = np.flatnonzero(~grouped)
+                live_tree = cKDTree(z[live_ids])
+            wanted = 4 * k
+            while True:
+                wanted = min(wanted, live_ids.size)
+                found = live_tree.query(z[r], k=wanted)[1]
+                candidates = live_ids[np.atleast_1d(found)]
+                candidates = candidates[~grouped[candidates] & (candidates != r)]
+                if candidates.size >= k - 1 or wanted == live_ids.size:
+                    break
+                wanted *= 4
+        members = candidates[: k - 1]
+        groups[r] = n_groups
+        groups[members] = n_groups
+        grouped[r] = True
+        grouped[members] = True
+        alive -= k
+        n_groups += 1
+    groups[~grouped] = n_groups
+    return groups
+
+
+_METHODS = {"exact": _mdav, "knn": _cbfs_knn}
 
 
 def _standardize(table: pd.DataFrame, columns: Sequence[Hashable]) -> np.ndarray:

@@ -23,10 +23,11 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import IO, Any, BinaryIO, Literal, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,11 @@ _logger = logging.getLogger(__name__)
 
 _BODY_EXCERPT = 300
 _T = TypeVar("_T")
+BytesSink = bytearray | IO[bytes]
 _CHUNK = 1 << 16
+SPOOL_BYTES = 32 << 20
+"""Downloaded ``.npz`` bodies larger than this wait in a temporary file (in
+``TMPDIR``) rather than in memory until they are decoded."""
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
 DEADLINE_FACTOR = 6
 """By default an exchange may take this many times the larger timeout."""
@@ -197,8 +202,26 @@ class PeerClient:
         url: str,
         required: Iterable[str] = (),
         params: Mapping[str, Any] | None = None,
+        *,
+        only: Iterable[str] | None = None,
     ) -> dict[str, np.ndarray]:
         """GET ``url`` and decode its ``.npz`` body.
+
+        A body larger than :data:`SPOOL_BYTES` is written to a temporary
+        file (in ``TMPDIR``) as it arrives and decoded from there, member by
+        member, straight into the arrays: the process holds the arrays, not
+        the body and the arrays (a 1 GB training set costs 1 GB, not 2 or 3).
+
+        Parameters
+        ----------
+        url : str
+            Serves the ``.npz``.
+        required : Iterable[str], optional
+            Names that must be present.
+        params : Mapping[str, Any] | None, optional
+            Query parameters.
+        only : Iterable[str] | None, optional
+            Decode just these names (the others are never inflated).
 
         Raises
         ------
@@ -206,7 +229,10 @@ class PeerClient:
             If the request fails, the status is not 200, or the body is not
             the expected ``.npz``.
         """
-        return self._arrays(url, "sent", self._get(url, params), required)
+        with self._request(
+            "GET", url, 200, self.download_timeout, params=params, spool=True
+        ) as body:
+            return self._arrays(url, "sent", body, required, only)
 
     def fetch_table(
         self, url: str, params: Mapping[str, Any] | None = None
@@ -304,14 +330,22 @@ class PeerClient:
         return self._post(url, data, "application/octet-stream", params)
 
     def _arrays(
-        self, url: str, verb: str, body: bytes, required: Iterable[str]
+        self,
+        url: str,
+        verb: str,
+        body: bytes | BinaryIO,
+        required: Iterable[str],
+        only: Iterable[str] | None = None,
     ) -> dict[str, np.ndarray]:
         return self._decoded(
             url,
             f"{verb} an unusable .npz payload",
             f"{verb} data that is not a usable .npz archive",
             lambda: decode_named_arrays(
-                body, required=required, max_decompressed_bytes=self.max_response_bytes
+                body,
+                required=required,
+                only=only,
+                max_decompressed_bytes=self.max_response_bytes,
             ),
         )
 
@@ -335,30 +369,74 @@ class PeerClient:
                 public=f"{self.peer} answered 201 without JSON",
             ) from exc
 
+    @overload
     def _request(
-        self, method: str, url: str, expected: int, timeout: float, **kwargs: Any
-    ) -> bytes:
+        self,
+        method: str,
+        url: str,
+        expected: int,
+        timeout: float,
+        *,
+        spool: Literal[False] = False,
+        **kwargs: Any,
+    ) -> bytes: ...
+
+    @overload
+    def _request(
+        self,
+        method: str,
+        url: str,
+        expected: int,
+        timeout: float,
+        *,
+        spool: Literal[True],
+        **kwargs: Any,
+    ) -> BinaryIO: ...
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        expected: int,
+        timeout: float,
+        *,
+        spool: bool = False,
+        **kwargs: Any,
+    ) -> bytes | BinaryIO:
         """Send one request; return its (size-bounded) body if the status is
-        ``expected``, else raise the matching :class:`PeerError`."""
+        ``expected``, else raise the matching :class:`PeerError`. With
+        ``spool``, the body is a file (a temporary one once it passes
+        :data:`SPOOL_BYTES`), positioned at its start; the caller closes it."""
         started = time.perf_counter()
         watch = _Watch(self.deadline)
+        # Closed below on failure, else by the caller.
+        sink: BytesSink = (
+            tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115
+            if spool
+            else bytearray()
+        )
         try:
-            with (
-                watch,
-                self.session.request(
-                    method, url, timeout=timeout, stream=True, **kwargs
-                ) as response,
-            ):
-                body = self._read_bounded(response, url)
-                status = response.status_code
-        except requests.RequestException as exc:
-            if watch.expired:
-                raise self._too_slow(url, watch) from exc
-            raise self._unavailable(url, timeout, exc) from exc
-        if watch.expired:  # the body ended where the watchdog cut it
-            raise self._too_slow(url, watch)
-        if status != expected:
-            raise _rejected(url, status, body, expected, self.peer)
+            try:
+                with (
+                    watch,
+                    self.session.request(
+                        method, url, timeout=timeout, stream=True, **kwargs
+                    ) as response,
+                ):
+                    received = self._read_bounded(response, url, sink)
+                    status = response.status_code
+            except requests.RequestException as exc:
+                if watch.expired:
+                    raise self._too_slow(url, watch) from exc
+                raise self._unavailable(url, timeout, exc) from exc
+            if watch.expired:  # the body ended where the watchdog cut it
+                raise self._too_slow(url, watch)
+            if status != expected:
+                raise _rejected(url, status, _head(sink), expected, self.peer)
+        except BaseException:
+            if not isinstance(sink, bytearray):
+                sink.close()
+            raise
         sent = len(kwargs.get("data") or b"")
         _logger.info(
             "%s %s (%d bytes) -> %d (%d bytes) in %.3f s",
@@ -366,10 +444,14 @@ class PeerClient:
             url,
             sent,
             status,
-            len(body),
+            received,
             time.perf_counter() - started,
         )
-        return body
+        if isinstance(sink, bytearray):
+            # bytes() copies once; the chunks were never held twice over.
+            return bytes(sink)
+        sink.seek(0)
+        return sink  # type: ignore[return-value]
 
     def _too_slow(self, url: str, watch: _Watch) -> PeerUnavailableError:
         return PeerUnavailableError(
@@ -394,9 +476,12 @@ class PeerClient:
             public=f"{self.peer} is unreachable",
         )
 
-    def _read_bounded(self, response: requests.Response, url: str) -> bytes:
-        """Read the body in chunks, refusing it as soon as it passes the size
-        limit, whatever ``Content-Length`` says."""
+    def _read_bounded(
+        self, response: requests.Response, url: str, sink: BytesSink
+    ) -> int:
+        """Read the body in chunks into ``sink``, refusing it as soon as it
+        passes the size limit, whatever ``Content-Length`` says; return its
+        size."""
         limit = self.max_response_bytes
         too_large = f"{self.peer} sent more than the limit of {limit} bytes"
         declared = response.headers.get("Content-Length")
@@ -406,20 +491,23 @@ class PeerClient:
                 url,
                 public=too_large,
             )
-        body = bytearray()
+        received = 0
         watch = _current_watch.get()
         for chunk in response.iter_content(chunk_size=_CHUNK):
-            body += chunk
+            received += len(chunk)
             if watch is not None:
-                watch.received = len(body)
-            if len(body) > limit:
+                watch.received = received
+            if received > limit:
                 raise PeerProtocolError(
                     f"{url} sent more than the limit of {limit} bytes",
                     url,
                     public=too_large,
                 )
-        # bytes() copies once; the chunks were never held twice over.
-        return bytes(body)
+            if isinstance(sink, bytearray):
+                sink += chunk
+            else:
+                sink.write(chunk)
+        return received
 
 
 # -- the deadline of an exchange ---------------------------------------------------
@@ -539,6 +627,14 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _WATCHED_POOLS
         return manager
+
+
+def _head(sink: BytesSink) -> bytes:
+    """The first bytes of a received body, for an error message."""
+    if isinstance(sink, bytearray):
+        return bytes(sink[:_BODY_EXCERPT])
+    sink.seek(0)
+    return sink.read(_BODY_EXCERPT)
 
 
 def _excerpt(body: bytes) -> str:

@@ -187,3 +187,71 @@ def test_adult_like_thirty_thousand_rows():
     assert 0 < aggregator.report_["information_loss"] < 0.2
     for column in table.columns.difference(numeric):
         pd.testing.assert_series_equal(anon[column], table[column])
+
+
+def reference_cbfs(x: np.ndarray, k: int) -> set[frozenset[int]]:
+    """A plain transcription of CBFS (MDAV with the mean of all rows fixed),
+    which ``method="knn"`` computes with k-d trees."""
+    std = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    remaining = set(range(len(z)))
+    groups = []
+    for r in np.argsort(-(z**2).sum(axis=1), kind="stable").tolist():
+        if len(remaining) < 2 * k:
+            break
+        if r not in remaining:
+            continue
+        pool = np.array(sorted(remaining - {r}))
+        nearest = pool[np.argsort(((z[pool] - z[r]) ** 2).sum(axis=1))[: k - 1]]
+        group = {r, *nearest.tolist()}
+        groups.append(frozenset(group))
+        remaining -= group
+    if remaining:
+        groups.append(frozenset(remaining))
+    return set(groups)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 10])
+def test_knn_method_matches_reference_cbfs(numeric_table, k):
+    columns = ["income", "age", "score"]
+    aggregator = MDAVMicroaggregator(columns=columns, k=k, method="knn")
+    anon, _ = aggregator.anonymize(numeric_table)
+    x = numeric_table[columns].to_numpy(dtype=np.float64)
+    ours = {
+        frozenset(np.flatnonzero(aggregator.group_ == g).tolist())
+        for g in np.unique(aggregator.group_)
+    }
+    assert ours == reference_cbfs(x, k)
+    sizes = np.sort(np.bincount(groups_of(anon, columns)))
+    assert sizes.min() >= k
+    assert (sizes[:-1] == k).all() and sizes[-1] < 2 * k
+
+
+def test_knn_method_on_duplicates_keeps_every_group_of_k():
+    # Many equal rows: neighbour lists are all ties, and the batched lists
+    # run out of ungrouped rows, so the live tree answers.
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(
+        {"x": rng.integers(0, 3, 2_000), "y": rng.integers(0, 2, 2_000)}
+    )
+    aggregator = MDAVMicroaggregator(k=7, method="knn")
+    anon, _ = aggregator.anonymize(table)
+    sizes = np.bincount(aggregator.group_)
+    assert sizes.min() >= 7 and sizes.max() < 14 and sizes.sum() == 2_000
+    assert np.bincount(groups_of(anon, ["x", "y"])).min() >= 7
+
+
+def test_knn_method_loses_about_what_exact_mdav_loses():
+    table = adult_like(20_000, seed=4)
+    losses = {}
+    for method in ("exact", "knn"):
+        aggregator = MDAVMicroaggregator(k=5, method=method)
+        aggregator.anonymize(table)
+        losses[method] = aggregator.report_["information_loss"]
+        assert aggregator.report_["min_group_size"] == 5
+    assert losses["knn"] <= 1.1 * losses["exact"]
+
+
+def test_unknown_method_is_refused(numeric_table):
+    with pytest.raises(ValueError, match="method must be one of 'exact', 'knn'"):
+        MDAVMicroaggregator(method="fast").anonymize(numeric_table)

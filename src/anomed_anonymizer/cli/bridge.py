@@ -118,57 +118,12 @@ class BufferingBridge:
             return
         if scope["type"] != "http":  # websockets: not served
             return
-        target = len(scope.get("raw_path") or b"") + len(scope["query_string"])
-        if target > MAX_TARGET_BYTES:
-            await self._refuse(
-                send,
-                414,
-                "URI too long",
-                f"the request target has {target} bytes; at most "
-                f"{MAX_TARGET_BYTES} are accepted",
-            )
+        refusal = self._refusal_of_head(scope)
+        if refusal is not None:
+            await self._refuse(send, *refusal)
             return
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
-        if header_bytes > MAX_HEADER_BYTES:
-            await self._refuse(
-                send,
-                431,
-                "Request header fields too large",
-                f"the headers have {header_bytes} bytes; at most "
-                f"{MAX_HEADER_BYTES} are accepted",
-            )
-            return
-        declared = _content_length(scope["headers"])
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(
-                send,
-                413,
-                "Payload too large",
-                f"the body has {declared} bytes, more than the limit of "
-                f"{self.max_body_bytes}",
-            )
-            return
-        try:
-            body = await _within(
-                _read_body(receive, self.max_body_bytes), self.request_timeout
-            )
-        except _BodyTooLargeError:
-            await self._refuse(
-                send,
-                413,
-                "Payload too large",
-                f"the body has more than the limit of {self.max_body_bytes} bytes",
-            )
-            return
-        except asyncio.TimeoutError:
-            await self._refuse(
-                send,
-                408,
-                "Request timeout",
-                f"the request body did not arrive within {self.request_timeout} s",
-            )
-            return
-        except _ClientGoneError:
+        body = await self._body_or_refusal(receive, send)
+        if body is None:
             return
         large = len(body) >= memory.MMAP_THRESHOLD_BYTES
         environ = _environ(scope, body)
@@ -196,6 +151,60 @@ class BufferingBridge:
             {"type": "http.response.start", "status": status, "headers": headers}
         )
         await send({"type": "http.response.body", "body": answer})
+
+    def _refusal_of_head(self, scope: Scope) -> tuple[int, str, str] | None:
+        """Status, title and description of what the head alone refuses: a
+        target, headers or a declared body over their bounds."""
+        target = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+        if target > MAX_TARGET_BYTES:
+            return (
+                414,
+                "URI too long",
+                f"the request target has {target} bytes; at most "
+                f"{MAX_TARGET_BYTES} are accepted",
+            )
+        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
+        if header_bytes > MAX_HEADER_BYTES:
+            return (
+                431,
+                "Request header fields too large",
+                f"the headers have {header_bytes} bytes; at most "
+                f"{MAX_HEADER_BYTES} are accepted",
+            )
+        declared = _content_length(scope["headers"])
+        if declared is not None and declared > self.max_body_bytes:
+            return (
+                413,
+                "Payload too large",
+                f"the body has {declared} bytes, more than the limit of "
+                f"{self.max_body_bytes}",
+            )
+        return None
+
+    async def _body_or_refusal(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, read within the deadline and the bound; ``None``
+        when it was refused (answered 413 or 408) or the client left."""
+        try:
+            return await _within(
+                _read_body(receive, self.max_body_bytes), self.request_timeout
+            )
+        except _BodyTooLargeError:
+            await self._refuse(
+                send,
+                413,
+                "Payload too large",
+                f"the body has more than the limit of {self.max_body_bytes} bytes",
+            )
+        except asyncio.TimeoutError:
+            await self._refuse(
+                send,
+                408,
+                "Request timeout",
+                f"the request body did not arrive within {self.request_timeout} s",
+            )
+        except _ClientGoneError:
+            pass
+        return None
 
     def _run_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes]]:
         started: list[Any] = []

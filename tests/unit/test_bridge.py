@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
+from anomed_anonymizer.cli import bridge as bridge_module
 from anomed_anonymizer.cli.bridge import (
+    BufferingBridge,
     _BodyTooLargeError,
     _CoalescingTransport,
     _InputStream,
@@ -103,3 +105,44 @@ def test_flush_sends_a_held_answer_without_a_body():
     transport.flush()
     transport.flush()
     assert inner.events == [b"HTTP/1.1 204 No Content\r\n\r\n"]
+
+
+def _call_bridge(app) -> list[dict]:
+    """One small POST through a BufferingBridge; the messages it sends."""
+    bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/predict",
+        "raw_path": b"/predict",
+        "query_string": b"",
+        "headers": [(b"content-length", b"2")],
+        "http_version": "1.1",
+    }
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(bridge(scope, _receiving([b"ab"]), send))
+    return sent
+
+
+def _small_app(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("201 Created", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.mark.parametrize(("trim_after", "released"), [(0.0, 1), (1e9, 0)])
+def test_heap_pages_are_returned_after_a_long_request_of_any_size(
+    monkeypatch, trim_after, released
+):
+    """A small body may inflate to a large array; a request that ran long has
+    the heap trimmed before its answer, a quick small one does not pay for it."""
+    calls = []
+    monkeypatch.setattr(bridge_module.memory, "release", lambda: calls.append(1))
+    monkeypatch.setattr(bridge_module, "TRIM_AFTER_SECONDS", trim_after)
+    sent = _call_bridge(_small_app)
+    assert sent[0]["status"] == 201 and sent[1]["body"] == b"ok"
+    assert len(calls) == released

@@ -35,6 +35,7 @@ import io
 import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -58,6 +59,9 @@ _T = TypeVar("_T")
 #: Longest request target (path and query) and largest headers accepted.
 MAX_TARGET_BYTES = 8192
 MAX_HEADER_BYTES = 65536
+TRIM_AFTER_SECONDS = 0.05
+"""A request that ran this long has free heap pages returned before its answer,
+whatever its size (one that inflates a small body may have left some)."""
 _SKIPPED_HEADERS = {b"content-length", b"transfer-encoding", b"content-type"}
 
 
@@ -134,18 +138,25 @@ class BufferingBridge:
             else self._executor
         )
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
         status, headers, chunks = await loop.run_in_executor(
             executor, self._run_app, environ
         )
         del environ  # nothing of the request outlives its answer
         answer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         del chunks
-        if large or len(answer) >= memory.MMAP_THRESHOLD_BYTES:
-            # What the request freed, before its answer leaves. A small
+        if (
+            large
+            or len(answer) >= memory.MMAP_THRESHOLD_BYTES
+            or time.perf_counter() - started >= TRIM_AFTER_SECONDS
+        ):
+            # What the request freed, before its answer leaves. A small, quick
             # request's blocks went back already: glibc unmaps blocks of
             # MMAP_THRESHOLD_BYTES and more when they are freed, and trims
             # the top of its heap; malloc_trim's walk of the heaps would
-            # cost a small /predict a tenth of its time.
+            # cost a small /predict a tenth of its time. A long request (a
+            # small body that inflates to a large array) may have left heap
+            # pages behind, and the walk is nothing beside its time.
             memory.release()
         await send(
             {"type": "http.response.start", "status": status, "headers": headers}

@@ -15,6 +15,7 @@ from anomed_anonymizer.cli.bridge import (
     _InputStream,
     _read_body,
 )
+from anomed_anonymizer.wire import ChunkedBody
 
 
 def test_the_input_stream_hands_the_whole_body_over_and_lets_go():
@@ -146,3 +147,16 @@ def test_heap_pages_are_returned_after_a_long_request_of_any_size(
     sent = _call_bridge(_small_app)
     assert sent[0]["status"] == 201 and sent[1]["body"] == b"ok"
     assert len(calls) == released
+
+
+def test_a_large_body_is_kept_as_its_chunks_and_handed_over_as_a_file():
+    chunks = [bytes([i]) * 300_000 for i in range(5)]  # 1.5 MB in all
+    body = asyncio.run(_read_body(_receiving(chunks), limit=2_000_000))
+    assert isinstance(body, ChunkedBody) and len(body) == 1_500_000
+    stream = _InputStream(body)
+    taken = stream.take_file()
+    assert taken is body and stream.read() == b""  # the stream let go of it
+    assert taken.read() == b"".join(chunks)
+    small = asyncio.run(_read_body(_receiving([b"ab", b"cd"]), limit=10))
+    assert small == b"abcd"  # below CHUNKED_BODY_BYTES: one bytes object
+    assert _InputStream(small).take_file().read() == b"abcd"

@@ -32,7 +32,12 @@ from anomed_anonymizer.server import ModelStore, releases
 from anomed_anonymizer.server.resources import MAX_BATCHES_PER_REQUEST
 from anomed_anonymizer.store import SingleWriterStore
 from anomed_anonymizer.tabular import MDAVMicroaggregator
-from anomed_anonymizer.wire import encode_multipart, encode_named_arrays, encode_table
+from anomed_anonymizer.wire import (
+    decode_named_arrays,
+    encode_multipart,
+    encode_named_arrays,
+    encode_table,
+)
 
 from .conftest import serve_in_thread
 
@@ -491,3 +496,29 @@ def test_keep_existing_is_checked_under_the_writers_lock(tmp_path):
     with store.writing():
         store.replace(lambda path: path.write_text("v2"))
     assert store.latest() == "v2"
+
+
+def test_predict_decodes_a_chunked_body_and_frees_it_as_it_reads(
+    fake_challenge, tmp_path
+):
+    """Under serve, a large body comes as 1 MiB pieces (cli/bridge.py);
+    /predict takes them as a file and drops each piece behind its reader.
+    (falcon.testing wraps wsgi.input, so the app is called as the bridge
+    calls it.)"""
+    from anomed_anonymizer.cli.bridge import _InputStream
+    from anomed_anonymizer.wire import ChunkedBody
+
+    app = make_app(fake_challenge, tmp_path)
+    assert falcon.testing.TestClient(app).simulate_post("/fit").status_code == 201
+    X = np.random.default_rng(0).uniform(size=(200_000, 4))  # 6.4 MB
+    data = encode_named_arrays({"X": X})
+    body = ChunkedBody([data[i : i + (1 << 20)] for i in range(0, len(data), 1 << 20)])
+    environ = falcon.testing.create_environ(
+        method="POST", path="/predict", headers={"Content-Length": str(len(data))}
+    )
+    environ["wsgi.input"] = _InputStream(body)
+    started = []
+    answer = b"".join(app(environ, lambda status, headers: started.append(status)))
+    assert started == ["201 Created"], answer
+    assert decode_named_arrays(answer)["prediction"].shape == (200_000,)
+    assert body.released_bytes >= len(data) - (1 << 20) - 4096

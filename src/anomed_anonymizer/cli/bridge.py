@@ -38,12 +38,13 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
+from ..wire import ChunkedBody
 from . import memory
 
 __all__ = ["BufferingBridge", "HardenedH11Protocol", "make_worker_class"]
@@ -62,6 +63,9 @@ MAX_HEADER_BYTES = 65536
 TRIM_AFTER_SECONDS = 0.05
 """A request that ran this long has free heap pages returned before its answer,
 whatever its size (one that inflates a small body may have left some)."""
+CHUNKED_BODY_BYTES = memory.MMAP_THRESHOLD_BYTES
+"""Bodies this large or larger are kept in pieces of at least this size (each
+mapped by malloc on its own: see :data:`memory.MMAP_THRESHOLD_BYTES`)."""
 _SKIPPED_HEADERS = {b"content-length", b"transfer-encoding", b"content-type"}
 
 
@@ -295,10 +299,17 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    # BytesIO keeps what is written in one bytes object, which getvalue()
-    # hands over without a copy: the body is never held twice.
-    buffer = io.BytesIO()
+async def _read_body(receive: Receive, limit: int) -> bytes | ChunkedBody:
+    """The whole body: one bytes object below ``CHUNKED_BODY_BYTES``, else
+    pieces of at least that size, so that a decoder can free them as it reads
+    (see :class:`~anomed_anonymizer.wire.ChunkedBody`)."""
+    # Each piece is joined from the messages that make it up once it reaches
+    # CHUNKED_BODY_BYTES: allocated at once at its full size, malloc maps it
+    # on its own, so a freed piece leaves the process at once (a buffer grown
+    # by writes may stay in the heap, and the body's pages with it).
+    parts: list[bytes] = []
+    chunks: list[bytes] = []
+    size = pending = 0
     try:
         while True:
             message = await receive()
@@ -306,25 +317,45 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
                 raise _ClientGoneError
             chunk = message.get("body", b"")
             if chunk:
-                if buffer.tell() + len(chunk) > limit:
+                size += len(chunk)
+                if size > limit:
                     raise _BodyTooLargeError
-                buffer.write(chunk)
+                parts.append(chunk)
+                pending += len(chunk)
+                if pending >= CHUNKED_BODY_BYTES:
+                    chunks.append(b"".join(parts))
+                    parts, pending = [], 0
             if not message.get("more_body", False):
                 break
-        return buffer.getvalue()
+        rest = parts[0] if len(parts) == 1 else b"".join(parts)
+        if not chunks:
+            return rest
+        if rest:
+            chunks.append(rest)
+        return ChunkedBody(chunks)
     finally:
         # A refused or abandoned body is freed now, not when the collector
         # breaks the cycle of the exception, its traceback and wait_for's task.
-        buffer.close()
+        parts = chunks = []
 
 
 class _InputStream:
     """``wsgi.input`` over a buffered body, which it lets go of once the app
-    has read it to the end (read whole, the body is handed over uncopied)."""
+    has read it to the end (read whole, a body of one piece is handed over
+    uncopied). An app that can decode from a file takes the body with
+    :meth:`take_file` instead, and the stream is then empty."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes | ChunkedBody) -> None:
         self._length = len(body)
-        self._stream: io.BytesIO | None = io.BytesIO(body)
+        self._stream: BinaryIO | None = (
+            body if isinstance(body, ChunkedBody) else io.BytesIO(body)
+        )
+
+    def take_file(self) -> BinaryIO:
+        """The unread body as a seekable file, which the stream lets go of: a
+        :class:`~anomed_anonymizer.wire.ChunkedBody` for a large body."""
+        stream, self._stream = self._stream, None
+        return stream if stream is not None else io.BytesIO()
 
     def read(self, size: int | None = -1) -> bytes:
         return self._take(lambda stream: stream.read(size))
@@ -338,7 +369,7 @@ class _InputStream:
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.readline, b"")
 
-    def _take(self, read: Callable[[io.BytesIO], Any], empty: Any = b"") -> Any:
+    def _take(self, read: Callable[[BinaryIO], Any], empty: Any = b"") -> Any:
         stream = self._stream
         if stream is None:
             return empty
@@ -348,7 +379,7 @@ class _InputStream:
         return data
 
 
-def _environ(scope: Scope, body: bytes) -> dict[str, Any]:
+def _environ(scope: Scope, body: bytes | ChunkedBody) -> dict[str, Any]:
     """The PEP 3333 environ of a buffered ASGI request."""
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client")

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import BusyError, ConflictError, InvalidInputError, InvalidOutputError
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.privacy import privacy_budget_of, privacy_json
-from ..web import AliveResource, metrics, read_body
+from ..web import AliveResource, metrics, read_body, read_body_file
 from ..wire import (
     PeerClient,
     PeerProtocolError,
@@ -330,7 +330,7 @@ class InferenceResource:
         batch_size = req.get_param_as_int(
             "batch_size", min_value=1, default=self._default_batch_size
         )
-        body = read_body(req, self._max_request_bytes)
+        body = read_body_file(req, self._max_request_bytes)
         X = decode_named_arrays(
             body,
             required=("X",),

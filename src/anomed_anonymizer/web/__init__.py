@@ -18,7 +18,7 @@ from .middleware import (
     current_request_id,
     install_request_id_logging,
 )
-from .resources import AliveResource, read_body
+from .resources import AliveResource, read_body, read_body_file
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
@@ -34,5 +34,6 @@ __all__ = [
     "install_request_id_logging",
     "metrics",
     "read_body",
+    "read_body_file",
     "register_error_handlers",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+from typing import BinaryIO
 
 import falcon
 
 from ..wire import PayloadTooLargeError
 
-__all__ = ["AliveResource", "read_body"]
+__all__ = ["AliveResource", "read_body", "read_body_file"]
 
 
 class AliveResource:
@@ -64,3 +66,33 @@ def read_body(req: falcon.Request, max_bytes: int) -> bytes:
 def _is_chunked(req: falcon.Request) -> bool:
     encoding = (req.get_header("Transfer-Encoding") or "").lower()
     return "chunked" in encoding or bool(req.env.get("wsgi.input_terminated"))
+
+
+def read_body_file(req: falcon.Request, max_bytes: int) -> BinaryIO:
+    """The request body as a seekable binary file, refusing more than
+    ``max_bytes``.
+
+    Under ``anomed-anonymizer serve`` a large body comes as the chunks it
+    arrived in (:class:`~anomed_anonymizer.wire.ChunkedBody`), which a decoder
+    frees as it reads, so that a request does not hold its whole body beside
+    what is decoded from it; elsewhere the body is read (see
+    :func:`read_body`).
+
+    Raises
+    ------
+    PayloadTooLargeError
+        If the declared or actual length exceeds ``max_bytes``.
+    """
+    take_file = getattr(req.env.get("wsgi.input"), "take_file", None)
+    if take_file is None:
+        return io.BytesIO(read_body(req, max_bytes))
+    body = take_file()
+    size = body.seek(0, io.SEEK_END)
+    body.seek(0)
+    if size > max_bytes:
+        raise PayloadTooLargeError(
+            f"the body has {size} bytes, more than the limit of {max_bytes}",
+            size=size,
+            limit=max_bytes,
+        )
+    return body

@@ -4,6 +4,7 @@ Nothing here knows about models or servers: ``server`` and ``models`` build on
 this package, never the other way round.
 """
 
+from .chunks import ChunkedBody
 from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 from .http import (
     ChallengeClient,
@@ -27,6 +28,7 @@ __all__ = [
     "ChallengeProtocolError",
     "ChallengeRejectedError",
     "ChallengeUnavailableError",
+    "ChunkedBody",
     "MissingArrayError",
     "PayloadError",
     "PayloadTooLargeError",

@@ -17,6 +17,7 @@ from typing import IO, BinaryIO
 
 import numpy as np
 
+from .chunks import Releasing
 from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 
 __all__ = ["decode_named_arrays", "encode_named_arrays"]
@@ -99,7 +100,10 @@ def decode_named_arrays(
     data : bytes or binary file
         The ``.npz`` archive (compressed or not), or a seekable file holding
         it (members are then read from the file straight into their arrays,
-        and the archive is never held in memory whole).
+        and the archive is never held in memory whole). A file that can
+        release what lies behind its reads (a
+        :class:`~anomed_anonymizer.wire.chunks.ChunkedBody`) is told to, once
+        the archive's directory is read.
     required : Iterable[str], optional
         Names that must be present.
     only : Iterable[str] | None, optional
@@ -143,6 +147,10 @@ def decode_named_arrays(
             f"the body is not an .npz archive (zip expected, {size} bytes "
             f"received): {exc}"
         ) from exc
+    if isinstance(stream, Releasing):
+        # The directory is read; members are read in order from here on, so
+        # what lies behind each read can go while the arrays fill.
+        stream.release_behind_reads()
     with archive:
         members = archive.infolist()
         if len(members) > max_arrays:

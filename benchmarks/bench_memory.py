@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import requests
+from _servers import start_challenge
 
 from anomed_anonymizer.cli.processes import free_port, start_server
 from anomed_anonymizer.wire import encode_named_arrays
@@ -97,24 +98,7 @@ def main() -> None:
     rows = write_dataset(work / "data.npz", args.training_gb * 1e9)
     servers = []
     try:
-        port = free_port()
-        servers.append(
-            start_server(
-                "challenge",
-                [
-                    sys.executable,
-                    "-m",
-                    "anomed_anonymizer",
-                    "emulate-challenge",
-                    f"--port={port}",
-                    "--workers=1",
-                    f"--dataset={work / 'data.npz'}",
-                ],
-                port,
-                work,
-                timeout=600,
-            )
-        )
+        servers.append(start_challenge(work, work / "data.npz", timeout=600))
         challenge = servers[-1].host
         training = requests.get(
             f"{servers[-1].url}/data/anonymizer/training", timeout=600, stream=True

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from _servers import start_challenge
 
 from anomed_anonymizer.cli.processes import free_port, start_server
 from anomed_anonymizer.wire import decode_named_arrays, encode_named_arrays
@@ -64,22 +65,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-predict-"))
     servers = []
     try:
-        port = free_port()
-        servers.append(
-            start_server(
-                "challenge",
-                [
-                    sys.executable,
-                    "-m",
-                    "anomed_anonymizer",
-                    "emulate-challenge",
-                    f"--port={port}",
-                    "--workers=1",
-                ],
-                port,
-                work,
-            )
-        )
+        servers.append(start_challenge(work))
         challenge = servers[-1].host
         urls = {}
         for name, python in (("ours", sys.executable), ("upstream", args.peers_python)):

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import requests
+from _servers import start_challenge
 
 from anomed_anonymizer import unpickle_anonymizer
 from anomed_anonymizer.cli.processes import free_port, start_server
@@ -116,23 +117,7 @@ def start_servers(args, work: Path) -> tuple[list, dict[str, str], dict[str, Pat
     y = (X[:, :3].sum(axis=1) > 0).astype(np.int64)
     (work / "data.npz").write_bytes(encode_named_arrays({"X": X, "y": y}))
     servers = []
-    port = free_port()
-    servers.append(
-        start_server(
-            "challenge",
-            [
-                sys.executable,
-                "-m",
-                "anomed_anonymizer",
-                "emulate-challenge",
-                f"--port={port}",
-                "--workers=1",
-                f"--dataset={work / 'data.npz'}",
-            ],
-            port,
-            work,
-        )
-    )
+    servers.append(start_challenge(work, work / "data.npz"))
     challenge = servers[-1].host
     urls, models = {}, {}
     for name in ("ours", "upstream"):

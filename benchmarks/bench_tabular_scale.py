@@ -17,19 +17,10 @@ import argparse
 import statistics
 import time
 
+from bench_mondrian import QUASI_IDENTIFIERS  # Adult's, as Mondrian's benchmark uses
+
 from anomed_anonymizer.emulator import adult_like
 from anomed_anonymizer.tabular import MDAVMicroaggregator, MondrianKAnonymizer
-
-QUASI_IDENTIFIERS = [
-    "age",
-    "workclass",
-    "education",
-    "marital-status",
-    "occupation",
-    "race",
-    "sex",
-    "native-country",
-]
 
 
 def timed(make, table, repeat: int) -> tuple[float, object]:

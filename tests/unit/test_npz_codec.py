@@ -6,6 +6,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anomed_anonymizer.wire import (
     MissingArrayError,
@@ -107,6 +109,21 @@ def test_zip_bomb_is_refused_before_inflating():
         tracemalloc.stop()
     assert excinfo.value.size > 64 * 1024 * 1024
     assert peak < 8 * 1024 * 1024, "the archive must not be inflated"
+
+
+def test_a_small_body_that_inflates_large_is_held_once_while_it_decodes():
+    """64 MiB of zeros in a 64 KiB body (under the limit): decoding holds
+    the array, not the array and its inflated bytes as well."""
+    body = encode_named_arrays({"X": np.zeros(8 * 1024 * 1024)})
+    assert len(body) < 1024 * 1024
+    tracemalloc.start()
+    try:
+        decoded = decode_named_arrays(body)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoded["X"].nbytes == 64 * 1024 * 1024
+    assert peak < 1.2 * decoded["X"].nbytes
 
 
 def test_encoding_object_arrays_is_refused():
@@ -240,3 +257,110 @@ def test_small_arrays_are_stored_and_large_ones_deflated_by_default():
     assert methods(large) == {zipfile.ZIP_DEFLATED}
     assert len(large) < 10_000
     np.testing.assert_array_equal(np.load(io.BytesIO(small))["prediction"], 0)
+
+
+def test_stored_archives_are_valid_zips_that_numpy_reads_member_for_member():
+    """Small stored archives are written directly (not by numpy.savez): the
+    CRCs check, every member reads back with numpy.load, names may be
+    non-ASCII, and the direct and numpy's stored archives hold the same."""
+    arrays = {
+        "prediction": np.arange(64),
+        "zß": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+        "s": np.array(["ab", "c"]),
+        "scalar": np.array(3.5),
+        "empty": np.zeros((0, 3)),
+    }
+    data = encode_named_arrays(arrays, compress=False)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None  # every CRC matches
+        assert [info.filename for info in archive.infolist()] == [
+            f"{name}.npy" for name in arrays
+        ]
+        assert {info.compress_type for info in archive.infolist()} == {
+            zipfile.ZIP_STORED
+        }
+        numpys = io.BytesIO()
+        np.savez(numpys, **arrays)
+        with zipfile.ZipFile(numpys) as theirs:
+            for name in arrays:
+                assert archive.read(f"{name}.npy") == theirs.read(f"{name}.npy")
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        for name, array in arrays.items():
+            assert loaded[name].dtype == array.dtype
+            np.testing.assert_array_equal(loaded[name], array)
+
+
+class _OnDisk(io.RawIOBase):
+    """A seekable file that is not a BytesIO: decoding takes zipfile's path."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._inner.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+
+def _outcome(data: bytes, as_file: bool):
+    try:
+        arrays = decode_named_arrays(_OnDisk(data) if as_file else data)
+    except PayloadError as exc:
+        return type(exc)
+    return {name: (a.dtype.str, a.shape, a.tobytes()) for name, a in arrays.items()}
+
+
+_SAMPLE = encode_named_arrays(
+    {"X": np.arange(60.0).reshape(6, 10), "y": np.arange(6)}, compress=True
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    flips=st.lists(
+        st.tuples(st.integers(0, len(_SAMPLE) - 1), st.integers(1, 255)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_small_archives_decode_as_zipfile_decodes_them_whatever_the_bytes(flips):
+    """Small bodies are read without zipfile (``_SmallArchive``); on damaged
+    archives too, it refuses with a PayloadError, never another error, and
+    what it accepts zipfile's path accepts too, with the same arrays. (It
+    may refuse more: a member whose data do not match the declared size and
+    CRC, where zipfile's path reads only what the array needs.)"""
+    data = bytearray(_SAMPLE)
+    for offset, mask in flips:
+        data[offset] ^= mask
+    small = _outcome(bytes(data), as_file=False)
+    if small is not PayloadError:
+        assert small == _outcome(bytes(data), as_file=True)
+
+
+def test_archives_of_other_kinds_take_zipfiles_path_with_the_same_result():
+    arrays = {"X": np.arange(12.0).reshape(3, 4)}
+    plain = encode_named_arrays(arrays, compress=True)
+    commented = io.BytesIO()
+    with zipfile.ZipFile(commented, "w") as archive:
+        archive.writestr("X.npy", plain_member(arrays["X"]))
+        archive.comment = b"a comment"
+    for data in (plain, commented.getvalue()):
+        decoded = decode_named_arrays(data)
+        np.testing.assert_array_equal(decoded["X"], arrays["X"])
+        assert _outcome(data, as_file=False) == _outcome(data, as_file=True)
+
+
+def plain_member(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array)
+    return buffer.getvalue()

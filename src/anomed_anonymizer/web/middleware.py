@@ -13,16 +13,16 @@ import contextvars
 import hmac
 import logging
 import os
+import random
 import re
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import falcon
 
-from .metrics import metrics, resident_memory_bytes
+from .metrics import metrics
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
@@ -84,7 +84,7 @@ class RequestLogger:
         request_id = (
             offered
             if offered and _CLIENT_ID.fullmatch(offered)
-            else uuid.uuid4().hex[:16]
+            else f"{random.getrandbits(64):016x}"  # an id, not a secret
         )
         req.context.request_id = request_id
         req.context.request_id_token = _request_id.set(request_id)
@@ -113,10 +113,7 @@ class RequestLogger:
         # Route templates, not paths, so that clients cannot create labels.
         route = req.uri_template or "unmatched"
         status = str(resp.status).split(" ", 1)[0]
-        collected = metrics()
-        collected.requests.labels(route, req.method, status).inc()
-        collected.latency.labels(route, req.method).observe(duration)
-        collected.rss.set(resident_memory_bytes())
+        metrics().observe_request(route, req.method, status, duration)
         token = getattr(req.context, "request_id_token", None)
         if token is not None:
             _request_id.reset(token)

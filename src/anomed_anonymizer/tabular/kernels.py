@@ -96,8 +96,14 @@ def group_category_counts(codes: np.ndarray, groups: np.ndarray) -> np.ndarray:
     array([2, 2])
     """
     n_codes = int(codes.max()) + 1
-    pairs = np.unique(groups.astype(np.int64) * n_codes + codes)
-    return np.bincount(pairs // n_codes, minlength=int(groups.max()) + 1)
+    n_groups = int(groups.max()) + 1
+    pairs = groups.astype(np.int64) * n_codes + codes
+    if n_groups * n_codes <= 8 * codes.size + 1024:
+        # A table of (group, code) marks: linear, where sorting is not.
+        present = np.zeros(n_groups * n_codes, dtype=bool)
+        present[pairs] = True
+        return np.count_nonzero(present.reshape(n_groups, n_codes), axis=1)
+    return np.bincount(np.unique(pairs) // n_codes, minlength=n_groups)
 
 
 def group_means(values: np.ndarray, groups: np.ndarray) -> np.ndarray:

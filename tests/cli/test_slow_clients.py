@@ -150,7 +150,7 @@ def test_a_tls_client_hello_gets_a_json_400(servers):
             + b"\r\n",
             b"431",
         ),
-        (b"GET /" + b"a" * 100_000 + b"\r\n", b"400"),  # past h11's buffer
+        (b"GET /" + b"a" * 100_000 + b"\r\n", b"414"),  # refused as it arrives
         (b"\x00\xff garbage\r\n\r\n", b"400"),
     ],
     ids=["long-target", "large-headers", "unterminated-line", "garbage"],
@@ -161,6 +161,22 @@ def test_malformed_or_oversized_heads_get_json_errors(servers, request_head, sta
         answer = read_answer(sock)
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
     assert "title" in json_body(answer)
+
+
+def test_a_head_that_grows_without_end_is_refused_before_it_is_held(servers):
+    """One header whose value never ends, sent in pieces: the parser would
+    hold it all; the server answers 431 once the head passes its bound."""
+    piece = b"b" * 16_384
+    with socket.create_connection(("127.0.0.1", servers.port)) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: ")
+        try:
+            for _ in range(64):  # 1 MiB, far past the bound
+                sock.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused (and closed) before all of it was sent
+        answer = read_answer(sock)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert "unfinished" in json_body(answer)["description"]
 
 
 def test_a_client_that_never_finishes_its_headers_is_cut_off(servers):

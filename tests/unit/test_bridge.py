@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 
 import pytest
 
@@ -160,3 +162,95 @@ def test_a_large_body_is_kept_as_its_chunks_and_handed_over_as_a_file():
     small = asyncio.run(_read_body(_receiving([b"ab", b"cd"]), limit=10))
     assert small == b"abcd"  # below CHUNKED_BODY_BYTES: one bytes object
     assert _InputStream(small).take_file().read() == b"abcd"
+
+
+def _post(bridge, path: str = "/predict", body: bytes = b"ab"):
+    """The messages the bridge sends for one POST of ``body`` to ``path``."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-length", str(len(body)).encode())],
+        "http_version": "1.1",
+    }
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    return bridge(scope, _receiving([body]), send), sent
+
+
+def _thread_recording_app(threads: list[str], seconds: list[float]):
+    """An app that records the thread it runs on and takes the next of
+    ``seconds`` (0 once they run out)."""
+
+    def app(environ, start_response):
+        threads.append(threading.current_thread().name)
+        time.sleep(seconds.pop(0) if seconds else 0)
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    return app
+
+
+def test_a_quick_route_runs_on_the_loop_and_a_slow_request_sends_it_back():
+    threads: list[str] = []
+    runs = bridge_module.INLINE_AFTER_QUICK_RUNS
+    # quick runs, then a slow one (on the loop), then quick ones again
+    seconds = [0.0] * (runs + 1) + [bridge_module.INLINE_MAX_SECONDS * 4]
+    bridge = BufferingBridge(
+        _thread_recording_app(threads, seconds),
+        max_body_bytes=1024,
+        request_timeout=30,
+    )
+
+    async def serve_in_turn(count: int, path: str = "/predict"):
+        for _ in range(count):
+            call, sent = _post(bridge, path)
+            await call
+            assert sent[0]["status"] == 201
+
+    loop_thread = threading.current_thread().name
+    asyncio.run(serve_in_turn(runs + 2))
+    on_loop = [name == loop_thread for name in threads]
+    assert on_loop == [False] * runs + [True, True]  # the 2nd on the loop was slow
+    asyncio.run(serve_in_turn(runs + 1))
+    assert [name == loop_thread for name in threads[runs + 2 :]] == (
+        [False] * runs + [True]
+    )
+    asyncio.run(serve_in_turn(runs + 1, "/fit"))  # dedicated: never on the loop
+    assert all(name.startswith("dedicated") for name in threads[-(runs + 1) :])
+
+
+def test_a_request_never_runs_on_the_loop_while_another_runs_on_a_thread():
+    threads: list[str] = []
+    runs = bridge_module.INLINE_AFTER_QUICK_RUNS
+    release = threading.Event()
+    entered = threading.Event()
+
+    def app(environ, start_response):
+        threads.append(threading.current_thread().name)
+        if environ["PATH_INFO"] == "/hold":
+            entered.set()
+            release.wait(60)
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
+
+    async def scenario():
+        for _ in range(runs):  # /predict becomes quick
+            await _post(bridge)[0]
+        held = asyncio.ensure_future(_post(bridge, "/hold")[0])
+        await asyncio.get_running_loop().run_in_executor(None, entered.wait, 60)
+        second = asyncio.ensure_future(_post(bridge)[0])
+        await asyncio.sleep(0)  # let it start: it must queue for the thread
+        assert threads[-1] == threads[0] and len(threads) == runs + 1
+        release.set()
+        await asyncio.gather(held, second)
+
+    asyncio.run(scenario())
+    assert threading.current_thread().name not in threads  # all on the thread

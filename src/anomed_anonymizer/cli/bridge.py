@@ -1,5 +1,5 @@
 """Serving a WSGI app from an event loop: requests are read completely, with
-a deadline and a size bound, before a thread runs the app.
+a deadline and a size bound, before the app runs.
 
 A threaded WSGI server hands a connection to a thread as soon as it becomes
 readable, and the thread then blocks reading the rest: two clients that send
@@ -15,8 +15,18 @@ malformed connections cost a socket, never a thread:
 - the body must arrive within ``request_timeout`` too (else 408) and stay
   within ``max_body_bytes`` (else 413, refused from ``Content-Length`` before
   reading, or as soon as a chunked body passes the bound);
-- only then does a thread run the WSGI app, with the body in memory and a
+- only then does the WSGI app run, with the body in memory and a
   ``Content-Length`` (chunked bodies arrive de-chunked).
+
+The app runs on a thread, so that the loop keeps reading other requests and
+answering gunicorn's heartbeat meanwhile; except where that costs more than
+it buys: a request to one of the ``inline_paths`` (``/predict``: it computes,
+and never waits on the network) whose last :data:`INLINE_AFTER_QUICK_RUNS`
+requests each took under :data:`INLINE_MAX_SECONDS`, with a small body,
+while no other request runs, runs on the loop itself (handing it to a thread
+and back cost a small ``/predict`` a fifth of its time). A slow run sends its
+path's next requests back to the thread; the app never runs on more threads
+at once than ``threads``.
 
 The body is held once: it is gathered into one buffer as it arrives (no list
 of chunks joined at the end), and the app's input stream lets go of it once
@@ -40,14 +50,17 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, TypeVar
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 from ..wire import ChunkedBody
 from . import memory
 
-__all__ = ["BufferingBridge", "HardenedH11Protocol", "make_worker_class"]
+__all__ = [
+    "BufferingBridge",
+    "HardenedHttpToolsProtocol",
+    "make_worker_class",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +76,13 @@ MAX_HEADER_BYTES = 65536
 TRIM_AFTER_SECONDS = 0.05
 """A request that ran this long has free heap pages returned before its answer,
 whatever its size (one that inflates a small body may have left some)."""
+INLINE_MAX_SECONDS = 0.005
+"""A route's requests run on the event loop while each takes less than this."""
+INLINE_AFTER_QUICK_RUNS = 3
+"""How many quick requests in a row a route needs before it runs on the loop."""
+INLINE_MAX_BODY_BYTES = 256 * 1024
+"""Larger bodies always run on a thread."""
+_MAX_TRACKED_ROUTES = 256
 CHUNKED_BODY_BYTES = memory.MMAP_THRESHOLD_BYTES
 """Bodies this large or larger are kept in pieces of at least this size (each
 mapped by malloc on its own: see :data:`memory.MMAP_THRESHOLD_BYTES`)."""
@@ -102,6 +122,10 @@ class BufferingBridge:
         Threads running the app (1: the app need not be thread-safe).
     dedicated_paths : Iterable[str], optional
         Paths whose requests run on one thread of their own (long fits).
+    inline_paths : Iterable[str], optional
+        Paths whose requests may run on the event loop once they have been
+        quick (see the module's docstring): only paths whose requests
+        compute and never wait on the network.
     """
 
     def __init__(
@@ -112,13 +136,17 @@ class BufferingBridge:
         request_timeout: float,
         threads: int = 1,
         dedicated_paths: Iterable[str] = ("/fit",),
+        inline_paths: Iterable[str] = ("/predict",),
     ) -> None:
         self.wsgi_app = wsgi_app
         self.max_body_bytes = max_body_bytes
         self.request_timeout = request_timeout
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="request")
         self._dedicated_paths = frozenset(dedicated_paths)
+        self._inline_paths = frozenset(inline_paths) - self._dedicated_paths
         self._dedicated = ThreadPoolExecutor(1, thread_name_prefix="dedicated")
+        self._running = 0  # requests on self._executor's threads
+        self._quick_runs: dict[str, int] = {}  # by path: quick requests in a row
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -134,18 +162,17 @@ class BufferingBridge:
         if body is None:
             return
         large = len(body) >= memory.MMAP_THRESHOLD_BYTES
+        inline = self._runs_inline(scope["path"], body)
         environ = _environ(scope, body)
         del body  # the environ's stream holds it until the app has read it
-        executor = (
-            self._dedicated
-            if scope["path"] in self._dedicated_paths
-            else self._executor
-        )
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        status, headers, chunks = await loop.run_in_executor(
-            executor, self._run_app, environ
-        )
+        if inline:
+            status, headers, chunks, seconds = self._run_app(environ)
+        else:
+            run = await self._run_on_thread(scope["path"], environ)
+            status, headers, chunks, seconds = run
+            del run
+        self._note_duration(scope["path"], seconds)
         del environ  # nothing of the request outlives its answer
         answer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         del chunks
@@ -166,6 +193,40 @@ class BufferingBridge:
             {"type": "http.response.start", "status": status, "headers": headers}
         )
         await send({"type": "http.response.body", "body": answer})
+
+    def _runs_inline(self, path: str, body: bytes | ChunkedBody) -> bool:
+        """Whether this request runs on the loop: it may, its route has been
+        quick, its body is small, and no other request is running."""
+        return (
+            path in self._inline_paths
+            and self._quick_runs.get(path, 0) >= INLINE_AFTER_QUICK_RUNS
+            and self._running == 0
+            and isinstance(body, bytes)
+            and len(body) <= INLINE_MAX_BODY_BYTES
+        )
+
+    async def _run_on_thread(
+        self, path: str, environ: dict[str, Any]
+    ) -> tuple[int, list, list[bytes], float]:
+        dedicated = path in self._dedicated_paths
+        executor = self._dedicated if dedicated else self._executor
+        self._running += not dedicated
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                executor, self._run_app, environ
+            )
+        finally:
+            self._running -= not dedicated
+
+    def _note_duration(self, path: str, seconds: float) -> None:
+        if seconds >= INLINE_MAX_SECONDS:
+            self._quick_runs.pop(path, None)
+            return
+        if path not in self._quick_runs and len(self._quick_runs) >= (
+            _MAX_TRACKED_ROUTES
+        ):
+            self._quick_runs.clear()  # paths come from clients: bounded
+        self._quick_runs[path] = self._quick_runs.get(path, 0) + 1
 
     def _refusal_of_head(self, scope: Scope) -> tuple[int, str, str] | None:
         """Status, title and description of what the head alone refuses: a
@@ -221,7 +282,14 @@ class BufferingBridge:
             pass
         return None
 
-    def _run_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes]]:
+    def _run_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes], float]:
+        """Status, headers and body chunks of the app's answer, and the
+        seconds it took."""
+        started = time.perf_counter()
+        status, headers, chunks = self._call_app(environ)
+        return status, headers, chunks, time.perf_counter() - started
+
+    def _call_app(self, environ: dict[str, Any]) -> tuple[int, list, list[bytes]]:
         started: list[Any] = []
 
         def start_response(status: str, headers: list, exc_info: Any = None):
@@ -444,25 +512,102 @@ class _CoalescingTransport:
         self.flush()
         self._transport.close()
 
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
 
-class HardenedH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, with a deadline for the request line and
-    headers, and a JSON body on its 400 for what is not HTTP."""
+class _HeadRefusedError(Exception):
+    pass
+
+
+MAX_HEAD_BUFFER_BYTES = MAX_TARGET_BYTES + MAX_HEADER_BYTES + 4096
+"""How much of an unfinished request line and headers is held before 431."""
+REFUSAL_LINGER_SECONDS = 5.0
+"""How long a refused connection reads and drops what the client still sends."""
+
+
+class HardenedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol on httptools (llhttp, the parser of
+    Node.js), with a deadline for the request line and headers, bounds on
+    them, and JSON bodies on its refusals.
+
+    - The request line and headers must arrive within ``header_timeout``
+      seconds of the connection being opened or of the previous answer (else
+      the connection is closed).
+    - A request target over :data:`MAX_TARGET_BYTES` gets a 414 as soon as
+      it is that long, headers over :data:`MAX_HEADER_BYTES` a 431, and so
+      does a head still unfinished after :data:`MAX_HEAD_BUFFER_BYTES`
+      (counted from the read after the one it began in: at most one read
+      more is held).
+    - What llhttp cannot parse (garbage, TLS sent to the plain port) gets a
+      400; all three with a JSON body.
+
+    An answer's status line and headers leave with its body, in one write
+    (:class:`_CoalescingTransport`).
+    """
 
     header_timeout: float = 30.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._header_timer: asyncio.TimerHandle | None = None
+        self._reading_head = False
+        self._head_bytes = self._header_bytes = 0
+        self._refusal: tuple[int, str, str] | None = None
+        self._lingering = False
         super().connection_made(transport)
         self.transport = _CoalescingTransport(transport)  # type: ignore[assignment]
         self._arm_header_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # refused: what the client still sends is dropped
+        head_continues = self._reading_head
         super().data_received(data)
+        if self._lingering or self.transport.is_closing():
+            return
+        if head_continues and self._reading_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BUFFER_BYTES:
+                self._send_refusal(
+                    431,
+                    "Request header fields too large",
+                    "the request line and headers passed "
+                    f"{MAX_HEAD_BUFFER_BYTES} bytes unfinished",
+                )
+                return
         self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading_head = True
+        self._head_bytes = self._header_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_TARGET_BYTES:
+            self._refuse_head(
+                414,
+                "URI too long",
+                f"the request target has more than {MAX_TARGET_BYTES} bytes",
+            )
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            self._refuse_head(
+                431,
+                "Request header fields too large",
+                f"the headers have more than {MAX_HEADER_BYTES} bytes",
+            )
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         self.transport.flush()  # type: ignore[attr-defined]
@@ -473,10 +618,60 @@ class HardenedH11Protocol(H11Protocol):
         self._cancel_header_timer()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a parser error: the refusal a callback chose
+        (:meth:`_refuse_head`), or a JSON 400."""
+        if self._refusal is not None:
+            self._send_refusal(*self._refusal)
+            return
+        self._send_refusal(
+            400,
+            "Bad request",
+            "the request is not valid HTTP/1.1 (malformed request line or "
+            "headers, or TLS sent to a plain-HTTP port)",
+        )
+
+    def _refuse_head(self, status: int, title: str, description: str) -> None:
+        """Stop parsing; ``data_received`` answers with this refusal."""
+        self._refusal = (status, title, description)
+        raise _HeadRefusedError(description)
+
+    def _send_refusal(self, status: int, title: str, description: str) -> None:
+        self.logger.info("refused a request head: %d %s", status, description)
+        body, headers = _json_answer(status, title, description)
+        self.transport.write(
+            f"HTTP/1.1 {status} {title}\r\n".encode()
+            + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+            + b"\r\n"
+            + body
+        )
+        self._cancel_header_timer()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        # A lingering close: closed at once with unread bytes waiting, the
+        # socket would send a reset, which can destroy the answer before the
+        # client reads it. So the answer leaves with a FIN, what the client
+        # still sends is read and dropped, and the socket closes when the
+        # client does or after REFUSAL_LINGER_SECONDS.
+        self.transport.write_eof()
+        self._lingering = True
+        self._header_timer = self.loop.call_later(
+            REFUSAL_LINGER_SECONDS, self.transport.close
+        )
+
+    def _awaiting_head(self) -> bool:
+        """Whether the client owes us a request line and headers now: one has
+        begun, or no request is in progress or queued."""
+        idle = (self.cycle is None or self.cycle.response_complete) and not (
+            self.pipeline
+        )
+        return self._reading_head or idle
+
     def _arm_header_timer(self) -> None:
-        """Run the timer while the client owes us a request line and headers
-        (h11 keeps ``their_state`` IDLE until both are complete)."""
-        waiting = self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+        if self._lingering:
+            return  # the timer closes the refused connection
+        waiting = self._awaiting_head() and not self.transport.is_closing()
         if waiting and self._header_timer is None:
             self._header_timer = self.loop.call_later(
                 self.header_timeout, self._header_timeout_expired
@@ -485,41 +680,26 @@ class HardenedH11Protocol(H11Protocol):
             self._cancel_header_timer()
 
     def _cancel_header_timer(self) -> None:
-        if getattr(self, "_header_timer", None) is not None:
+        if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
     def _header_timeout_expired(self) -> None:
         self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self._awaiting_head() and not self.transport.is_closing():
             self.logger.info(
                 "closing a connection that sent no complete request within %s s",
                 self.header_timeout,
             )
             self.transport.close()
 
-    def send_400_response(self, msg: str) -> None:
-        body, headers = _json_answer(
-            400,
-            "Bad request",
-            "the request is not valid HTTP/1.1 (malformed request line or "
-            "headers, headers too large, or TLS sent to a plain-HTTP port)",
-        )
-        self.transport.write(
-            b"HTTP/1.1 400 Bad Request\r\n"
-            + b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-            + b"\r\n"
-            + body
-        )
-        self.transport.close()
-
 
 def make_worker_class(header_timeout: float) -> type[UvicornWorker]:
     """A gunicorn worker class serving ASGI apps with
-    :class:`HardenedH11Protocol` on the asyncio loop."""
+    :class:`HardenedHttpToolsProtocol` on the asyncio loop."""
     protocol = type(
-        "AnonymizerH11Protocol",
-        (HardenedH11Protocol,),
+        "AnonymizerHTTPProtocol",
+        (HardenedHttpToolsProtocol,),
         {"header_timeout": header_timeout},
     )
     return type(

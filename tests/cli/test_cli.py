@@ -175,8 +175,11 @@ def test_serve_takes_workers_from_the_environment_and_stops_on_sigterm(
     assert "Shutting down" in server.log()
 
 
-def _wait_for_workers(server, expected: int) -> bool:
-    for _ in range(50):
+def _wait_for_workers(server, expected: int, limit: float = 120.0) -> bool:
+    """Whether ``expected`` workers booted within ``limit`` seconds (generous:
+    three workers import the app one after another on a busy 2-core VM)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
         if server.log().count("Booting worker") >= expected:
             return True
         time.sleep(0.1)

@@ -100,21 +100,21 @@ constraints: $(VENV)/.installed
 	$(VENV)/bin/python tests/user_path/walk.py lock
 
 # The user's path (mostly pip installs into fresh environments, waiting on
-# disk) walks beside the NumPy 1 and synthesis runs; its log is printed once
-# they end. The main run, with the real peers' processes, runs alone.
+# disk) walks beside the other runs; its log is printed once they end.
 test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 		$(NUMPY1)/.installed $(SYNTH)/.installed lint
 	@walk_log=$$(mktemp); \
-	echo "tests/user_path/walk.py runs beside the next two runs (log: $$walk_log)"; \
+	echo "tests/user_path/walk.py runs beside the test runs (log: $$walk_log)"; \
 	$(VENV)/bin/python tests/user_path/walk.py > $$walk_log 2>&1 & walk=$$!; \
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src; numpy1=$$?; \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular; synth=$$?; \
+	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest --durations=15; main=$$?; \
 	wait $$walk; walked=$$?; \
 	echo "--- tests/user_path/walk.py (exit $$walked)"; cat $$walk_log; rm -f $$walk_log; \
-	echo "NumPy 1 run: exit $$numpy1; synthesis run: exit $$synth; user path: exit $$walked"; \
-	test $$numpy1 -eq 0 && test $$synth -eq 0 && test $$walked -eq 0
-	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest --durations=15
+	echo "NumPy 1 run: exit $$numpy1; synthesis run: exit $$synth; main run: exit $$main;" \
+		"user path: exit $$walked"; \
+	test $$numpy1 -eq 0 && test $$synth -eq 0 && test $$main -eq 0 && test $$walked -eq 0
 
 # The long red-team campaign (several minutes): hostile inputs, kills during
 # fit and save, slow clients, bombs, a hostile challenge, load with a refit.

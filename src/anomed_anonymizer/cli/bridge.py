@@ -26,7 +26,10 @@ requests each took under :data:`INLINE_MAX_SECONDS`, with a small body,
 while no other request runs, runs on the loop itself (handing it to a thread
 and back cost a small ``/predict`` a fifth of its time). A slow run sends its
 path's next requests back to the thread; the app never runs on more threads
-at once than ``threads``.
+at once than ``threads``. (So the one slow request a quick path may still
+have, such as the first ``/predict`` after a refit, which loads the new
+model, holds the loop while it runs: other connections wait that long,
+gunicorn's heartbeat has ``timeout`` seconds.)
 
 The body is held once: it is gathered into one buffer as it arrives (no list
 of chunks joined at the end), and the app's input stream lets go of it once
@@ -169,9 +172,9 @@ class BufferingBridge:
         if inline:
             status, headers, chunks, seconds = self._run_app(environ)
         else:
-            run = await self._run_on_thread(scope["path"], environ)
-            status, headers, chunks, seconds = run
-            del run
+            status, headers, chunks, seconds = await self._run_on_thread(
+                scope["path"], environ
+            )
         self._note_duration(scope["path"], seconds)
         del environ  # nothing of the request outlives its answer
         answer = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -229,24 +232,8 @@ class BufferingBridge:
         self._quick_runs[path] = self._quick_runs.get(path, 0) + 1
 
     def _refusal_of_head(self, scope: Scope) -> tuple[int, str, str] | None:
-        """Status, title and description of what the head alone refuses: a
-        target, headers or a declared body over their bounds."""
-        target = len(scope.get("raw_path") or b"") + len(scope["query_string"])
-        if target > MAX_TARGET_BYTES:
-            return (
-                414,
-                "URI too long",
-                f"the request target has {target} bytes; at most "
-                f"{MAX_TARGET_BYTES} are accepted",
-            )
-        header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
-        if header_bytes > MAX_HEADER_BYTES:
-            return (
-                431,
-                "Request header fields too large",
-                f"the headers have {header_bytes} bytes; at most "
-                f"{MAX_HEADER_BYTES} are accepted",
-            )
+        """Status, title and description of a refusal of a declared body over
+        the bound (the protocol refuses targets and headers over theirs)."""
         declared = _content_length(scope["headers"])
         if declared is not None and declared > self.max_body_bytes:
             return (

@@ -101,8 +101,9 @@ def encode_named_arrays(
     return buffer.getvalue()
 
 
-# The zip records of a stored archive (PKWARE APPNOTE 4.3.7, 4.3.12, 4.3.16):
-# version 2.0, no compression, dated 1980-01-01 (DOS date 0x21, time 0).
+# The zip records (PKWARE APPNOTE 4.3.7, 4.3.12, 4.3.16): local file header,
+# central directory header, end of central directory. What this module
+# writes is version 2.0, stored, dated 1980-01-01 (DOS date 0x21, time 0).
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _END = struct.Struct("<4s4H2LH")
@@ -275,10 +276,6 @@ class _SmallArchive:
     reads (and refuses with its own reasons). On a small ``/predict`` body,
     zipfile's per-archive work took as long as the rest of decoding."""
 
-    _END = struct.Struct("<4s4H2LH")
-    _CENTRAL = struct.Struct("<4s6H3L5H2L")
-    _LOCAL = struct.Struct("<4s5H3L2H")
-
     def __init__(self, data: bytes, entries: list[_Entry]) -> None:
         self._data = data
         self._entries = entries
@@ -286,11 +283,11 @@ class _SmallArchive:
     @classmethod
     def parse(cls, data: bytes) -> _SmallArchive | None:
         """The archive, or ``None`` where it is not of the plainest kind."""
-        end = len(data) - cls._END.size
+        end = len(data) - _END.size
         if end < 0:
             return None
         (sig, disk, cd_disk, n_here, n_total, cd_size, cd_offset, comment) = (
-            cls._END.unpack_from(data, end)
+            _END.unpack_from(data, end)
         )
         if (
             sig != b"PK\x05\x06"
@@ -303,9 +300,9 @@ class _SmallArchive:
             return None
         entries, at = [], cd_offset
         for _ in range(n_total):
-            if at + cls._CENTRAL.size > end:
+            if at + _CENTRAL.size > end:
                 return None
-            fields = cls._CENTRAL.unpack_from(data, at)
+            fields = _CENTRAL.unpack_from(data, at)
             sig, needs, flags, method = fields[0], fields[2], fields[3], fields[4]
             crc, compressed, size, name_len, extra_len, comment_len = fields[7:13]
             if (
@@ -319,10 +316,10 @@ class _SmallArchive:
                 or size > _DIRECT_MAX_BYTES
             ):
                 return None
-            name = data[at + cls._CENTRAL.size : at + cls._CENTRAL.size + name_len]
+            name = data[at + _CENTRAL.size : at + _CENTRAL.size + name_len]
             filename = _zip_name(name, flags)
             entries.append(_Entry(filename, size, compressed, method, crc, fields[16]))
-            at += cls._CENTRAL.size + name_len + extra_len + comment_len
+            at += _CENTRAL.size + name_len + extra_len + comment_len
         return cls(data, entries) if at == end else None
 
     def infolist(self) -> list[_Entry]:
@@ -332,12 +329,12 @@ class _SmallArchive:
         """The member's data, inflated; its size and CRC checked
         (``zipfile.BadZipFile`` if they do not match)."""
         data, at = self._data, entry.header_offset
-        if at + self._LOCAL.size > len(data):
+        if at + _LOCAL.size > len(data):
             raise zipfile.BadZipFile("its local header is missing")
-        local = self._LOCAL.unpack_from(data, at)
+        local = _LOCAL.unpack_from(data, at)
         if local[0] != b"PK\x03\x04":
             raise zipfile.BadZipFile("bad local header")
-        name_at = at + self._LOCAL.size
+        name_at = at + _LOCAL.size
         stored_name = data[name_at : name_at + local[9]]
         if _zip_name(stored_name, local[2]) != entry.filename:
             raise zipfile.BadZipFile("the names in its directory and header differ")

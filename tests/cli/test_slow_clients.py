@@ -179,6 +179,39 @@ def test_a_head_that_grows_without_end_is_refused_before_it_is_held(servers):
     assert "unfinished" in json_body(answer)["description"]
 
 
+def test_pipelined_requests_are_answered_in_order_on_one_connection(servers):
+    """Three requests sent at once, the last asking to close: three answers,
+    in order (predictions of 3, 5 and 7 rows), then the server closes."""
+    requests_ = b""
+    for rows, connection in ((3, b"keep-alive"), (5, b"keep-alive"), (7, b"close")):
+        body = npz_body(rows)
+        requests_ += (
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nConnection: "
+            + connection
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+    with socket.create_connection(("127.0.0.1", servers.port)) as sock:
+        sock.sendall(requests_)
+        answers = read_answer(sock)
+    lengths = []
+    while answers:
+        head, _, rest = answers.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 201"), head
+        size = int(
+            next(
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
+        lengths.append(len(decode_named_arrays(rest[:size])["prediction"]))
+        answers = rest[size:]
+    assert lengths == [3, 5, 7]
+
+
 def test_a_client_that_never_finishes_its_headers_is_cut_off(servers):
     with socket.create_connection(("127.0.0.1", servers.port)) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")

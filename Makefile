@@ -2,6 +2,12 @@
 #   make demo   - .venv, install, run the example anonymizer end to end
 #   make test   - .venv, the peers' .venv-peers, ruff, every test
 PYTHON ?= python3
+# The NumPy 1 environment runs on the oldest Python this package supports
+# (3.10; pyproject's requires-python), where one is found: 3.10 lacks what
+# 3.11 added (SpooledTemporaryFile.seekable broke /fit there once).
+PYTHON_OLDEST ?= $(shell for p in python3.10 $(HOME)/.pyenv/versions/3.10*/bin/python; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
+	&& { echo "$$p"; exit; }; done; echo $(PYTHON))
 VENV := .venv
 PEERS := .venv-peers
 NUMPY1 := .venv-numpy1
@@ -51,9 +57,10 @@ $(PEERS)/.installed: tests/interop/requirements-peers.txt
 	$(PEERS)/bin/python -m pip install $(PIP_FLAGS) -r tests/interop/requirements-peers.txt
 	touch $@
 
-# Our package also supports the peers' stack (NumPy 1.26, pandas 2.2, pyarrow 19).
+# Our package also supports the peers' stack (NumPy 1.26, pandas 2.2, pyarrow 19),
+# on the oldest Python it supports.
 $(NUMPY1)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(NUMPY1)
+	$(PYTHON_OLDEST) -m venv $(NUMPY1)
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev,audit-table]" "numpy~=1.26.0" \
 		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
@@ -106,6 +113,7 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 	@walk_log=$$(mktemp); \
 	echo "tests/user_path/walk.py runs beside the test runs (log: $$walk_log)"; \
 	$(VENV)/bin/python tests/user_path/walk.py > $$walk_log 2>&1 & walk=$$!; \
+	$(NUMPY1)/bin/python --version; \
 	$(NUMPY1)/bin/python -m pytest -q tests/unit src; numpy1=$$?; \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular; synth=$$?; \

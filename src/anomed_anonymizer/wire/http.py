@@ -152,6 +152,17 @@ ChallengeRejectedError = PeerRejectedError
 ChallengeProtocolError = PeerProtocolError
 
 
+class _Spool(tempfile.SpooledTemporaryFile):
+    """A spooled temporary file that says it is readable and seekable:
+    Python 3.10's lacks the methods (3.11 added them), and zipfile asks."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
 class PeerClient:
     """Fetches data from and posts results to a peer (challenge or anonymizer).
 
@@ -411,7 +422,7 @@ class PeerClient:
         watch = _Watch(self.deadline)
         # Closed below on failure, else by the caller.
         sink: BytesSink = (
-            tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115
+            _Spool(SPOOL_BYTES)
             if spool
             else bytearray()
         )

@@ -421,11 +421,7 @@ class PeerClient:
         started = time.perf_counter()
         watch = _Watch(self.deadline)
         # Closed below on failure, else by the caller.
-        sink: BytesSink = (
-            _Spool(SPOOL_BYTES)
-            if spool
-            else bytearray()
-        )
+        sink: BytesSink = _Spool(SPOOL_BYTES) if spool else bytearray()
         try:
             try:
                 with (

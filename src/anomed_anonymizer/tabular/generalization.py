@@ -325,11 +325,10 @@ class _Mondrian:
         self.n_sensitive = int(sensitive.max()) + 1 if diverse else 0
         self.nominal = np.flatnonzero(n_categories > 0)
         self.numeric = np.flatnonzero(n_categories == 0)
-        # Each split gathers only what it reads, for the rows of its
-        # partition: the numeric columns (their ranges) and the offset codes
-        # of the nominal ones (their categories); never the whole matrix.
-        # Column-major (a row per column): a split's mask compresses each
-        # column contiguously, and a partition's column is one row.
+        # A split reads only the numeric columns (their ranges) and the
+        # offset codes of the nominal ones (their categories), never the whole
+        # matrix; column-major (a row per column), so that a split's mask
+        # compresses each column contiguously.
         self.numeric_values = np.ascontiguousarray(values[:, self.numeric].T)
         # Where column j lives in numeric_values or in offset_codes.
         self.position = np.empty(n_categories.size, dtype=np.intp)
@@ -358,6 +357,8 @@ class _Mondrian:
         # Each partition travels with its own rows of the numeric values and
         # offset codes: a split compresses its parent's (contiguous) arrays
         # with a mask, never gathering rows from the whole table at random.
+        # The pending partitions hold at most one more copy of those arrays
+        # (depth-first, the siblings waiting hold fewer rows than the table).
         worklist = [(np.arange(n_rows), self.numeric_values, self.offset_codes)]
         while worklist:
             rows, numeric, codes = worklist.pop()

@@ -247,7 +247,14 @@ def test_a_request_never_runs_on_the_loop_while_another_runs_on_a_thread():
         held = asyncio.ensure_future(_post(bridge, "/hold")[0])
         await asyncio.get_running_loop().run_in_executor(None, entered.wait, 60)
         second = asyncio.ensure_future(_post(bridge)[0])
-        await asyncio.sleep(0)  # let it start: it must queue for the thread
+
+        async def decided() -> None:
+            # It queues for the thread (two requests counted there), or, were
+            # it to run on the loop, it is done at once.
+            while bridge._running < 2 and not second.done():
+                await asyncio.sleep(0.001)
+
+        await asyncio.wait_for(decided(), 60)
         assert threads[-1] == threads[0] and len(threads) == runs + 1
         release.set()
         await asyncio.gather(held, second)

@@ -22,12 +22,12 @@ from typing import IO, BinaryIO, cast
 import numpy as np
 
 from .chunks import Releasing
+from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 
 try:  # ISA-L's inflate: a small /predict body's deflated floats in half the time
     from isal import isal_zlib as _inflater
 except ImportError:  # pragma: no cover - where isal has no wheel
     _inflater = zlib  # type: ignore[assignment]
-from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 
 __all__ = ["decode_named_arrays", "encode_named_arrays"]
 
@@ -87,11 +87,10 @@ def encode_named_arrays(
                 "dtype first"
             )
         converted[name] = array
+    total = sum(array.nbytes for array in converted.values())
     if compress is None:
-        compress = sum(array.nbytes for array in converted.values()) > (
-            COMPRESS_MIN_BYTES
-        )
-    if not compress and sum(a.nbytes for a in converted.values()) <= _DIRECT_MAX_BYTES:
+        compress = total > COMPRESS_MIN_BYTES
+    if not compress and total <= _DIRECT_MAX_BYTES:
         return _stored_archive(converted)
     buffer = io.BytesIO()
     if compress:

@@ -53,7 +53,7 @@ def wrapper(**kwargs) -> anon.TorchWrapper:
 
 @pytest.fixture(scope="module")
 def dp_model(breast_cancer):
-    """An MLP trained with DP-SGD to epsilon = 3 (delta = 1/n)."""
+    """An MLP trained with DP-SGD to epsilon = 3 (delta = 1/(10 n))."""
     X_train, _, y_train, _ = breast_cancer
     model = wrapper(epochs=20, dp=anon.DPSGD(epsilon=3.0))
     model.fit(X_train, y_train)
@@ -71,6 +71,7 @@ def dp_model(breast_cancer):
         ({"epsilon": -1.0}, "epsilon must be a positive number"),
         ({"epsilon": float("nan")}, "epsilon must be a positive number"),
         ({"epsilon": 1.0, "delta": 1.0}, "delta must lie in (0, 1)"),
+        ({"epsilon": 1.0, "noise_seed": 1.5}, "noise_seed must be an integer"),
         ({"noise_multiplier": 1.0, "max_grad_norm": 0}, "max_grad_norm"),
         ({"epsilon": 1.0, "accountant": "moments"}, "accountant must be one of"),
     ],
@@ -155,18 +156,89 @@ def test_batched_prediction_equals_whole_and_probabilities_sum_to_one(breast_can
     np.testing.assert_allclose(as_probabilities.predict(X_test), whole)
 
 
-def test_the_same_seed_trains_the_same_network(breast_cancer):
+def test_the_same_seed_trains_the_same_network_without_dp(breast_cancer):
     X_train, X_test, y_train, _ = breast_cancer
-    first, second, other = (
-        wrapper(epochs=3, dp=anon.DPSGD(noise_multiplier=1.0), seed=seed)
-        for seed in (5, 5, 6)
-    )
+    first, second, other = (wrapper(epochs=3, seed=seed) for seed in (5, 5, 6))
     for model in (first, second, other):
         model.fit(X_train, y_train)
     np.testing.assert_array_equal(
         first.predict_proba(X_test), second.predict_proba(X_test)
     )
     assert not np.allclose(first.predict_proba(X_test), other.predict_proba(X_test))
+
+
+def test_dp_sgd_draws_fresh_noise_whatever_the_seed(breast_cancer):
+    # An adversary who knows the code (and its default seed) must not be able
+    # to retrain the release bit for bit: the same seed, the same data, two
+    # different networks.
+    X_train, X_test, y_train, _ = breast_cancer
+    first, second = (
+        wrapper(epochs=2, dp=anon.DPSGD(noise_multiplier=1.0), seed=5)
+        for _ in range(2)
+    )
+    for model in (first, second):
+        model.fit(X_train, y_train)
+    assert not np.allclose(first.predict_proba(X_test), second.predict_proba(X_test))
+    for model in (first, second):
+        details = model.privacy_budget().details
+        assert details["noise_seeded"] is False
+        assert "OS entropy" in details["noise_source"]
+
+
+def test_dp_sgd_ignores_the_global_torch_seed(breast_cancer):
+    # torch.manual_seed in the user's script seeds the global generator; the
+    # noise and the Poisson batches must not come from it.
+    X_train, X_test, y_train, _ = breast_cancer
+    predictions = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = wrapper(epochs=2, dp=anon.DPSGD(noise_multiplier=1.0), seed=None)
+        model.fit(X_train, y_train)
+        predictions.append(model.predict_proba(X_test))
+    assert not np.allclose(*predictions)
+
+
+def test_a_seeded_dp_run_is_reproducible_warned_and_recorded(breast_cancer, caplog):
+    X_train, X_test, y_train, _ = breast_cancer
+    models = [
+        wrapper(epochs=2, dp=anon.DPSGD(noise_multiplier=1.0, noise_seed=7), seed=5)
+        for _ in range(2)
+    ]
+    for model in models:
+        with pytest.warns(UserWarning, match="does not hold"):
+            model.fit(X_train, y_train)
+    np.testing.assert_array_equal(
+        models[0].predict_proba(X_test), models[1].predict_proba(X_test)
+    )
+    details = models[0].privacy_budget().details
+    assert details["noise_seeded"] is True
+    assert "does not hold" in details["noise_source"]
+    assert "noise_seed=7" in caplog.text
+
+
+def test_dp_sgd_samples_its_noise_the_floating_point_safe_way(breast_cancer):
+    # Opacus' secure-mode sampling (a sum of four Gaussians per coordinate).
+    X_train, _, y_train, _ = breast_cancer
+    model = wrapper(epochs=1, dp=anon.DPSGD(noise_multiplier=1.0))
+    network = mlp(X_train.shape[1], 2)
+    _, optimizer, *_ = model._make_private(
+        torch,
+        network,
+        sgd(network.parameters()),
+        model._loader(torch, X_train, y_train),
+        nn.CrossEntropyLoss(),
+        len(X_train),
+        torch.device("cpu"),
+    )
+    assert optimizer.secure_mode is True
+
+
+def test_a_delta_not_below_one_over_n_is_warned_about(breast_cancer):
+    X_train, _, y_train, _ = breast_cancer
+    model = wrapper(epochs=1, dp=anon.DPSGD(noise_multiplier=1.0, delta=0.01))
+    with pytest.warns(UserWarning, match=r"not below 1/n"):
+        model.fit(X_train, y_train)
+    assert model.privacy_budget().delta == 0.01
 
 
 def test_a_module_instance_is_copied_not_trained_in_place(breast_cancer):
@@ -250,7 +322,8 @@ def test_dp_sgd_spends_at_most_the_target_epsilon_and_stays_useful(
     assert budget.mechanism == "DP-SGD (Opacus)"
     assert budget.accountant == "prv"
     assert 2.5 < budget.epsilon <= 3.0
-    assert budget.delta == pytest.approx(1 / len(y_train))
+    assert budget.delta == pytest.approx(1 / (10 * len(y_train)))
+    assert budget.details["delta_default"] is True
     assert budget.details["noise_multiplier"] > 1.0
     assert budget.details["steps"] == 20 * 7  # 7 expected batches of 64 per epoch
     assert budget.details["poisson_sampling"] is True
@@ -374,7 +447,8 @@ def test_served_dp_model_reports_its_budget_also_after_a_restart(
     privacy = fit.json["privacy"]
     assert privacy["mechanism"] == "DP-SGD (Opacus)"
     assert 0 < privacy["epsilon"] <= 3.0
-    assert privacy["delta"] == pytest.approx(1 / 40)
+    assert privacy["delta"] == pytest.approx(1 / 400)
+    assert privacy["details"]["noise_seeded"] is False
     assert privacy["accountant"] == "prv"
     assert client.simulate_get("/privacy").json == privacy
     predicted = client.simulate_post(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import secrets
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -73,10 +74,13 @@ class DPSGD:
     epsilon : float | None
         The target ε of the whole training, > 0.
     delta : float | None
-        The δ of the guarantee, in (0, 1). ``None`` takes ``1 / n`` for ``n``
-        training examples. That is the largest δ worth stating: a mechanism
-        may then still reveal one example outright with probability about δ
-        per example. Pass a smaller one (e.g. ``1e-5``) for a stronger claim.
+        The δ of the guarantee, in (0, 1). ``None`` takes ``1 / (10 n)`` for
+        ``n`` training examples: δ must lie well below ``1 / n``, since a
+        mechanism that publishes each example outright with probability δ is
+        (0, δ)-DP, and at δ = 1/n it publishes one example in expectation
+        (Dwork & Roth 2014, §2.3; Ponomareva et al. 2023, "How to DP-fy ML",
+        §5.2, recommend δ ≪ 1/n). A δ of at least ``1 / n`` is accepted with
+        a warning.
     noise_multiplier : float | None
         Standard deviation of the Gaussian noise relative to
         ``max_grad_norm``, instead of ``epsilon``.
@@ -89,6 +93,15 @@ class DPSGD:
     accountant : str
         Opacus' accountant: ``"prv"`` (privacy random variables, the
         tightest), ``"rdp"`` (Rényi DP) or ``"gdp"`` (Gaussian DP).
+    noise_seed : int | None
+        ``None`` (the default, and the only setting whose guarantee holds):
+        the batch sampling and the Gaussian noise draw from a generator seeded
+        with 63 bits of fresh OS entropy at every fit. An integer seeds both
+        for a reproducible run: anyone who knows the seed can then retrain on
+        the other rows with and without a candidate and compare with the
+        release, so **the ε is void**. A seeded run warns and is recorded as
+        ``"noise_seeded": true`` in :meth:`TorchWrapper.privacy_budget`
+        (``GET /privacy``) and in the audit report.
 
     Raises
     ------
@@ -112,6 +125,7 @@ class DPSGD:
     max_grad_norm: float = 1.0
     poisson_sampling: bool = True
     accountant: str = "prv"
+    noise_seed: int | None = None
 
     def __post_init__(self) -> None:
         if (self.epsilon is None) == (self.noise_multiplier is None):
@@ -130,6 +144,12 @@ class DPSGD:
             isinstance(self.delta, (int, float)) and 0.0 < self.delta < 1.0
         ):
             raise ValueError(f"DPSGD delta must lie in (0, 1), got {self.delta!r}")
+        if self.noise_seed is not None and (
+            isinstance(self.noise_seed, bool) or not isinstance(self.noise_seed, int)
+        ):
+            raise ValueError(
+                f"DPSGD noise_seed must be an integer or None, got {self.noise_seed!r}"
+            )
         if self.accountant not in _ACCOUNTANTS:
             raise ValueError(
                 f"DPSGD accountant must be one of {', '.join(_ACCOUNTANTS)}, "
@@ -174,8 +194,13 @@ class TorchWrapper(SupervisedLearningAnonymizer):
         ``"cpu"``, ``"cuda"``, ...; ``None`` takes CUDA when present, else
         the CPU.
     seed : int | None
-        Seeds initialization, batch sampling and DP noise, so a fit is
-        reproducible on the same device; ``None`` draws fresh randomness.
+        Seeds what does not affect a DP guarantee: the initial weights,
+        dropout, and the shuffling of non-private training, so a non-private
+        fit is reproducible on the same device; ``None`` draws fresh
+        randomness. DP-SGD's batch sampling and noise never come from this
+        seed: they draw fresh OS entropy at every fit (see
+        :class:`DPSGD`'s ``noise_seed``), so a DP fit differs run to run
+        whatever ``seed`` says.
 
     Attributes
     ----------
@@ -316,7 +341,11 @@ class TorchWrapper(SupervisedLearningAnonymizer):
 
     def _loader(self, torch: Any, X: np.ndarray, targets: np.ndarray) -> Any:
         generator = None
-        if self.seed is not None:
+        if self.dp is not None:
+            # Opacus' Poisson sampler draws from the loader's generator: the
+            # same source as the noise, never the wrapper's public seed.
+            generator = _dp_generator(torch, self.dp, torch.device("cpu"), 0)
+        elif self.seed is not None:
             generator = torch.Generator()
             generator.manual_seed(self.seed)
         dataset = torch.utils.data.TensorDataset(
@@ -367,13 +396,18 @@ class TorchWrapper(SupervisedLearningAnonymizer):
                 "e.g. BatchNorm by GroupNorm)"
             )
         dp = self.dp
-        delta = dp.delta if dp.delta is not None else 1.0 / n
-        # A fresh torch.Generator has a fixed seed: without a seed of ours,
-        # Opacus must draw from the global (randomly seeded) generator.
-        noise_generator = None
-        if self.seed is not None:
-            noise_generator = torch.Generator(device=device)
-            noise_generator.manual_seed(self.seed + 1)
+        delta = _delta(dp, n)
+        if dp.noise_seed is not None:
+            message = (
+                f"DPSGD(noise_seed={dp.noise_seed}) seeds DP-SGD's noise and batch "
+                "sampling: anyone who knows the seed can retrain without a "
+                "candidate and compare, so the reported epsilon does not hold. "
+                "Use it for experiments only; /privacy records noise_seeded: true"
+            )
+            warnings.warn(message, UserWarning, stacklevel=4)
+            _logger.warning("%s", message)
+        # Never the global generator: the wrapper's seed may have seeded it.
+        noise_generator = _dp_generator(torch, dp, device, 1)
         common = {
             "module": module,
             "optimizer": optimizer,
@@ -401,6 +435,12 @@ class TorchWrapper(SupervisedLearningAnonymizer):
         for message in dict.fromkeys(str(warning.message) for warning in caught):
             _logger.info("opacus: %s", message)
         trained, optimizer, loader = private
+        # Opacus' secure-mode sampling (four Gaussians per coordinate) defeats
+        # the floating-point attacks on a single Gaussian draw (Mironov 2012;
+        # Opacus' notes). PrivacyEngine(secure_mode=True) would also need
+        # torchcsprng, unmaintained since torch 1.8; the noise generator is
+        # ours (fresh OS entropy), so only the sampling method is switched.
+        optimizer.secure_mode = True
         return trained, optimizer, loader, engine, delta
 
     def _train(self, torch, module, optimizer, loader, loss, device) -> int:
@@ -464,6 +504,13 @@ class TorchWrapper(SupervisedLearningAnonymizer):
             "library": "opacus",
             "library_version": _version("opacus"),
             "privacy_unit": "one training example (add/remove)",
+            "noise_seeded": dp.noise_seed is not None,
+            "noise_source": (
+                "seeded by DPSGD.noise_seed: the epsilon does not hold"
+                if dp.noise_seed is not None
+                else "torch.Generator seeded with 63 bits of OS entropy per fit"
+            ),
+            "delta_default": dp.delta is None,
         }
 
     # -- using the fitted model ----------------------------------------------
@@ -662,6 +709,34 @@ class TorchWrapper(SupervisedLearningAnonymizer):
             f"TorchWrapper(module={_name(self.module)}, epochs={self.epochs}, "
             f"batch_size={self.batch_size}{dp}, seed={self.seed})"
         )
+
+
+def _delta(dp: DPSGD, n: int) -> float:
+    """The δ of the guarantee: the user's, or ``1 / (10 n)``; a δ that is not
+    below ``1 / n`` is warned about (it may publish an example outright)."""
+    if dp.delta is None:
+        return 1.0 / (10 * n)
+    if dp.delta * n >= 1.0:
+        message = (
+            f"DPSGD delta={dp.delta:.3g} is not below 1/n = {1 / n:.3g} for {n} "
+            "training examples: a mechanism that publishes each example with "
+            "probability delta meets it. Pass delta well below 1/n (None takes "
+            "1/(10 n))"
+        )
+        warnings.warn(message, UserWarning, stacklevel=5)
+        _logger.warning("%s", message)
+    return float(dp.delta)
+
+
+def _dp_generator(torch: Any, dp: DPSGD, device: Any, stream: int) -> Any:
+    """A generator for DP-SGD's sampling (stream 0) or noise (stream 1): seeded
+    from the OS's entropy, or from ``noise_seed`` when the user insists."""
+    generator = torch.Generator(device=device)
+    if dp.noise_seed is None:
+        generator.manual_seed(secrets.randbits(63))
+    else:
+        generator.manual_seed((dp.noise_seed + stream) % 2**63)
+    return generator
 
 
 def _check_training_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

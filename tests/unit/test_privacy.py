@@ -51,6 +51,40 @@ def test_a_diffprivlib_model_reports_its_epsilon_and_its_accountants_total():
     assert total["spends"] == 2
 
 
+def test_a_diffprivlib_model_with_fresh_noise_and_given_bounds_holds():
+    budget = anon.privacy_budget_of(
+        anon.WrappedAnonymizer(fitted(dp_models.GaussianNB(epsilon=1.0, bounds=BOUNDS)))
+    )
+    assert budget.details["noise_seeded"] is False
+    assert budget.details["privacy_leaks"] == []
+    assert budget.void_reasons == []
+
+
+def test_a_seeded_diffprivlib_model_says_its_epsilon_does_not_hold():
+    model = dp_models.GaussianNB(epsilon=1.0, bounds=BOUNDS, random_state=0)
+    budget = anon.privacy_budget_of(anon.WrappedAnonymizer(fitted(model)))
+    assert budget.details["noise_seeded"] is True
+    assert "does not hold" in budget.details["noise_source"]
+    assert any("random_state" in reason for reason in budget.void_reasons)
+
+
+def test_bounds_taken_from_the_data_void_the_served_epsilon(fake_challenge, tmp_path):
+    # diffprivlib computes missing bounds from the data (PrivacyLeakWarning):
+    # the budget does not pay for them, and /privacy must say so.
+    estimator = dp_models.GaussianNB(epsilon=1.0)
+    client = falcon.testing.TestClient(
+        supervised_app(fake_challenge, tmp_path, estimator)
+    )
+    with pytest.warns(diffprivlib.utils.PrivacyLeakWarning):
+        fit = client.simulate_post("/fit")
+    assert fit.status_code == 201, fit.text
+    served = client.simulate_get("/privacy").json
+    assert served["epsilon"] == 1.0
+    leaks = served["details"]["privacy_leaks"]
+    assert leaks and "bounds" in leaks[0]
+    assert served["details"]["void_reasons"]
+
+
 def test_a_pipeline_of_diffprivlib_steps_adds_their_budgets():
     pipeline = Pipeline(
         [

@@ -55,15 +55,47 @@ class PrivacyBudget:
     accountant: str
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def void_reasons(self) -> list[str]:
+        """Why the stated ε does not hold, in words; empty when nothing known
+        voids it.
+
+        Read from ``details``: ``noise_seeded`` (the noise came from a seed
+        an adversary can know) and ``privacy_leaks`` (parameters taken from
+        the data that the budget did not pay for).
+
+        Examples
+        --------
+        >>> PrivacyBudget("Laplace", 1.0, 0.0, "sequential").void_reasons
+        []
+        >>> PrivacyBudget("Laplace", 1.0, 0.0, "sequential",
+        ...               {"noise_seeded": True}).void_reasons[0][:22]
+        'the noise was seeded ('
+        """
+        reasons = []
+        if self.details.get("noise_seeded"):
+            source = self.details.get("noise_source") or "a seed"
+            reasons.append(f"the noise was seeded ({source})")
+        reasons.extend(
+            f"a parameter was taken from the data: {leak}"
+            for leak in self.details.get("privacy_leaks") or ()
+        )
+        return reasons
+
     def to_json(self) -> dict[str, Any]:
         """The wire form: ``{"mechanism", "epsilon", "delta", "accountant",
-        "details"}``."""
+        "details"}``; ``details.void_reasons`` lists what voids the ε (see
+        :attr:`void_reasons`), where anything does."""
+        details = dict(self.details)
+        reasons = self.void_reasons
+        if reasons:
+            details["void_reasons"] = reasons
         return {
             "mechanism": self.mechanism,
             "epsilon": float(self.epsilon),
             "delta": float(self.delta),
             "accountant": self.accountant,
-            "details": dict(self.details),
+            "details": details,
         }
 
 
@@ -128,13 +160,14 @@ def privacy_budget_of(anonymizer: Any) -> PrivacyBudget | None:
 
     if isinstance(anonymizer, WrappedAnonymizer):
         return privacy_budget_of(anonymizer.wrapped)
+    leaks = list(getattr(anonymizer, "anomed_privacy_leaks_", None) or [])
     if _is_diffprivlib(anonymizer):
-        return _diffprivlib_budget([anonymizer])
+        return _diffprivlib_budget([anonymizer], leaks)
     steps = getattr(anonymizer, "steps", None)
     if _is_sklearn_pipeline(anonymizer) and steps:
         estimators = [step for _, step in steps if step not in (None, "passthrough")]
         if estimators and all(_is_diffprivlib(step) for step in estimators):
-            return _diffprivlib_budget(estimators)
+            return _diffprivlib_budget(estimators, leaks)
     return None
 
 
@@ -188,8 +221,16 @@ def _is_sklearn_pipeline(model: Any) -> bool:
     )
 
 
-def _diffprivlib_budget(models: list[Any]) -> PrivacyBudget:
+def _diffprivlib_budget(models: list[Any], leaks: list[str]) -> PrivacyBudget:
     # Sequential composition: the steps of a pipeline all see the same rows.
+    # diffprivlib draws from the OS's secure generator unless random_state is
+    # set: a set one is a public seed, and the ε does not hold against anyone
+    # who knows it.
+    seeded = [
+        type(model).__name__
+        for model in models
+        if getattr(model, "random_state", None) is not None
+    ]
     epsilon = sum(float(model.epsilon) for model in models)
     delta = sum(float(getattr(model, "delta", 0.0) or 0.0) for model in models)
     names = " + ".join(type(model).__name__ for model in models)
@@ -205,6 +246,15 @@ def _diffprivlib_budget(models: list[Any]) -> PrivacyBudget:
             }
             for model in models
         ],
+        "noise_seeded": bool(seeded),
+        "noise_source": (
+            f"random_state set on {', '.join(seeded)}: the epsilon does not hold"
+            if seeded
+            else "diffprivlib's secure generator (OS entropy)"
+        ),
+        # Parameters diffprivlib took from the data (PrivacyLeakWarning at
+        # fit), which the budget does not pay for: the epsilon does not hold.
+        "privacy_leaks": leaks,
     }
     accountant = getattr(models[-1], "accountant", None)
     total = getattr(accountant, "total", None)

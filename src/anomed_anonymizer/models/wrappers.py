@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,30 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
         )
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Fit the wrapped model on ``X`` and ``y``."""
-        self._anonymizer.fit(X, y)
+        """Fit the wrapped model on ``X`` and ``y``.
+
+        A diffprivlib model that takes a parameter from the data instead of
+        the budget (``bounds=None``, ``data_norm=None``, ``classes=None``)
+        warns with a ``PrivacyLeakWarning``: the warnings are passed on and
+        also kept on the model (``anomed_privacy_leaks_``), so that its
+        served budget says the ε does not hold.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._anonymizer.fit(X, y)
+        leaks = [
+            str(warning.message)
+            for warning in caught
+            if warning.category.__name__ == "PrivacyLeakWarning"
+        ]
+        try:
+            self._anonymizer.anomed_privacy_leaks_ = list(dict.fromkeys(leaks))
+        except AttributeError:  # an object that takes no attributes
+            pass
+        for warning in caught:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
     def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predict with the wrapped model, in batches of ``batch_size`` rows.

@@ -219,12 +219,17 @@ class FitResource:
         keep = unasked_refit_refused(req, self._refuse_refits)
         with self._store.fitting(keep_existing=keep), counted_fit():
             n_samples, duration = self._fit_and_save()
+        budget = privacy_budget_of(self._anonymizer)
+        for reason in budget.void_reasons if budget is not None else ():
+            _logger.warning(
+                "the served epsilon %.4g does not hold: %s", budget.epsilon, reason
+            )
         resp.status = falcon.HTTP_CREATED
         resp.media = {
             "message": "Fitting has been completed successfully.",
             "n_samples": n_samples,
             "fit_seconds": round(duration, 3),
-            "privacy": privacy_json(privacy_budget_of(self._anonymizer)),
+            "privacy": privacy_json(budget),
         }
 
     def _fit_and_save(self) -> tuple[int, float]:

@@ -173,8 +173,7 @@ def test_dp_sgd_draws_fresh_noise_whatever_the_seed(breast_cancer):
     # different networks.
     X_train, X_test, y_train, _ = breast_cancer
     first, second = (
-        wrapper(epochs=2, dp=anon.DPSGD(noise_multiplier=1.0), seed=5)
-        for _ in range(2)
+        wrapper(epochs=2, dp=anon.DPSGD(noise_multiplier=1.0), seed=5) for _ in range(2)
     )
     for model in (first, second):
         model.fit(X_train, y_train)

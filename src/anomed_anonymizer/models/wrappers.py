@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 import warnings
@@ -124,10 +125,9 @@ class WrappedAnonymizer(SupervisedLearningAnonymizer):
             for warning in caught
             if warning.category.__name__ == "PrivacyLeakWarning"
         ]
-        try:
+        # An object that takes no attributes keeps nothing (and warned anyway).
+        with contextlib.suppress(AttributeError):
             self._anonymizer.anomed_privacy_leaks_ = list(dict.fromkeys(leaks))
-        except AttributeError:  # an object that takes no attributes
-            pass
         for warning in caught:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..models.privacy import privacy_budget_of
 from .label_only import (
     ARTBlackBoxAttack,
     NoiseRobustnessAttack,
@@ -16,7 +20,7 @@ from .label_only import (
 )
 from .metrics import evaluate_scores
 from .reference import membership_design, train_reference_models
-from .report import AttackResult, AuditReport
+from .report import AttackResult, AuditReport, Check
 from .score_based import lira_scores, rmia_scores
 from .splits import balance, member_split
 from .targets import (
@@ -30,6 +34,7 @@ from .targets import (
 __all__ = ["MembershipAudit"]
 
 _MIN_PER_SET = 10
+_DETERMINISM = "DP training is randomized"
 
 
 class MembershipAudit:
@@ -149,7 +154,13 @@ class MembershipAudit:
         notes: list[str] = []
         attacks += self._score_attacks(anonymizer, X, y, notes, progress)
         target = name or type(anonymizer).__name__
-        return AuditReport(half, half, attacks, target, settings, notes)
+        check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
+        if privacy_budget_of(self.target_) is not None:
+            check, claimed = determinism_check(anonymizer, X[m], y[m], X)
+        report = AuditReport(half, half, attacks, target, settings, notes)
+        report.checks.append(check)
+        report.privacy = claimed
+        return report
 
     def run_black_box(
         self,
@@ -347,6 +358,93 @@ class MembershipAudit:
             raise ValueError(
                 f"reference_models must be 0 or an even number >= 2, got {models}"
             )
+
+
+def determinism_check(
+    anonymizer: Any, X: np.ndarray, y: np.ndarray, probe: np.ndarray
+) -> tuple[Check, dict[str, Any] | None]:
+    """Fit two copies of ``anonymizer`` on the same data as the user configured
+    it (no seed of the audit's) and compare what they say about ``probe``.
+
+    A model that claims a DP budget must be randomized given its data: if the
+    two fits agree bit for bit, anyone who knows the code and the other rows
+    can retrain with and without a candidate and compare with the release,
+    and the claimed ε cannot hold. Probabilities are compared where the model
+    has them; labels alone agree often by chance, so identical labels are
+    decided by the saved model files (identical bytes: deterministic), and
+    stay inconclusive for a model that cannot save.
+
+    Parameters
+    ----------
+    anonymizer : SupervisedLearningAnonymizer
+        Unfitted; left untouched.
+    X, y : numpy.ndarray
+        The training data of both fits.
+    probe : numpy.ndarray
+        Features both fitted copies are asked about.
+
+    Returns
+    -------
+    tuple[Check, dict | None]
+        The check, and the budget the first copy reports (the ``/privacy``
+        JSON), ``None`` without one.
+    """
+    name = _DETERMINISM
+    models = []
+    for _ in range(2):
+        model = copy.deepcopy(anonymizer)
+        model.fit(X, y)
+        models.append(model)
+    budget = privacy_budget_of(models[0])
+    claimed = None if budget is None else budget.to_json()
+    if budget is None:
+        return Check(name, "skipped", "the model claims no DP budget"), claimed
+    outputs = [_probe_outputs(model, probe) for model in models]
+    what = "probabilities" if probability_model(models[0]) is not None else "labels"
+    same = all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(*outputs, strict=True)
+    )
+    if not same:
+        detail = f"two fits on the same data gave different {what} on {len(probe)} rows"
+        return Check(name, "passed", detail), claimed
+    if what == "labels":
+        identical_files = _same_saved_bytes(models)
+        if identical_files is None:
+            detail = (
+                f"two fits gave the same labels on {len(probe)} rows and the "
+                "model cannot save, so its weights cannot be compared"
+            )
+            return Check(name, "inconclusive", detail), claimed
+        if not identical_files:
+            detail = "same labels, but the saved models differ"
+            return Check(name, "passed", detail), claimed
+        what = "labels and saved model files"
+    detail = (
+        f"the claimed ε = {budget.epsilon:.3g} cannot hold: training is "
+        f"deterministic given the data (two fits gave identical {what} on "
+        f"{len(probe)} rows)"
+    )
+    return Check(name, "failed", detail), claimed
+
+
+def _probe_outputs(model: Any, probe: np.ndarray) -> list[np.ndarray]:
+    scorer = probability_model(model)
+    if scorer is not None:
+        method = getattr(scorer, "predict_proba", None) or scorer.decision_function
+        return [np.asarray(method(probe))]
+    return [np.asarray(model.predict(probe))]
+
+
+def _same_saved_bytes(models: list[Any]) -> bool | None:
+    with tempfile.TemporaryDirectory() as folder:
+        files = [Path(folder) / f"model{i}" for i in range(len(models))]
+        try:
+            for model, path in zip(models, files, strict=True):
+                model.save(path)
+        except Exception:  # no way to save: nothing to compare
+            return None
+        contents = [path.read_bytes() for path in files]
+    return all(content == contents[0] for content in contents)
 
 
 def _check_data(X, y, what: str = "data") -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .metrics import FPR_LEVELS, AttackMetrics, holm
 
-__all__ = ["AttackResult", "AuditReport"]
+__all__ = ["AttackResult", "AuditReport", "Check"]
 
 #: An AUC interval entirely below this, yet containing 0.5, shows no leak.
 NO_LEAK_MARGIN = 0.05
@@ -102,6 +102,29 @@ class AttackResult:
         }
 
 
+@dataclass(frozen=True)
+class Check:
+    """A yes/no property of the audited model, beside the attacks.
+
+    Attributes
+    ----------
+    name : str
+        What is checked, e.g. ``"DP training is randomized"``.
+    status : str
+        ``passed``, ``failed``, ``inconclusive`` or ``skipped``.
+    detail : str
+        Why, in words (what was compared, on how many rows).
+    """
+
+    name: str
+    status: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON form."""
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
 def _list_or_none(interval: tuple[float, float] | None) -> list[float] | None:
     return None if interval is None else list(interval)
 
@@ -122,6 +145,12 @@ class AuditReport:
         Seed, confidence, reference models, dataset and other parameters.
     notes : list[str]
         What was skipped or should be kept in mind, in words.
+    checks : list[Check]
+        Properties checked beside the attacks (e.g. that a DP model's
+        training is randomized).
+    privacy : dict | None
+        The budget the audited model claims (the ``/privacy`` JSON), ``None``
+        without one or when unknown.
     """
 
     n_members: int
@@ -130,6 +159,8 @@ class AuditReport:
     target: str
     settings: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    privacy: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # One family: every attack of this audit, tested on the same samples.
@@ -179,6 +210,8 @@ class AuditReport:
             "verdict": self.verdict,
             "settings": self.settings,
             "notes": self.notes,
+            "privacy": self.privacy,
+            "checks": [check.to_dict() for check in self.checks],
             "attacks": [attack.to_dict() for attack in self.attacks],
         }
 

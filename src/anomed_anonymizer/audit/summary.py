@@ -83,6 +83,7 @@ def markdown_summary(report: AuditReport) -> str:
             f"since {report.n_non_members} non-members cannot resolve it (FPR "
             f"{needs} non-members)."
         )
+    lines.extend(_privacy_lines(report))
     lines.extend(f"- {note}" for note in report.notes)
     lines.append(
         "- Advantage is TPR - FPR and ε ≥ is an empirical lower bound, both at a "
@@ -94,6 +95,24 @@ def markdown_summary(report: AuditReport) -> str:
         f"{settings.get('confidence', 0.95):.0%}."
     )
     return "\n".join(lines) + "\n"
+
+
+def _privacy_lines(report: AuditReport) -> list[str]:
+    """The claimed budget and the checks, a failed check first and in bold."""
+    lines = []
+    privacy = report.privacy
+    if privacy and privacy.get("epsilon") is not None:
+        lines.append(
+            f"- Claimed: ε = {privacy['epsilon']:.3g}, δ = {privacy['delta']:.3g} "
+            f"({privacy['mechanism']}, {privacy['accountant']})."
+        )
+        for reason in (privacy.get("details") or {}).get("void_reasons", []):
+            lines.append(f"- **The claimed ε does not hold: {reason}.**")
+    order = {"failed": 0, "inconclusive": 1, "passed": 2, "skipped": 3}
+    for check in sorted(report.checks, key=lambda c: order.get(c.status, 4)):
+        text = f"Check {check.name}: {check.status} ({check.detail})."
+        lines.append(f"- **{text}**" if check.status == "failed" else f"- {text}")
+    return lines
 
 
 def _reference_clause(settings: dict) -> str:

@@ -49,7 +49,8 @@ class FakeChallenge:
     y_eval: np.ndarray
     url: str = ""
     posted: list = field(default_factory=list)
-    # Misbehaviours, switched on by tests: route suffix -> (status, body)
+    # Misbehaviours, switched on by tests: route suffix -> (status, body) or
+    # (status, body, headers)
     overrides: dict = field(default_factory=dict)
     # Cleared while the challenge stalls: requests then wait, unanswered.
     answering: threading.Event = field(default_factory=threading.Event)
@@ -102,9 +103,11 @@ class FakeChallenge:
     def _misbehave(self, route: str, resp: falcon.Response) -> None:
         self.answering.wait(60)
         if route in self.overrides:
-            status, body = self.overrides[route]
+            status, body, *headers = self.overrides[route]
             resp.status = status
             resp.data = body
+            for name, value in (headers[0] if headers else {}).items():
+                resp.set_header(name, value)
             resp.complete = True
 
 

@@ -81,6 +81,33 @@ def test_missing_required_array_names_it_and_what_was_found():
         decode_named_arrays(data, required=["X"])
 
 
+def _archive(method: int, name: str = "X.npy") -> bytes:
+    array = io.BytesIO()
+    np.save(array, np.zeros(1000))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        archive.writestr(name, array.getvalue())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("method", "name"),
+    [(zipfile.ZIP_BZIP2, "bzip2"), (zipfile.ZIP_LZMA, "LZMA")],
+)
+def test_only_the_peers_compression_methods_are_accepted(method, name):
+    # bzip2 and LZMA inflate 420 bytes to 265 MB; the peers write deflate.
+    with pytest.raises(PayloadError, match=rf"compressed with {name} \(zip method"):
+        decode_named_arrays(_archive(method), required=["X"])
+    for accepted in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        assert decode_named_arrays(_archive(accepted))["X"].shape == (1000,)
+
+
+def test_a_member_without_the_npy_suffix_is_named_as_it_is():
+    archive = _archive(zipfile.ZIP_DEFLATED, name="X")
+    with pytest.raises(MissingArrayError, match=r"found: 'X' \(not an array: arr"):
+        decode_named_arrays(archive, required=["X"], only=["X"])
+
+
 def test_pickled_object_arrays_are_refused():
     buffer = io.BytesIO()
     np.savez(buffer, X=np.array([{"a": 1}, None], dtype=object))

@@ -426,18 +426,36 @@ class PeerClient:
             try:
                 with (
                     watch,
+                    # Never follow a redirect: a 302 would fit on another
+                    # server's data, a 307 re-post predictions elsewhere.
                     self.session.request(
-                        method, url, timeout=timeout, stream=True, **kwargs
+                        method,
+                        url,
+                        timeout=timeout,
+                        stream=True,
+                        allow_redirects=False,
+                        **kwargs,
                     ) as response,
                 ):
                     received = self._read_bounded(response, url, sink)
                     status = response.status_code
+                    location = response.headers.get("Location")
             except requests.RequestException as exc:
                 if watch.expired:
                     raise self._too_slow(url, watch) from exc
                 raise self._unavailable(url, timeout, exc) from exc
             if watch.expired:  # the body ended where the watchdog cut it
                 raise self._too_slow(url, watch)
+            if 300 <= status < 400:
+                raise PeerRejectedError(
+                    f"{url} answered {status}, a redirect to {location!r}: "
+                    "redirects are never followed",
+                    url,
+                    status=status,
+                    body_excerpt=_excerpt(_head(sink)),
+                    public=f"{self.peer} answered with a redirect ({status}), "
+                    "which is never followed",
+                )
             if status != expected:
                 raise _rejected(url, status, _head(sink), expected, self.peer)
         except BaseException:

@@ -223,7 +223,16 @@ def decode_named_arrays(
                 f"the .npz archive holds {len(members)} members; at most "
                 f"{max_arrays} are accepted"
             )
-        present = [member.filename.removesuffix(_NPY_SUFFIX) for member in members]
+        # A member not named NAME.npy is shown as it is named: "lacks 'X'
+        # (found: 'X')" would say nothing.
+        present = [
+            repr(name.removesuffix(_NPY_SUFFIX))
+            if name.endswith(_NPY_SUFFIX)
+            else f"{name!r} (not an array: arrays are members named NAME.npy)"
+            for name in (member.filename for member in members)
+        ]
+        for member in members:
+            _check_method(member)
         if only is not None:
             wanted = {f"{name}{_NPY_SUFFIX}" for name in only}
             members = [member for member in members if member.filename in wanted]
@@ -245,7 +254,7 @@ def decode_named_arrays(
     if missing:
         # Name every member, also those ``only`` skipped: the client wants to
         # know what it sent.
-        found = ", ".join(repr(name) for name in present) or "none"
+        found = ", ".join(present) or "none"
         raise MissingArrayError(
             f"the .npz archive lacks the array(s) {', '.join(map(repr, missing))} "
             f"(found: {found})"
@@ -363,6 +372,28 @@ def _zip_name(raw: bytes, flags: int) -> str:
     if raw.isascii():
         return raw.decode("ascii")
     return raw.decode("utf-8" if flags & _UTF8_NAMES else "cp437")
+
+
+_METHODS = {
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+    getattr(zipfile, "ZIP_ZSTANDARD", 93): "Zstandard",
+}
+
+
+def _check_method(member: zipfile.ZipInfo | _Entry) -> None:
+    """Only what the peers write (``numpy.savez``: stored; ``savez_compressed``:
+    deflate): bzip2 and LZMA inflate far beyond deflate's ~1,030 : 1, and no
+    peer needs them."""
+    method = member.compress_type
+    if method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return
+    what = _METHODS.get(method, "an unknown method")
+    raise PayloadError(
+        f"the .npz member {member.filename!r} is compressed with {what} (zip "
+        f"method {method}); only deflate (numpy.savez_compressed) and stored "
+        "(numpy.savez) members are accepted"
+    )
 
 
 def _read_member(

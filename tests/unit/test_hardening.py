@@ -54,11 +54,13 @@ class CountingNB(GaussianNB):
         return super().predict(X)
 
 
-def make_app(challenge, tmp_path, estimator=None, model_filepath=None, **kwargs):
+def make_app(
+    challenge, tmp_path, estimator=None, model_filepath=None, validator=None, **kwargs
+):
     model = anon.WrappedAnonymizer(
         estimator or GaussianNB(),
         serializer=anon.pickle_anonymizer,
-        feature_array_validator=accept_any,
+        feature_array_validator=validator or accept_any,
     )
     return anon.supervised_learning_anonymizer_server_factory(
         anonymizer_identifier="hardening",

@@ -63,3 +63,73 @@ def test_a_redirect_from_the_challenge_is_never_followed(
     assert answer.status_code == 502
     assert f"redirect ({status})" in answer.json["description"]
     assert fetched == []
+
+
+def _strict_json(text: str):
+    """Parse as a strict JSON parser would (no NaN, no Infinity)."""
+    import json
+
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _shape_validator(feature_array: np.ndarray) -> None:
+    if feature_array.ndim != 2 or feature_array.shape[1] != 4:
+        raise ValueError(f"expected shape (n, 4), got {feature_array.shape}")
+
+
+@pytest.mark.parametrize(
+    ("X", "fragment"),
+    [
+        (np.zeros((5, 3)), "rejected by the anonymizer's validate_input"),
+        (np.zeros((0, 4)), "hold no rows"),
+        (np.full((5, 4), np.nan), "could not predict"),
+    ],
+    ids=["wrong-shape", "no-rows", "nan"],
+)
+def test_evaluate_answers_502_for_challenge_data_the_model_cannot_use(
+    fake_challenge, tmp_path, X, fragment
+):
+    client = falcon.testing.TestClient(
+        make_app(fake_challenge, tmp_path, validator=_shape_validator)
+    )
+    assert client.simulate_post("/fit").status_code == 201
+    fake_challenge.overrides["data/tuning"] = (
+        falcon.HTTP_OK,
+        encode_named_arrays({"X": X, "y": np.array([])}),
+    )
+    answer = client.simulate_post("/evaluate", params={"data_split": "tuning"})
+    assert answer.status_code == 502, answer.text
+    assert fragment in answer.json["description"]
+    # The model is kept: /predict still answers.
+    kept = client.simulate_post(
+        "/predict", body=encode_named_arrays({"X": fake_challenge.X_eval})
+    )
+    assert kept.status_code == 201
+
+
+def test_a_deeply_nested_score_is_a_502_not_a_crash(fake_challenge, tmp_path):
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    assert client.simulate_post("/fit").status_code == 201
+    fake_challenge.overrides["utility"] = (
+        falcon.HTTP_CREATED,
+        b"[" * 100_000 + b"]" * 100_000,
+    )
+    answer = client.simulate_post("/evaluate", params={"data_split": "tuning"})
+    assert answer.status_code == 502
+    assert "nested too deeply" in answer.json["description"]
+
+
+def test_non_finite_scores_are_forwarded_as_valid_json(fake_challenge, tmp_path):
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    assert client.simulate_post("/fit").status_code == 201
+    fake_challenge.overrides["utility"] = (
+        falcon.HTTP_CREATED,
+        b'{"mse": NaN, "max": Infinity, "min": -Infinity, "mae": 0.5}',
+    )
+    answer = client.simulate_post("/evaluate", params={"data_split": "tuning"})
+    assert answer.status_code == 201
+    evaluation = _strict_json(answer.text)["evaluation"]
+    assert evaluation == {"mse": None, "max": None, "min": None, "mae": 0.5}

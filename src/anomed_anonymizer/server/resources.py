@@ -374,7 +374,7 @@ class InferenceResource:
         anonymizer = self._store.latest()
         url = self._split_urls[data_split]
         X = self._client.fetch_named_arrays(url, required=("X",), only=("X",))["X"]
-        prediction = _predict(anonymizer, X, self._default_batch_size)
+        prediction = self._predict_challenge_data(anonymizer, X, data_split, url)
         _logger.info(
             "evaluating on %s: X %s -> prediction %s %s",
             data_split,
@@ -392,3 +392,28 @@ class InferenceResource:
             "message": f"The anonymizer has been evaluated based on {data_split} data.",
             "evaluation": evaluation,
         }
+
+    def _predict_challenge_data(
+        self,
+        anonymizer: SupervisedLearningAnonymizer,
+        X: np.ndarray,
+        split: str,
+        url: str,
+    ) -> np.ndarray:
+        """Predict for the challenge's ``X`` of ``split``; data the model
+        cannot use is the challenge's fault: a 502 naming what was wrong."""
+        what = f"the challenge's {split} features (shape {X.shape}, dtype {X.dtype})"
+        if X.ndim == 0 or len(X) == 0:
+            raise rejected_data(what, url, ValueError("they hold no rows"))
+        try:
+            anonymizer.validate_input(X)
+        except _VALIDATOR_REJECTIONS as exc:
+            raise rejected_data(
+                f"{what} were rejected by the anonymizer's validate_input", url, exc
+            ) from exc
+        try:
+            return _predict(anonymizer, X, self._default_batch_size)
+        except (ValueError, TypeError) as exc:
+            raise rejected_data(
+                f"the anonymizer could not predict for {what}", url, exc
+            ) from exc

@@ -371,8 +371,17 @@ class PeerClient:
             ) from exc
 
     def _json(self, url: str, body: bytes) -> Any:
+        """The peer's JSON answer; its ``NaN`` and ``Infinity`` (not JSON, but
+        Python's json writes them) become ``None``, so that what we forward
+        is valid JSON."""
         try:
-            return json.loads(body)
+            return json.loads(body, parse_constant=_non_finite)
+        except RecursionError as exc:
+            raise PeerProtocolError(
+                f"{url} answered 201 with JSON nested too deeply to read",
+                url,
+                public=f"{self.peer} answered 201 with JSON nested too deeply",
+            ) from exc
         except ValueError as exc:
             raise PeerProtocolError(
                 f"{url} answered 201 without JSON: {_excerpt(body)!r}",
@@ -677,6 +686,10 @@ def _rejected(
         body_excerpt=excerpt,
         public=f"{peer} answered with status {status}",
     )
+
+
+def _non_finite(name: str) -> None:
+    _logger.info("a peer's JSON answer holds %s, forwarded as null", name)
 
 
 def _reason(exc: requests.RequestException) -> str:

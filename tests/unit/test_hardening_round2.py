@@ -133,3 +133,27 @@ def test_non_finite_scores_are_forwarded_as_valid_json(fake_challenge, tmp_path)
     assert answer.status_code == 201
     evaluation = _strict_json(answer.text)["evaluation"]
     assert evaluation == {"mse": None, "max": None, "min": None, "mae": 0.5}
+
+
+def test_over_limit_challenge_data_is_described_as_over_the_limit(fake_challenge):
+    from anomed_anonymizer.wire import PeerClient, PeerProtocolError
+
+    # Deflated zeros: a small body that declares 80,000 bytes inflated.
+    fake_challenge.X_train = np.zeros((2500, 4))
+    client = PeerClient(max_response_bytes=20_000, peer="the challenge")
+    with pytest.raises(PeerProtocolError) as error:
+        client.fetch_named_arrays(f"{fake_challenge.url}/data/anonymizer/training")
+    public = error.value.public_message
+    assert "over the limit of 20000 bytes" in public
+    assert "not a usable" not in public
+
+
+def test_head_of_the_alive_route_answers_like_get_without_a_body(
+    fake_challenge, tmp_path
+):
+    client = falcon.testing.TestClient(make_app(fake_challenge, tmp_path))
+    head = client.simulate_head("/")
+    get = client.simulate_get("/")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]

@@ -29,6 +29,10 @@ class AliveResource:
         resp.text = self._body
         resp.content_type = falcon.MEDIA_JSON
 
+    # HEAD / as GET / without the body (Falcon drops it), as most servers do:
+    # health checks that send HEAD get 200, not 405.
+    on_head = on_get
+
 
 def read_body(req: falcon.Request, max_bytes: int) -> bytes:
     """Read the request body, refusing more than ``max_bytes``.

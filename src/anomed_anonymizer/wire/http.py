@@ -35,7 +35,7 @@ import requests
 import urllib3
 
 from ..errors import UpstreamError, UpstreamUnavailableError
-from .errors import PayloadError
+from .errors import PayloadError, PayloadTooLargeError
 from .multipart import encode_multipart
 from .npz import decode_named_arrays, encode_named_arrays
 from .parquet import decode_table, encode_table
@@ -365,6 +365,13 @@ class PeerClient:
     ) -> _T:
         try:
             return decode()
+        except PayloadTooLargeError as exc:
+            raise PeerProtocolError(
+                f"{url} {failure}: {exc}",
+                url,
+                public=f"{self.peer} sent data of {exc.size} bytes once "
+                f"decompressed, over the limit of {exc.limit} bytes",
+            ) from exc
         except PayloadError as exc:
             raise PeerProtocolError(
                 f"{url} {failure}: {exc}", url, public=f"{self.peer} {public}"

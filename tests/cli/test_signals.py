@@ -9,6 +9,7 @@ generous limit; nothing sleeps for a fixed time or asserts a duration.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -310,3 +311,35 @@ def test_stop_on_signals_keeps_an_ignored_sigint_ignored():
             )
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.slow
+def test_serve_workers_die_with_a_killed_master(tmp_path):
+    # kill -9 of `serve` used to leave its workers adopted by PID 1, serving
+    # and holding the port.
+    (tmp_path / "hello.py").write_text(
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'hello']\n"
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [CLI, "serve", "hello:application", "--chdir", str(tmp_path)]
+    process = subprocess.Popen(
+        [*argv, f"--port={port}", "--workers=2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=default_stop_signals,
+        start_new_session=True,
+    )
+    try:
+        assert wait_until(lambda: len(descendants(process.pid)) >= 2, limit=120)
+        assert wait_until(lambda: not refuses(url), limit=120)
+        workers = descendants(process.pid)
+        process.kill()
+        process.wait()
+        assert wait_until(lambda: not any(is_alive(pid) for pid in workers))
+        assert refuses(url)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

@@ -34,6 +34,7 @@ __all__ = [
     "STOP_SIGNALS",
     "ServerProcess",
     "Terminated",
+    "die_with_parent",
     "exit_when_parent_dies",
     "free_port",
     "start_server",
@@ -209,7 +210,26 @@ def _child_setup(parent_pid: int) -> Callable[[], None]:
     return setup
 
 
-def exit_when_parent_dies(parent_pid: int, interval: float = 0.5) -> threading.Thread:
+def die_with_parent(parent_pid: int, signum: int = signal.SIGKILL) -> None:
+    """Have the kernel send this process ``signum`` when ``parent_pid`` (its
+    parent) dies, even by SIGKILL; where it cannot, watch the parent.
+
+    For gunicorn's workers (``post_fork``): a worker whose master was killed
+    would otherwise be adopted by PID 1 and keep serving, and hold the port.
+    SIGKILL by default: nobody is left to reap it gracefully, and every file
+    a server writes is replaced atomically, so nothing is lost.
+    """
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+    else:
+        exit_when_parent_dies(parent_pid, signum=signum)
+    if os.getppid() != parent_pid:  # the parent died before prctl took hold
+        os.kill(os.getpid(), signum)
+
+
+def exit_when_parent_dies(
+    parent_pid: int, interval: float = 0.5, signum: int = signal.SIGTERM
+) -> threading.Thread:
     """Send this process SIGTERM once ``parent_pid`` is no longer its parent.
 
     The fallback of the parent-death signal, for systems without
@@ -226,7 +246,7 @@ def exit_when_parent_dies(parent_pid: int, interval: float = 0.5) -> threading.T
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(interval)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
 
     thread = threading.Thread(target=watch, name="exit-when-parent-dies", daemon=True)
     thread.start()

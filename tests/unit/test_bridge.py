@@ -266,3 +266,114 @@ def test_a_request_never_runs_on_the_loop_while_another_runs_on_a_thread():
 
     asyncio.run(scenario())
     assert threading.current_thread().name not in threads  # all on the thread
+
+
+def _holding_app(release: threading.Event, entered: dict[str, threading.Event]):
+    """Holds requests to the paths in ``entered`` until ``release``; records
+    the thread of every request."""
+    threads: dict[str, list[str]] = {}
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        threads.setdefault(path, []).append(threading.current_thread().name)
+        if path in entered:
+            entered[path].set()
+            release.wait(60)
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    return app, threads
+
+
+def test_a_dedicated_request_is_never_queued_behind_a_running_one():
+    release = threading.Event()
+    entered = {"/fit": threading.Event()}
+    app, threads = _holding_app(release, entered)
+    bridge = BufferingBridge(
+        app, max_body_bytes=1024, request_timeout=30, dedicated_threads=1
+    )
+
+    async def scenario():
+        first, first_sent = _post(bridge, "/fit")
+        first = asyncio.ensure_future(first)
+        await asyncio.get_running_loop().run_in_executor(None, entered["/fit"].wait, 60)
+        second, second_sent = _post(bridge, "/fit")
+        await asyncio.wait_for(second, 60)  # answered while the first runs
+        assert second_sent[0]["status"] == 503
+        assert b"Busy" in second_sent[1]["body"]
+        assert not first.done()
+        release.set()
+        await first
+        assert first_sent[0]["status"] == 201
+
+    asyncio.run(scenario())
+    assert len(threads["/fit"]) == 1  # the second never reached the app
+
+
+def test_a_waiting_evaluate_holds_neither_predict_nor_the_alive_route():
+    release = threading.Event()
+    entered = {"/evaluate": threading.Event()}
+    app, threads = _holding_app(release, entered)
+    bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
+
+    async def scenario():
+        held = asyncio.ensure_future(_post(bridge, "/evaluate")[0])
+        await asyncio.get_running_loop().run_in_executor(
+            None, entered["/evaluate"].wait, 60
+        )
+        for path in ("/predict", "/"):
+            call, sent = _post(bridge, path)
+            await asyncio.wait_for(call, 60)
+            assert sent[0]["status"] == 201
+        assert not held.done()
+        release.set()
+        await held
+
+    asyncio.run(scenario())
+    assert threads["/evaluate"][0].startswith("dedicated")
+
+
+def test_the_alive_route_runs_on_the_loop_beside_a_busy_request_thread():
+    release = threading.Event()
+    entered = {"/hold": threading.Event()}
+    app, threads = _holding_app(release, entered)
+    bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
+
+    async def scenario():
+        held = asyncio.ensure_future(_post(bridge, "/hold")[0])
+        await asyncio.get_running_loop().run_in_executor(
+            None, entered["/hold"].wait, 60
+        )
+        call, sent = _post(bridge, "/")
+        await asyncio.wait_for(call, 60)
+        assert sent[0]["status"] == 201
+        release.set()
+        await held
+
+    asyncio.run(scenario())
+    assert threads["/"] == [threading.current_thread().name]
+
+
+def test_a_small_body_that_inflates_large_never_runs_on_the_loop():
+    import numpy as np
+
+    from anomed_anonymizer.wire import encode_named_arrays
+
+    threads: list[str] = []
+    runs = bridge_module.INLINE_AFTER_QUICK_RUNS
+    bridge = BufferingBridge(
+        _thread_recording_app(threads, []), max_body_bytes=1 << 20, request_timeout=30
+    )
+    small = encode_named_arrays({"X": np.zeros((4, 4))})
+    bomb = encode_named_arrays({"X": np.zeros((1000, 1000))}, compress=True)
+    assert len(bomb) < bridge_module.INLINE_MAX_BODY_BYTES  # small on the wire
+
+    async def serve(bodies):
+        for body in bodies:
+            call, sent = _post(bridge, "/predict", body)
+            await call
+            assert sent[0]["status"] == 201
+
+    asyncio.run(serve([small] * (runs + 1) + [bomb]))
+    loop_thread = threading.current_thread().name
+    assert [name == loop_thread for name in threads] == [False] * runs + [True, False]

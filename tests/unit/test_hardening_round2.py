@@ -11,6 +11,7 @@ import falcon
 import falcon.testing
 import numpy as np
 import pytest
+from sklearn.naive_bayes import GaussianNB
 
 from anomed_anonymizer.wire import encode_named_arrays
 
@@ -157,3 +158,76 @@ def test_head_of_the_alive_route_answers_like_get_without_a_body(
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+class SlowNB(GaussianNB):
+    """Holds its fit until the test releases it (module level: it pickles)."""
+
+    hooks: tuple = ()
+
+    def fit(self, X, y):
+        fits, entered, release = type(self).hooks
+        fits.append(1)
+        entered.set()
+        release.wait(60)
+        return super().fit(X, y)
+
+    def __reduce__(self):
+        return (GaussianNB, (), self.__getstate__())
+
+
+def test_concurrent_fits_in_one_worker_give_one_fit_and_503s(fake_challenge, tmp_path):
+    # Through serve's bridge: ten /fit at once used to be five 201s, each
+    # waiting for the one before and fitting again.
+    import asyncio
+    import threading
+
+    from anomed_anonymizer.cli.bridge import BufferingBridge
+
+    release, entered = threading.Event(), threading.Event()
+    fits = []
+    SlowNB.hooks = (fits, entered, release)
+    bridge = BufferingBridge(
+        make_app(fake_challenge, tmp_path, estimator=SlowNB()),
+        max_body_bytes=1024,
+        request_timeout=30,
+    )
+
+    def post_fit():
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/fit",
+            "raw_path": b"/fit",
+            "query_string": b"",
+            "headers": [],
+            "http_version": "1.1",
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+            "scheme": "http",
+        }
+        return bridge(scope, receive, send), sent
+
+    async def scenario():
+        first, first_sent = post_fit()
+        first = asyncio.ensure_future(first)
+        await asyncio.get_running_loop().run_in_executor(None, entered.wait, 60)
+        others = [post_fit() for _ in range(9)]
+        await asyncio.wait_for(asyncio.gather(*(call for call, _ in others)), 60)
+        statuses = [sent[0]["status"] for _, sent in others]
+        release.set()
+        await first
+        return first_sent[0]["status"], statuses
+
+    first, others = asyncio.run(scenario())
+    assert first == 201
+    assert others == [503] * 9
+    assert len(fits) == 1

@@ -37,8 +37,21 @@ the app has read it to the end, so an app that decodes the body and drops it
 does not keep both; what the request freed is returned to the system before
 its answer leaves (:mod:`.memory`).
 
-Requests to the ``dedicated_paths`` (``/fit``) run on a thread of their own,
-so a worker keeps answering ``/predict`` while it trains.
+Requests to the ``dedicated_paths`` (``/fit`` and ``/evaluate``: they train,
+or wait on the challenge) run on threads of their own, so a worker keeps
+answering ``/predict`` while it trains or waits; they are never queued: a
+dedicated request that finds every dedicated thread busy is answered 503 at
+once (a second ``/fit`` meets the app's own lock on a thread of its own and
+gets the app's 503; it never waits for the first to end and fits again).
+
+Requests to the ``concurrent_paths`` (``/``: a static answer) always run on
+the loop, also while other requests run on threads: a health check is
+answered at once whatever the worker is busy with.
+
+What decides "a small body" for the loop is what it inflates to: an ``.npz``
+body whose directory declares more than :data:`INLINE_MAX_BODY_BYTES`
+inflated (or that is not a plain small archive) runs on a thread, however
+few bytes it has (a 258 KB body inflates to 265 MB).
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ import asyncio
 import io
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -56,7 +70,7 @@ from typing import Any, BinaryIO, TypeVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
-from ..wire import ChunkedBody
+from ..wire import ChunkedBody, small_inflated_size
 from . import memory
 
 __all__ = [
@@ -84,7 +98,9 @@ INLINE_MAX_SECONDS = 0.005
 INLINE_AFTER_QUICK_RUNS = 3
 """How many quick requests in a row a route needs before it runs on the loop."""
 INLINE_MAX_BODY_BYTES = 256 * 1024
-"""Larger bodies always run on a thread."""
+"""Larger bodies, and bodies that declare more inflated, always run on a thread."""
+DEDICATED_THREADS = 4
+"""Threads for the dedicated paths; a dedicated request beyond them gets 503."""
 _MAX_TRACKED_ROUTES = 256
 CHUNKED_BODY_BYTES = memory.MMAP_THRESHOLD_BYTES
 """Bodies this large or larger are kept in pieces of at least this size (each
@@ -100,13 +116,16 @@ class _ClientGoneError(Exception):
     pass
 
 
-def _json_answer(status: int, title: str, description: str) -> tuple[bytes, list]:
+def _json_answer(
+    status: int, title: str, description: str, *, close: bool = True
+) -> tuple[bytes, list]:
     body = json.dumps({"title": title, "description": description}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     return body, headers
 
 
@@ -124,11 +143,17 @@ class BufferingBridge:
     threads : int, optional
         Threads running the app (1: the app need not be thread-safe).
     dedicated_paths : Iterable[str], optional
-        Paths whose requests run on one thread of their own (long fits).
+        Paths whose requests run on threads of their own (long fits, waits
+        on the challenge), never queued (503 when all are busy).
     inline_paths : Iterable[str], optional
         Paths whose requests may run on the event loop once they have been
         quick (see the module's docstring): only paths whose requests
         compute and never wait on the network.
+    concurrent_paths : Iterable[str], optional
+        Paths whose requests always run on the loop, beside anything else:
+        only static, thread-safe answers.
+    dedicated_threads : int, optional
+        Threads for the dedicated paths.
     """
 
     def __init__(
@@ -138,8 +163,10 @@ class BufferingBridge:
         max_body_bytes: int,
         request_timeout: float,
         threads: int = 1,
-        dedicated_paths: Iterable[str] = ("/fit",),
+        dedicated_paths: Iterable[str] = ("/fit", "/evaluate"),
         inline_paths: Iterable[str] = ("/predict",),
+        concurrent_paths: Iterable[str] = ("/",),
+        dedicated_threads: int = DEDICATED_THREADS,
     ) -> None:
         self.wsgi_app = wsgi_app
         self.max_body_bytes = max_body_bytes
@@ -147,8 +174,13 @@ class BufferingBridge:
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="request")
         self._dedicated_paths = frozenset(dedicated_paths)
         self._inline_paths = frozenset(inline_paths) - self._dedicated_paths
-        self._dedicated = ThreadPoolExecutor(1, thread_name_prefix="dedicated")
+        self._concurrent_paths = frozenset(concurrent_paths) - self._dedicated_paths
+        self._dedicated_threads = dedicated_threads
+        self._dedicated = ThreadPoolExecutor(
+            dedicated_threads, thread_name_prefix="dedicated"
+        )
         self._running = 0  # requests on self._executor's threads
+        self._dedicated_running = 0  # requests on self._dedicated's threads
         self._quick_runs: dict[str, int] = {}  # by path: quick requests in a row
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -198,28 +230,50 @@ class BufferingBridge:
         await send({"type": "http.response.body", "body": answer})
 
     def _runs_inline(self, path: str, body: bytes | ChunkedBody) -> bool:
-        """Whether this request runs on the loop: it may, its route has been
-        quick, its body is small, and no other request is running."""
+        """Whether this request runs on the loop: a static path always; else
+        it may, its route has been quick, its body is small also once
+        inflated, and no other request is running (the model may be in use
+        on a thread)."""
+        if path in self._concurrent_paths:
+            return True
         return (
             path in self._inline_paths
             and self._quick_runs.get(path, 0) >= INLINE_AFTER_QUICK_RUNS
             and self._running == 0
+            and self._dedicated_running == 0
             and isinstance(body, bytes)
-            and len(body) <= INLINE_MAX_BODY_BYTES
+            and _inflated_size(body) <= INLINE_MAX_BODY_BYTES
         )
 
     async def _run_on_thread(
         self, path: str, environ: dict[str, Any]
     ) -> tuple[int, list, list[bytes], float]:
-        dedicated = path in self._dedicated_paths
-        executor = self._dedicated if dedicated else self._executor
-        self._running += not dedicated
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                executor, self._run_app, environ
+        loop = asyncio.get_running_loop()
+        if path not in self._dedicated_paths:
+            self._running += 1
+            try:
+                return await loop.run_in_executor(
+                    self._executor, self._run_app, environ
+                )
+            finally:
+                self._running -= 1
+        if self._dedicated_running >= self._dedicated_threads:
+            # Never queued: a queued /fit would fit again once the first ends.
+            body, headers = _json_answer(
+                503,
+                "Busy",
+                f"{self._dedicated_running} requests to "
+                f"{', '.join(sorted(self._dedicated_paths))} are running in this "
+                "worker already; try again when they are done",
+                close=False,
             )
+            _logger.warning("refused %s: every dedicated thread is busy", path)
+            return 503, [*headers, (b"retry-after", b"5")], [body], 0.0
+        self._dedicated_running += 1
+        try:
+            return await loop.run_in_executor(self._dedicated, self._run_app, environ)
         finally:
-            self._running -= not dedicated
+            self._dedicated_running -= 1
 
     def _note_duration(self, path: str, seconds: float) -> None:
         if seconds >= INLINE_MAX_SECONDS:
@@ -331,6 +385,16 @@ class BufferingBridge:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _inflated_size(body: bytes) -> float:
+    """What a body may become once decoded: a zip archive (an ``.npz``) what
+    its directory declares (infinite where it is not of the plainest small
+    kind), anything else its own size."""
+    if not body.startswith(b"PK"):
+        return len(body)
+    declared = small_inflated_size(body)
+    return math.inf if declared is None else max(declared, len(body))
 
 
 async def _within(awaitable: Awaitable[_T], seconds: float) -> _T:

@@ -44,10 +44,12 @@ class ServeOptions:
     thread trains, so a ``/fit`` that runs for many minutes is not killed by
     the worker ``timeout``. One request thread per worker by default (user
     models need not be thread-safe; parallelism comes from the worker
-    processes), plus one thread for ``/fit``, so that a worker that trains
-    still answers ``/predict``. A quick ``/predict`` (``inline_paths``) runs
-    on the event loop itself while no other request runs: the hand-off to a
-    thread cost a small one a fifth of its time (see :mod:`.bridge`).
+    processes), plus threads for ``/fit`` and ``/evaluate`` (never queued: a
+    second ``/fit`` gets 503 at once), so that a worker that trains or waits
+    on the challenge still answers ``/predict`` and ``GET /``. A quick
+    ``/predict`` (``inline_paths``) runs on the event loop itself while no
+    other request runs: the hand-off to a thread cost a small one a fifth of
+    its time (see :mod:`.bridge`).
 
     ``request_timeout`` bounds how long a client may take to send a request
     (line and headers, then the body), ``max_body_bytes`` how large a body
@@ -64,7 +66,7 @@ class ServeOptions:
     log_level: str = "info"
     request_timeout: float = 30.0
     max_body_bytes: int | None = None
-    dedicated_paths: tuple[str, ...] = ("/fit",)
+    dedicated_paths: tuple[str, ...] = ("/fit", "/evaluate")
     inline_paths: tuple[str, ...] = ("/predict",)
 
     @property

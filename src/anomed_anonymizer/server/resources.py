@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -329,6 +330,9 @@ class InferenceResource:
         self._client = client or PeerClient(
             download_timeout, upload_timeout, peer="the challenge"
         )
+        # /evaluate runs on a thread of its own under serve (it waits on the
+        # challenge): the model still predicts for one request at a time.
+        self._predicting = threading.Lock()
 
     def on_post_predict(self, req: falcon.Request, resp: falcon.Response) -> None:
         anonymizer = self._store.latest()
@@ -351,7 +355,8 @@ class InferenceResource:
             "the anonymizer",
         )
         try:
-            prediction = _predict(anonymizer, X, batch_size)
+            with self._predicting:
+                prediction = _predict(anonymizer, X, batch_size)
         except ValueError as exc:
             # The validator let X through but the model cannot use it: still
             # the client's array, so a 400 that says why.
@@ -412,7 +417,8 @@ class InferenceResource:
                 f"{what} were rejected by the anonymizer's validate_input", url, exc
             ) from exc
         try:
-            return _predict(anonymizer, X, self._default_batch_size)
+            with self._predicting:
+                return _predict(anonymizer, X, self._default_batch_size)
         except (ValueError, TypeError) as exc:
             raise rejected_data(
                 f"the anonymizer could not predict for {what}", url, exc

@@ -19,7 +19,7 @@ from .http import (
     PeerUnavailableError,
 )
 from .multipart import encode_multipart
-from .npz import decode_named_arrays, encode_named_arrays
+from .npz import decode_named_arrays, encode_named_arrays, small_inflated_size
 from .parquet import decode_table, encode_table
 
 __all__ = [
@@ -42,4 +42,5 @@ __all__ = [
     "encode_multipart",
     "encode_named_arrays",
     "encode_table",
+    "small_inflated_size",
 ]

@@ -29,7 +29,7 @@ try:  # ISA-L's inflate: a small /predict body's deflated floats in half the tim
 except ImportError:  # pragma: no cover - where isal has no wheel
     _inflater = zlib  # type: ignore[assignment]
 
-__all__ = ["decode_named_arrays", "encode_named_arrays"]
+__all__ = ["decode_named_arrays", "encode_named_arrays", "small_inflated_size"]
 
 _NPY_SUFFIX = ".npy"
 DEFAULT_MAX_ARRAYS = 1024
@@ -260,6 +260,28 @@ def decode_named_arrays(
             f"(found: {found})"
         )
     return arrays
+
+
+def small_inflated_size(data: bytes) -> int | None:
+    """What the members of a small ``.npz`` body declare they inflate to, in
+    all; ``None`` unless it is an archive of the plainest kind (see
+    :class:`_SmallArchive`) whose members are each at most 1 MiB inflated.
+
+    Reads only the zip's directory (microseconds), so that a server can tell
+    a small body that inflates to a large array from a small request before
+    it decodes either.
+
+    Examples
+    --------
+    >>> small_inflated_size(encode_named_arrays({"X": np.zeros(10)}))
+    208
+    >>> small_inflated_size(b"not a zip") is None
+    True
+    """
+    archive = _SmallArchive.parse(data)
+    if archive is None:
+        return None
+    return sum(entry.file_size for entry in archive.infolist())
 
 
 @dataclass(frozen=True)

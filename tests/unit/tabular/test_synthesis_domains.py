@@ -6,7 +6,8 @@
   categories the data holds changes nothing about the possible outputs.
 - A pandas categorical's categories are private unless declared: taken from
   the data by ``astype("category")``, they would publish a one-row value.
-- ``random_state`` fixes everything but OpenDP's (unseedable) noise.
+- ``random_state`` fixes everything but OpenDP's (unseedable) noise, and
+  without it no seed of NumPy's global generator reaches SmartNoise.
 - AIM, in a fast profile, beside MST.
 
 OpenDP's noise cannot be seeded, so each statistical assertion states its
@@ -356,6 +357,21 @@ def test_random_state_fixes_everything_but_the_opendp_noise(monkeypatch):
     other, _ = DPSynthesizer(random_state=8, domains=domains).anonymize(table)
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
+
+
+def test_without_random_state_a_global_numpy_seed_does_not_reach_smartnoise():
+    # MST's and AIM's exponential mechanism draws from np.random: a program
+    # that seeded it (np.random.seed(0) is common) must not hand it a stream
+    # anyone can replay.
+    from anomed_anonymizer.tabular.synthesis.smartnoise import numpy_global_seed
+
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    with numpy_global_seed(None):
+        drawn = np.random.random(4)
+    assert not np.allclose(drawn, np.random.RandomState(0).random(4))
+    # And the program's own stream goes on where it was.
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
 
 
 # -- AIM ---------------------------------------------------------------------

@@ -223,7 +223,10 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
     the placing of numbers within their bins. Given the same noisy
     measurements, the release is then identical. A publicly known seed makes
     the exponential mechanism's choice predictable, so leave it ``None`` for
-    a real release. Seeding the global generator is not thread-safe: other
+    a real release: then NumPy's global generator is seeded from fresh OS
+    entropy for the call (and restored afterwards), so that a
+    ``np.random.seed`` elsewhere in the program does not reach the
+    mechanism either. Seeding the global generator is not thread-safe: other
     threads drawing from ``np.random`` meanwhile see (and shift) the seeded
     stream.
 

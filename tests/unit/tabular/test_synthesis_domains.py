@@ -16,6 +16,7 @@ failure probability (at most 1e-9); everything else is seeded.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import re
@@ -372,6 +373,18 @@ def test_without_random_state_a_global_numpy_seed_does_not_reach_smartnoise():
     assert not np.allclose(drawn, np.random.RandomState(0).random(4))
     # And the program's own stream goes on where it was.
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_the_builtin_example_seeds_dp_synthesis_only_when_told(monkeypatch, tmp_path):
+    # Its source is public: a default seed there would be a known seed.
+    monkeypatch.setenv("CHALLENGE_HOST", "localhost:1")
+    monkeypatch.setenv("ANOMED_TABULAR_ANONYMIZER", "dp-synthesis")
+    monkeypatch.setenv("ANOMED_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.delenv("ANOMED_SEED", raising=False)
+    module = importlib.import_module("anomed_anonymizer.examples.tabular_builtin")
+    assert importlib.reload(module).anonymizer.random_state is None
+    monkeypatch.setenv("ANOMED_SEED", "7")
+    assert importlib.reload(module).anonymizer.random_state == 7
 
 
 # -- AIM ---------------------------------------------------------------------

@@ -5,7 +5,9 @@ Environment: ``CHALLENGE_HOST`` (host:port), ``ANOMED_TABULAR_ANONYMIZER``
 (``mondrian`` (default), ``mdav`` or ``dp-synthesis``), ``ANOMED_K`` (k of
 Mondrian and MDAV, default 10), ``ANOMED_EPSILON`` (of DP synthesis, default
 1.0), ``ANOMED_QUASI_IDENTIFIERS`` (JSON list; default: the Adult-like
-table's demographics), ``ANOMED_SEED`` (DP synthesis' seed, default 0),
+table's demographics), ``ANOMED_SEED`` (DP synthesis' ``random_state``;
+unset, none: a seed anyone can read here would make MST's exponential
+mechanism predictable, so only a demo that wants repeatable runs sets it),
 ``ANOMED_OUTPUT_DIR`` (where the release lives, default ``release``).
 
 The defaults fit the emulator's Adult-like table: DP synthesis is given the
@@ -38,10 +40,11 @@ elif kind == "mdav":
     # MDAV aggregates numbers; nominal quasi-identifiers stay as they are.
     anonymizer = MDAVMicroaggregator(k=k)
 elif kind == "dp-synthesis":
+    seed = os.environ.get("ANOMED_SEED")
     anonymizer = DPSynthesizer(
         epsilon=float(os.environ.get("ANOMED_EPSILON", "1.0")),
         domains=adult_domains(),  # the table's codebook: no budget spent on it
-        random_state=int(os.environ.get("ANOMED_SEED", "0")),
+        random_state=None if seed is None else int(seed),
     )
 else:
     raise ValueError(

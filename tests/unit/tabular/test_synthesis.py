@@ -92,6 +92,8 @@ def strict():
             "height": (100, 250),
             "city": ["Bonn", "Kiel", "Essen"],
             "children": [0, 1, 2, 3],
+            # plan's dtype is a codebook ("gold" is unused): public.
+            "plan": "dtype",
         },
         n_rows=400,
         random_state=1,
@@ -191,7 +193,8 @@ def test_public_bounds_cost_nothing(strict):
         "other": None,
         "outside_share": None,
     }
-    # Bool and categorical dtypes fix their categories: nothing to select.
+    # A bool dtype fixes its categories, and plan's are declared "dtype":
+    # nothing to select.
     assert columns["plan"]["domain"] == "dtype"
     assert columns["smoker"]["domain"] == "dtype"
     assert synth.domains_["plan"] == ["plus", "basic", "gold"]

@@ -4,7 +4,10 @@
   private selection with high probability; frequent ones always make it.
 - With declared domains, every released value lies in its domain, and which
   categories the data holds changes nothing about the possible outputs.
-- ``random_state`` fixes everything but OpenDP's (unseedable) noise.
+- A pandas categorical's categories are private unless declared: taken from
+  the data by ``astype("category")``, they would publish a one-row value.
+- ``random_state`` fixes everything but OpenDP's (unseedable) noise, and
+  without it no seed of NumPy's global generator reaches SmartNoise.
 - AIM, in a fast profile, beside MST.
 
 OpenDP's noise cannot be seeded, so each statistical assertion states its
@@ -13,7 +16,9 @@ failure probability (at most 1e-9); everything else is seeded.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import logging
 import re
 
 import numpy as np
@@ -150,13 +155,15 @@ def test_a_scikit_learn_estimator(small):
 
 
 def test_categorical_dtype_larger_than_max_categories(small):
+    # Only a dtype declared public is the domain; undeclared, the private
+    # selection keeps at most max_categories of its categories.
     small["plan"] = small["plan"].cat.add_categories(["gold", "platinum"])
     with pytest.raises(
         ValueError,
-        match="column 'plan' has a categorical dtype with 4 categories, more than "
-        "max_categories=3",
+        match=r"domains\['plan'\]='dtype': the column's categorical dtype has 4 "
+        "categories, more than max_categories=3",
     ):
-        DPSynthesizer(max_categories=3).anonymize(small)
+        DPSynthesizer(max_categories=3, domains={"plan": "dtype"}).anonymize(small)
 
 
 def test_a_declared_set_is_sorted(small):
@@ -196,6 +203,141 @@ def test_codecs_map_values_outside_the_domain():
     assert ages.outside_share == pytest.approx(0.4)
 
 
+# -- pandas categoricals ------------------------------------------------------
+
+N_CATEGORICAL_RELEASES = 25
+# A selection delta of 0.5e-12 per release: a one-row value is kept in one of
+# 25 releases with probability at most 1.25e-11.
+TINY_DELTA = 1e-12
+
+
+def categorical_diagnoses(n: int = 2000) -> pd.DataFrame:
+    """diagnosis_table, its diagnoses converted the usual way: the dtype's
+    categories are the data's values, RARE_HIV (one row) among them."""
+    table = diagnosis_table(rare="RARE_HIV", n=n)
+    return table.astype({"diagnosis": "category"})
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_categories_from_astype_are_private(caplog):
+    table = categorical_diagnoses()
+    assert list(table["diagnosis"].cat.categories) == ["A", "B", "RARE_HIV"]
+    for _ in range(N_CATEGORICAL_RELEASES):
+        # No random_state: fresh randomness every release (OpenDP's noise
+        # cannot be seeded anyway).
+        synth = DPSynthesizer(epsilon=1.0, delta=TINY_DELTA)
+        with caplog.at_level(logging.WARNING, logger="anomed_anonymizer.tabular"):
+            anon, _ = synth.anonymize(table)
+        # Neither the values nor the dtype publish the one-row value; A and B
+        # (about 1000 rows against a threshold of about 95) are kept with
+        # probability 1 - 1e-100.
+        assert "RARE_HIV" not in set(anon["diagnosis"])
+        assert list(anon["diagnosis"].cat.categories) == ["A", "B", "other"]
+        assert set(anon["diagnosis"]) <= {"A", "B", "other"}
+        assert anon["smoker"].dtype == table["smoker"].dtype
+        assert len(anon) == len(table) and list(anon.columns) == list(table.columns)
+    assert "column 'diagnosis' is a pandas categorical" in caplog.text
+    assert "domains={'diagnosis': 'dtype'}" in caplog.text
+    record = synth.budget_record()
+    assert [s["step"] for s in record["steps"]] == ["categories", "synthesizer"]
+    assert list(record["steps"][0]["columns"]) == ["diagnosis"]
+    assert record["columns"]["diagnosis"]["domain"] == "selected"
+    assert record["columns"]["diagnosis"]["n_categories"] == 2
+    assert record["public_assumptions"][0] == (
+        "the column names and dtypes, except the categories of the pandas "
+        "categoricals 'diagnosis', private (the category selection's)"
+    )
+    # smoker's bool dtype still fixes its categories.
+    assert record["columns"]["smoker"]["domain"] == "dtype"
+    assert synth.domains_["diagnosis"] == ["A", "B"]
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_categories_of_a_larger_table_are_private_too():
+    # Converted, then filtered: the dtype holds a category the table lacks
+    # ("C"), as a codebook would, and the one-row value beside it. No rule
+    # on the data can tell the two apart, so neither is published.
+    full = pd.concat(
+        [
+            diagnosis_table(rare="RARE_HIV", n=2000),
+            pd.DataFrame({"diagnosis": ["C"] * 50, "smoker": False}),
+        ],
+        ignore_index=True,
+    ).astype({"diagnosis": "category"})
+    table = full[full["diagnosis"] != "C"].reset_index(drop=True)
+    assert list(table["diagnosis"].cat.categories) == ["A", "B", "C", "RARE_HIV"]
+    synth = DPSynthesizer(epsilon=1.0, delta=TINY_DELTA)
+    anon, _ = synth.anonymize(table)
+    # Fails with probability at most 5e-13 (RARE_HIV kept) plus 1e-100.
+    assert list(anon["diagnosis"].cat.categories) == ["A", "B", "other"]
+    assert synth.budget_record()["columns"]["diagnosis"]["domain"] == "selected"
+
+
+@needs_snsynth
+@pytest.mark.slow
+def test_a_categorical_declared_in_domains_publishes_the_declaration():
+    table = categorical_diagnoses(n=600)
+    # A codebook: its categories, in its order, then "other" for the values
+    # outside it (always there, so the dtype does not say whether any was).
+    synth = DPSynthesizer(epsilon=1.0, domains={"diagnosis": ["B", "A", "C"]})
+    anon, _ = synth.anonymize(table)
+    assert list(anon["diagnosis"].cat.categories) == ["B", "A", "C", "other"]
+    assert set(anon["diagnosis"]) <= {"A", "B", "C", "other"}
+    assert synth.domains_["diagnosis"] == ["B", "A", "C"]
+    record = synth.budget_record()
+    assert [s["step"] for s in record["steps"]] == ["synthesizer"]
+    assert record["columns"]["diagnosis"]["domain"] == "declared"
+    assert record["public_assumptions"][0] == "the column names and dtypes"
+    assert any(
+        "declared domains" in a and "'diagnosis'" in a
+        for a in record["public_assumptions"]
+    )
+
+    # "dtype": the dtype's own categories are public, RARE_HIV included (the
+    # data owner says so), and the release keeps the dtype.
+    synth = DPSynthesizer(epsilon=1.0, domains={"diagnosis": "dtype"})
+    anon, _ = synth.anonymize(table)
+    assert anon.dtypes.equals(table.dtypes)
+    assert synth.domains_["diagnosis"] == ["A", "B", "RARE_HIV"]
+    record = synth.budget_record()
+    assert [s["step"] for s in record["steps"]] == ["synthesizer"]
+    assert record["columns"]["diagnosis"]["domain"] == "dtype"
+    assert any(
+        "categories the dtypes fix" in a and "'diagnosis'" in a
+        for a in record["public_assumptions"]
+    )
+
+
+def test_a_categorical_is_released_with_the_published_categories_only():
+    rng = np.random.default_rng(0)
+    dtype = pd.CategoricalDtype(["A", "B", "RARE"])
+    strings = CategoricalCodec(
+        "d", dtype, pd.Index(["A", "B"], dtype=object), "selected", "other"
+    )
+    codes = strings.encode(pd.Series(["B", "RARE", "A"], dtype=dtype))
+    np.testing.assert_array_equal(codes, [1, 2, 0])
+    released = strings.decode(codes, rng)
+    assert list(released) == ["B", "other", "A"]
+    assert list(released.cat.categories) == ["A", "B", "other"]
+
+    # Numbers: the nearest published one, no "other"; order and dtype kept.
+    dtype = pd.CategoricalDtype([5, 1, 3], ordered=True)
+    numbers = CategoricalCodec("n", dtype, pd.Index([1, 5]), "selected")
+    codes = numbers.encode(pd.Series([5, 1, 3], dtype=dtype))
+    np.testing.assert_array_equal(codes, [1, 0, 0])
+    released = numbers.decode(codes, rng)
+    assert released.dtype == pd.CategoricalDtype([1, 5], ordered=True)
+    assert list(released) == [5, 1, 1]
+
+    # Declared public ("dtype"): the input's dtype, unused categories too.
+    dtype = pd.CategoricalDtype(["plus", "basic", "gold"])
+    public = CategoricalCodec("p", dtype, dtype.categories, "dtype")
+    released = public.decode(public.encode(pd.Series(["basic"], dtype=dtype)), rng)
+    assert released.dtype == dtype
+
+
 # -- reproducibility ---------------------------------------------------------
 
 
@@ -216,6 +358,33 @@ def test_random_state_fixes_everything_but_the_opendp_noise(monkeypatch):
     other, _ = DPSynthesizer(random_state=8, domains=domains).anonymize(table)
     pd.testing.assert_frame_equal(first, again)
     assert not first.equals(other)
+
+
+def test_without_random_state_a_global_numpy_seed_does_not_reach_smartnoise():
+    # MST's and AIM's exponential mechanism draws from np.random: a program
+    # that seeded it (np.random.seed(0) is common) must not hand it a stream
+    # anyone can replay.
+    from anomed_anonymizer.tabular.synthesis.smartnoise import numpy_global_seed
+
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    with numpy_global_seed(None):
+        drawn = np.random.random(4)
+    assert not np.allclose(drawn, np.random.RandomState(0).random(4))
+    # And the program's own stream goes on where it was.
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_the_builtin_example_seeds_dp_synthesis_only_when_told(monkeypatch, tmp_path):
+    # Its source is public: a default seed there would be a known seed.
+    monkeypatch.setenv("CHALLENGE_HOST", "localhost:1")
+    monkeypatch.setenv("ANOMED_TABULAR_ANONYMIZER", "dp-synthesis")
+    monkeypatch.setenv("ANOMED_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.delenv("ANOMED_SEED", raising=False)
+    module = importlib.import_module("anomed_anonymizer.examples.tabular_builtin")
+    assert importlib.reload(module).anonymizer.random_state is None
+    monkeypatch.setenv("ANOMED_SEED", "7")
+    assert importlib.reload(module).anonymizer.random_state == 7
 
 
 # -- AIM ---------------------------------------------------------------------
@@ -305,9 +474,12 @@ def small() -> pd.DataFrame:
             r"domains\['smoker'\]: the column's bool dtype fixes its categories",
         ),
         (
-            {"domains": {"plan": ["basic"]}},
-            r"domains\['plan'\]: the column's categorical dtype fixes its categories",
+            {"domains": {"city": "dtype"}},
+            r"domains\['city'\]='dtype' declares the categories of a pandas "
+            "categorical public, but the column has dtype",
         ),
+        ({"domains": {"plan": ["basic", 1]}}, r"domains\['plan'\] must list strings"),
+        ({"domains": {"plan": "basic"}}, r"domains\['plan'\] must be a collection"),
         (
             {"categorical_columns": ["children"], "domains": {"children": [0, 1.5]}},
             r"domains\['children'\] holds values a column of dtype int64 cannot hold",
@@ -319,8 +491,9 @@ def small() -> pd.DataFrame:
         ({"selection_eps": -1}, "selection_eps must be >= 0, got -1.0"),
         (
             {"selection_eps": 0, "domains": {"age": (0, 120)}},
-            r"selection_eps=0, but the categorical columns \['city'\] have no "
-            "declared domain",
+            # plan's categories are undeclared: private, like city's.
+            r"selection_eps=0, but the categorical columns \['city', 'plan'\] "
+            "have no declared domain",
         ),
         ({"other_category": ""}, "other_category must be a non-empty string"),
         (

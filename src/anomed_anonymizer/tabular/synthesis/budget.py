@@ -146,12 +146,27 @@ def public_assumptions(
     declared: list[Hashable],
     dtype_domains: list[Hashable],
     other: str | None,
+    private_categoricals: list[Hashable] | None = None,
 ) -> list[str]:
     """What the release takes as public, beyond what its budget paid for.
 
-    ``row_count_uses`` says why the row count is public (empty: it is not).
+    ``row_count_uses`` says why the row count is public (empty: it is not);
+    ``private_categoricals`` names the pandas categoricals whose categories
+    were not declared, so that the dtypes' assumption leaves them out.
+
+    Examples
+    --------
+    >>> first = public_assumptions([], [], [], None, private_categoricals=["plan"])[0]
+    >>> first.endswith("categoricals 'plan', private (the category selection's)")
+    True
     """
     assumptions = ["the column names and dtypes"]
+    if private_categoricals:
+        assumptions[0] += (
+            ", except the categories of the pandas categoricals "
+            + ", ".join(repr(str(label)) for label in private_categoricals)
+            + ", private (the category selection's)"
+        )
     if row_count_uses:
         assumptions.append(f"the row count ({'; '.join(row_count_uses)})")
     if declared:
@@ -161,7 +176,8 @@ def public_assumptions(
         )
     if dtype_domains:
         assumptions.append(
-            "the categories the dtypes fix (bool, pandas categorical) of "
+            "the categories the dtypes fix (bool, or a pandas categorical "
+            f"declared {'dtype'!r}) of "
             + ", ".join(repr(str(label)) for label in dtype_domains)
         )
     if other is not None:

@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as pdt
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
@@ -25,12 +24,15 @@ from .budget import (
     selection_step,
 )
 from .domains import (
+    DTYPE,
     BinnedCodec,
     CategoricalCodec,
     Codec,
+    DtypeCategories,
     Role,
     check_declared_domains,
     implicit_categories,
+    numeric_categories,
     observed_codes,
 )
 from .params import (
@@ -109,13 +111,16 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
         data: for a categorical column the collection of its categories (a
         list or set), for a binned numeric column its ``(lower, upper)``
         range, e.g. ``{"diagnosis": ["flu", "cold", "HIV"], "age": (0,
-        120)}``. Used as given and free of budget; see Notes for values
-        outside them.
+        120)}``; for a pandas categorical also ``"dtype"``, which declares
+        the categories of its dtype public (they are a codebook, not derived
+        from the data). Used as given and free of budget; see Notes for
+        values outside them.
     selection_eps : float or None, default None
         The part of ``epsilon`` spent on choosing the categories of
-        categorical columns without a declared domain (or one their dtype
-        fixes), split evenly between them. ``None`` takes ``0.3 * epsilon``
-        when some column needs it.
+        categorical columns without a declared domain (pandas categoricals
+        included; bool columns excepted, their dtype fixes it), split evenly
+        between them. ``None`` takes ``0.3 * epsilon`` when some column needs
+        it.
     other_category : str, default "other"
         The value that stands for "outside the domain" in string columns.
 
@@ -147,13 +152,18 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
     Notes
     -----
     **The "same" representation.** The output has the input's columns, in the
-    input's order, with the input's dtypes, and ``n_rows`` rows with a fresh
+    input's order, with the input's dtypes (a pandas categorical's categories
+    aside, see below), and ``n_rows`` rows with a fresh
     ``RangeIndex``: the rows are synthetic, none stands for an input row, and
     they come in random order. A categorical column holds values of its
-    domain, or ``other_category`` (string columns only); a binned column holds
+    domain, or ``other_category`` (unless numeric); a binned column holds
     values drawn uniformly within a bin, inside its bounds; integer columns
     are rounded (and kept within their dtype's range), bool columns stay
-    bool, pandas categoricals keep their categories.
+    bool. A pandas categorical stays categorical (with the input's
+    ``ordered``), but its dtype holds the published categories only: those
+    of its domain, in the domain's order, then ``other_category`` unless its
+    categories are numbers; the input's dtype itself where it is declared
+    ``"dtype"``.
 
     **Domains: declared or private.** The synthesizer may only emit values of
     a domain that does not depend on the data beyond what the budget paid for:
@@ -166,10 +176,16 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
       "clipped" like any category, so the share of them in the output
       (``outside_share`` in the record) is a differentially private estimate;
       no exact count of out-of-domain values is released anywhere.
-    - *Fixed by the dtype*: bool columns (``False``, ``True``) and pandas
-      categoricals (their categories, which the output's dtype publishes
-      anyway).
-    - *Private*, for every other column. Categories: each observed value is
+    - *Fixed by the dtype*: bool columns (``False``, ``True``), and pandas
+      categoricals declared ``domains={label: "dtype"}`` (their dtype's
+      categories, unused ones included, as the output's dtype).
+    - *Private*, for every other column, pandas categoricals included: their
+      categories may come from the data (``astype("category")`` takes the
+      values that occur, a one-row value with them), and the data cannot
+      tell such a dtype from a codebook (a column converted, then filtered,
+      has unused categories as a codebook does; a codebook may occur in
+      full), so an undeclared one is taken as private and logged as a
+      warning that says how to declare it. Categories: each observed value is
       kept if its count plus discrete Laplace noise reaches a threshold
       (:mod:`anomed_anonymizer.tabular.synthesis.selection` derives it from
       the step's epsilon and delta: about ``1 + ln(1/delta) / epsilon``
@@ -187,11 +203,13 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
     delta); :meth:`budget_record` lists them.
 
     **Public assumptions.** The guarantee covers the table's contents given
-    what is public: the column names and dtypes, declared domains, the
-    categories that dtypes fix, ``other_category`` and, unless ``synthesizer
-    ="aim"`` with ``n_rows`` and ``delta`` given, the row count (MST uses it
-    as its known total; the default ``n_rows`` and ``delta`` derive from it).
-    :meth:`budget_record` lists those that applied.
+    what is public: the column names and dtypes (but not the categories of
+    undeclared pandas categoricals), declared domains, the categories that
+    dtypes fix (bool, categoricals declared ``"dtype"``), ``other_category``
+    and, unless ``synthesizer="aim"`` with ``n_rows`` and ``delta`` given,
+    the row count (MST uses it as its known total; the default ``n_rows``
+    and ``delta`` derive from it). :meth:`budget_record` lists those that
+    applied, and names the categoricals whose categories were private.
 
     **Reproducibility.** All privacy noise -- the bounds' Laplace histogram,
     the selection's discrete Laplace counts, MST's and AIM's Gaussian
@@ -205,7 +223,10 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
     the placing of numbers within their bins. Given the same noisy
     measurements, the release is then identical. A publicly known seed makes
     the exponential mechanism's choice predictable, so leave it ``None`` for
-    a real release. Seeding the global generator is not thread-safe: other
+    a real release: then NumPy's global generator is seeded from fresh OS
+    entropy for the call (and restored afterwards), so that a
+    ``np.random.seed`` elsewhere in the program does not reach the
+    mechanism either. Seeding the global generator is not thread-safe: other
     threads drawing from ``np.random`` meanwhile see (and shift) the seeded
     stream.
 
@@ -350,7 +371,8 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
             ``"delta"``, ``"noise_scale"``, ``"threshold"`` and
             ``"n_kept"``), ``"composition"``, ``"n_rows"``, ``"columns"``
             (per column ``{"kind": "categorical", "domain": "declared" |
-            "dtype" | "selected", "n_categories": k, "other": label or None,
+            "dtype" (bool, or declared ``"dtype"``) | "selected",
+            "n_categories": k, "other": label or None,
             "outside_share": s}`` or ``{"kind": "binned", "n_bins": b,
             "lower": lo, "upper": hi, "bounds": "declared" | "dp",
             "outside_share": s}``, where ``s`` is the share of synthetic rows
@@ -415,6 +437,11 @@ class DPSynthesizer(TabularDataAnonymizer, BaseEstimator):
             row_count_uses=row_count_uses(
                 synthesizer, self.n_rows is None, self.delta is None
             ),
+            categorical_dtypes=[
+                c
+                for c in table.columns
+                if isinstance(table[c].dtype, pd.CategoricalDtype)
+            ],
         )
 
 
@@ -437,6 +464,7 @@ class _Settings:
     eps_bounds: float
     eps_selection: float
     row_count_uses: list[str]
+    categorical_dtypes: list[Hashable]
 
     @property
     def delta_selection(self) -> float:
@@ -463,11 +491,21 @@ class _Settings:
             columns={str(c): codec.describe() for c, codec in codecs.items()},
             public_assumptions=public_assumptions(
                 self.row_count_uses,
-                list(self.declared),
+                [
+                    c
+                    for c, v in self.declared.items()
+                    if not isinstance(v, DtypeCategories)
+                ],
                 dtype_domains,
                 self.other if uses_other else None,
+                private_categoricals=self.private_categoricals,
             ),
         )
+
+    @property
+    def private_categoricals(self) -> list[Hashable]:
+        """The pandas categoricals whose categories the selection chooses."""
+        return [c for c in self.needs_selection if c in self.categorical_dtypes]
 
 
 def _undeclared(
@@ -502,6 +540,19 @@ def _private_domains(
     if settings.needs_selection:
         k = len(settings.needs_selection)
         selections = {}
+        for label in settings.private_categoricals:
+            _logger.warning(
+                "column %r is a pandas categorical whose categories are not "
+                "declared: they are taken as private (astype('category') takes "
+                "them from the data) and chosen by the private selection, like a "
+                "string column's; to publish them, declare domains={%r: %r} (the "
+                "dtype's categories are public) or domains={%r: [...]} (a "
+                "codebook)",
+                label,
+                label,
+                DTYPE,
+                label,
+            )
         for label in settings.needs_selection:
             selections[label], categories[label] = _select(
                 table[label],
@@ -533,10 +584,12 @@ def _categorical_codec(
     implicit = implicit_categories(series)
     if implicit is not None:
         return CategoricalCodec(label, series.dtype, implicit, "dtype")
+    declared = settings.declared.get(label)
+    if isinstance(declared, DtypeCategories):
+        return CategoricalCodec(label, series.dtype, declared.categories, "dtype")
     assert categories is not None
     source = "declared" if label in settings.declared else "selected"
-    numeric = pdt.is_numeric_dtype(series.dtype)
-    other = None if numeric else settings.other
+    other = None if numeric_categories(series) else settings.other
     return CategoricalCodec(label, series.dtype, categories, source, other)
 
 
@@ -550,7 +603,7 @@ def _select(
     codes, values = observed_codes(series)
     selection = select_categories(codes, *budget, max_categories)
     kept = values.take(selection.kept)
-    if pdt.is_numeric_dtype(series.dtype):
+    if numeric_categories(series):
         if not len(kept):
             raise ValueError(
                 f"no value of the numeric column {label!r} passed the private "
@@ -558,7 +611,9 @@ def _select(
                 f"at epsilon {selection.epsilon:.3g}): declare its categories in "
                 "domains, or raise selection_eps"
             )
-        return selection, pd.Index(kept)
+        # Sorted, for the nearest-value mapping (a categorical's categories
+        # need not be).
+        return selection, kept.sort_values()
     # A value that reads like the "other" label joins the other values.
     kept = pd.Index([v for v in kept if v != other], dtype=object)
     if not len(kept):

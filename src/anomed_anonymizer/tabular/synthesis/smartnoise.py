@@ -185,15 +185,32 @@ def _code_transformer(snsynth: Any, n_codes: int) -> Any:
 def numpy_global_seed(seed: int | None) -> Iterator[None]:
     """Seed NumPy's global generator for the block, then restore its state.
 
-    snsynth and mbi draw from ``np.random`` (MST's and AIM's choice of
-    marginals, MST's spreading of merged categories, the sampling of rows);
-    other users of ``np.random`` see no difference afterwards.
+    snsynth and mbi draw from ``np.random`` (MST's and AIM's exponential
+    mechanism choosing marginals, MST's spreading of merged categories, the
+    sampling of rows); other users of ``np.random`` see no difference
+    afterwards. ``None`` seeds it from fresh OS entropy rather than leaving it
+    as it is: a program that called ``np.random.seed(0)`` beforehand (as many
+    do, for reproducible models) would otherwise hand the exponential
+    mechanism a stream anyone who reads the program can replay, and a choice
+    made with known randomness is not differentially private.
+
+    Examples
+    --------
+    >>> saved = np.random.get_state()
+    >>> np.random.seed(0)
+    >>> replayed = np.random.RandomState(0).random()
+    >>> with numpy_global_seed(None):
+    ...     fresh = np.random.random()
+    >>> fresh != replayed, np.random.random() == replayed
+    (True, True)
+    >>> np.random.set_state(saved)
     """
-    if seed is None:
-        yield
-        return
     state = np.random.get_state()
-    np.random.seed(seed)
+    if seed is None:
+        fresh = np.random.RandomState(np.random.MT19937(np.random.SeedSequence()))
+        np.random.set_state(fresh.get_state())
+    else:
+        np.random.seed(seed)
     try:
         yield
     finally:

@@ -105,7 +105,7 @@ def run_tabular_demo(
             if synthesis and importlib.util.find_spec("snsynth") is None:
                 result.skipped.append(SYNTH_MISSING)
                 continue
-            server = _serve_anonymizer(title, env, servers[0].host, seed, work)
+            server = _serve_anonymizer(title, env, servers[0].host, work)
             servers.append(server)
             result.audits[title], result.scores[title] = _fit_score_audit(
                 title, server.url, original, control, seed, n_attacks
@@ -151,7 +151,7 @@ def _cli(*args: str) -> list[str]:
 
 
 def _serve_anonymizer(
-    title: str, env: dict[str, str], challenge: str, seed: int, work: Path
+    title: str, env: dict[str, str], challenge: str, work: Path
 ) -> ServerProcess:
     port = free_port()
     name = title.lower().replace(" ", "-").replace("=", "")
@@ -165,7 +165,7 @@ def _serve_anonymizer(
             **env,
             "CHALLENGE_HOST": challenge,
             "ANOMED_OUTPUT_DIR": str(work / name),
-            "ANOMED_SEED": str(seed),
+            # No ANOMED_SEED: DP synthesis must not draw from a public seed.
         },
     )
 

@@ -231,3 +231,48 @@ def test_concurrent_fits_in_one_worker_give_one_fit_and_503s(fake_challenge, tmp
     assert first == 201
     assert others == [503] * 9
     assert len(fits) == 1
+
+
+_PARQUET_BOMB = """
+import io, resource
+import pyarrow as pa
+import pyarrow.parquet as pq
+from anomed_anonymizer.wire import PayloadTooLargeError, decode_table
+# One 200 KB string in 10,000 rows, dictionary encoded (pyarrow's default) and
+# written 100 rows at a time: 2 GB once read, about 100 KB as a file.
+buffer = io.BytesIO()
+part = pa.table({"text": pa.array(["a" * 200_000] * 100), "x": pa.array(range(100))})
+with pq.ParquetWriter(buffer, part.schema, compression="zstd") as writer:
+    for _ in range(100):
+        writer.write_table(part)
+data = buffer.getvalue()
+del part
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    decode_table(data, max_decompressed_bytes=64 << 20)
+except PayloadTooLargeError as exc:
+    print("refused", len(data), exc)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("peak_growth_kib", after - before)
+"""
+
+
+@pytest.mark.slow
+def test_a_parquet_string_bomb_is_refused_before_it_is_materialised():
+    # A hostile challenge's 12 KB leaky table (one long string, dictionary
+    # encoded) peaked the tabular worker at 6.3 GB; run in a process of its
+    # own so that its peak memory is its own.
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PARQUET_BOMB],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert "refused" in lines, result.stdout
+    assert int(lines["refused"].split()[0]) < 1 << 20  # small on the wire
+    assert int(lines["peak_growth_kib"]) < 256 * 1024  # far from 2 GB

@@ -377,3 +377,38 @@ def test_a_small_body_that_inflates_large_never_runs_on_the_loop():
     asyncio.run(serve([small] * (runs + 1) + [bomb]))
     loop_thread = threading.current_thread().name
     assert [name == loop_thread for name in threads] == [False] * runs + [True, False]
+
+
+def test_a_heavy_body_queues_apart_from_small_requests():
+    import numpy as np
+
+    from anomed_anonymizer.wire import encode_named_arrays
+
+    release = threading.Event()
+    entered = threading.Event()
+    threads: list[tuple[int, str]] = []
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read()
+        threads.append((len(body), threading.current_thread().name))
+        if len(body) > 1000:
+            entered.set()
+            release.wait(60)
+        start_response("201 Created", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    bridge = BufferingBridge(app, max_body_bytes=1 << 20, request_timeout=30)
+    bomb = encode_named_arrays({"X": np.zeros((1000, 1000))}, compress=True)
+
+    async def scenario():
+        held = asyncio.ensure_future(_post(bridge, "/predict", bomb)[0])
+        await asyncio.get_running_loop().run_in_executor(None, entered.wait, 60)
+        call, sent = _post(bridge, "/predict", b"ab")
+        await asyncio.wait_for(call, 60)  # not behind the heavy one
+        assert sent[0]["status"] == 201
+        assert not held.done()
+        release.set()
+        await held
+
+    asyncio.run(scenario())
+    assert threads[0][1].startswith("heavy") and threads[1][1].startswith("request")

@@ -51,7 +51,11 @@ answered at once whatever the worker is busy with.
 What decides "a small body" for the loop is what it inflates to: an ``.npz``
 body whose directory declares more than :data:`INLINE_MAX_BODY_BYTES`
 inflated (or that is not a plain small archive) runs on a thread, however
-few bytes it has (a 258 KB body inflates to 265 MB).
+few bytes it has (a 258 KB body inflates to 265 MB); such heavy requests
+queue on a thread of their own, so a small request never waits behind their
+decoding. The model is still called for one request at a time: the
+templates' resources hold a lock around it (a small ``/predict`` waits for a
+heavy one's prediction, not for its decoding or validation).
 """
 
 from __future__ import annotations
@@ -172,6 +176,7 @@ class BufferingBridge:
         self.max_body_bytes = max_body_bytes
         self.request_timeout = request_timeout
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="request")
+        self._heavy = ThreadPoolExecutor(1, thread_name_prefix="heavy")
         self._dedicated_paths = frozenset(dedicated_paths)
         self._inline_paths = frozenset(inline_paths) - self._dedicated_paths
         self._concurrent_paths = frozenset(concurrent_paths) - self._dedicated_paths
@@ -197,7 +202,10 @@ class BufferingBridge:
         if body is None:
             return
         large = len(body) >= memory.MMAP_THRESHOLD_BYTES
-        inline = self._runs_inline(scope["path"], body)
+        heavy = not isinstance(body, bytes) or (
+            _inflated_size(body) > INLINE_MAX_BODY_BYTES
+        )
+        inline = self._runs_inline(scope["path"], heavy)
         environ = _environ(scope, body)
         del body  # the environ's stream holds it until the app has read it
         started = time.perf_counter()
@@ -205,7 +213,7 @@ class BufferingBridge:
             status, headers, chunks, seconds = self._run_app(environ)
         else:
             status, headers, chunks, seconds = await self._run_on_thread(
-                scope["path"], environ
+                scope["path"], environ, heavy
             )
         self._note_duration(scope["path"], seconds)
         del environ  # nothing of the request outlives its answer
@@ -229,7 +237,7 @@ class BufferingBridge:
         )
         await send({"type": "http.response.body", "body": answer})
 
-    def _runs_inline(self, path: str, body: bytes | ChunkedBody) -> bool:
+    def _runs_inline(self, path: str, heavy: bool) -> bool:
         """Whether this request runs on the loop: a static path always; else
         it may, its route has been quick, its body is small also once
         inflated, and no other request is running (the model may be in use
@@ -241,20 +249,22 @@ class BufferingBridge:
             and self._quick_runs.get(path, 0) >= INLINE_AFTER_QUICK_RUNS
             and self._running == 0
             and self._dedicated_running == 0
-            and isinstance(body, bytes)
-            and _inflated_size(body) <= INLINE_MAX_BODY_BYTES
+            and not heavy
         )
 
     async def _run_on_thread(
-        self, path: str, environ: dict[str, Any]
+        self, path: str, environ: dict[str, Any], heavy: bool = False
     ) -> tuple[int, list, list[bytes], float]:
         loop = asyncio.get_running_loop()
         if path not in self._dedicated_paths:
+            # Heavy bodies (large, or declaring a large inflated size) queue
+            # on a lane of their own: a small request never waits behind
+            # one's decoding (the model itself is called for one request at
+            # a time: the templates' resources hold a lock around it).
+            executor = self._heavy if heavy else self._executor
             self._running += 1
             try:
-                return await loop.run_in_executor(
-                    self._executor, self._run_app, environ
-                )
+                return await loop.run_in_executor(executor, self._run_app, environ)
             finally:
                 self._running -= 1
         if self._dedicated_running >= self._dedicated_threads:

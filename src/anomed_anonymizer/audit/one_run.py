@@ -503,8 +503,10 @@ class OneRunAudit:
     seed : int | None, optional
         Seeds the canaries, their labels and their inclusion (and the
         tie-breaking of equal scores); ``None`` draws 63 bits of OS entropy,
-        recorded in the result. The model is never seeded by the audit: a
-        DP model draws its own fresh noise.
+        recorded in the result. A seed repeats an audit; fix it before
+        auditing, since trying seeds until one gives a large bound voids the
+        confidence. The model is never seeded by the audit: a DP model draws
+        its own fresh noise.
 
     Attributes
     ----------

@@ -3,14 +3,25 @@
 :class:`MembershipAudit` attacks a target with label-only attacks (what
 AnoMed's attackers get from ``/predict``) and, where the model exposes scores,
 with LiRA and RMIA on reference models; every figure comes with a confidence
-interval (needs the ``audit`` extra). :func:`audit_server_factory` serves
-ART's attack with the routes of an AnoMed deanonymizer.
+interval (needs the ``audit`` extra). :class:`OneRunAudit` trains once with
+mislabelled canaries and bounds epsilon from below (Steinke, Nasr & Jagielski
+2023), to set beside the epsilon a DP model claims.
+:func:`audit_server_factory` serves ART's attack with the routes of an AnoMed
+deanonymizer.
 """
 
 from .app import audit_server_factory
 from .auditor import MembershipAudit
 from .label_only import ARTBlackBoxAttack, NoiseRobustnessAttack
 from .metrics import FPR_LEVELS, AttackMetrics, evaluate_scores
+from .one_run import (
+    CanarySet,
+    GuessOutcome,
+    OneRunAudit,
+    OneRunResult,
+    epsilon_lower_bound,
+    one_run_p_value,
+)
 from .plot import plot_roc
 from .report import AttackResult, AuditReport
 from .targets import RemotePredictor
@@ -21,10 +32,16 @@ __all__ = [
     "AttackMetrics",
     "AttackResult",
     "AuditReport",
+    "CanarySet",
+    "GuessOutcome",
     "MembershipAudit",
     "NoiseRobustnessAttack",
+    "OneRunAudit",
+    "OneRunResult",
     "RemotePredictor",
     "audit_server_factory",
+    "epsilon_lower_bound",
     "evaluate_scores",
+    "one_run_p_value",
     "plot_roc",
 ]

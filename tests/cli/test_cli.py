@@ -393,6 +393,12 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
     assert report["n_members"] == report["n_non_members"] == 284
     assert len(report["attacks"]) == 7
     assert report["settings"]["dataset"] == "breast-cancer"
+    assert report["privacy"] is None  # a non-private model claims nothing
+    assert report["checks"][0]["status"] == "skipped"
+    one_run = report["one_run"]
+    assert one_run["m"] == 284 and one_run["claimed_epsilon"] is None
+    assert one_run["epsilon_lower_bound"] > 0  # an unpruned tree memorizes
+    assert "One-run DP audit: app:overfit: audited epsilon >=" in result.stdout
     assert (tmp_path / "r.md").read_text() in result.stdout
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
 
@@ -413,6 +419,10 @@ def test_audit_runs_the_readme_command_on_the_readme_example(tmp_path):
     assert "75 members vs 75 non-members (balanced)" in result.stdout
     assert "| LiRA (online) | scores |" in result.stdout
     assert "TPR at FPR 0.1%, 1.0%: n/a" in result.stdout
+    # The README's DP model: fresh noise, its claim beside the one-run audit.
+    assert "Claimed: ε = 1, δ = 0 (diffprivlib GaussianNB" in result.stdout
+    assert "Check DP training is randomized: passed" in result.stdout
+    assert "claimed epsilon 1.00 (delta 0): not contradicted" in result.stdout
 
 
 def test_audit_of_something_that_is_not_an_anonymizer_is_one_line(tmp_path):

@@ -19,6 +19,7 @@ from .label_only import (
     gap_scores,
 )
 from .metrics import evaluate_scores
+from .one_run import OneRunAudit
 from .reference import membership_design, train_reference_models
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_scores, rmia_scores
@@ -64,6 +65,11 @@ class MembershipAudit:
         Noisy queries per sample and scale.
     timeout : float, optional
         Seconds to wait for each ``/predict`` of a served target.
+    one_run_canaries : int | None, optional
+        Canaries of the one-run DP audit (:class:`~.one_run.OneRunAudit`)
+        that :meth:`run` adds: one more training, whose mislabelled canaries
+        give "audited ε ≥ x" beside the claimed ε. ``None`` takes
+        ``min(1000, n / 2)``; 0 skips it.
 
     Attributes
     ----------
@@ -85,6 +91,7 @@ class MembershipAudit:
         noise_scales: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
         noise_queries: int = 8,
         timeout: float = 60.0,
+        one_run_canaries: int | None = None,
     ) -> None:
         self.reference_models = reference_models
         self.n_jobs = n_jobs
@@ -95,6 +102,7 @@ class MembershipAudit:
         self.noise_scales = noise_scales
         self.noise_queries = noise_queries
         self.timeout = timeout
+        self.one_run_canaries = one_run_canaries
 
     def run(
         self,
@@ -160,6 +168,13 @@ class MembershipAudit:
         report = AuditReport(half, half, attacks, target, settings, notes)
         report.checks.append(check)
         report.privacy = claimed
+        if self.one_run_canaries != 0:
+            one_run = OneRunAudit(
+                canaries=self.one_run_canaries,
+                confidence=self.confidence,
+                seed=self.seed,
+            ).run(anonymizer, X, y, name=target)
+            report.one_run = one_run.to_dict()
         return report
 
     def run_black_box(

@@ -151,6 +151,9 @@ class AuditReport:
     privacy : dict | None
         The budget the audited model claims (the ``/privacy`` JSON), ``None``
         without one or when unknown.
+    one_run : dict | None
+        The one-run DP audit's result (``OneRunResult.to_dict()``): "audited
+        ε ≥ x" beside the claim; ``None`` where it did not run.
     """
 
     n_members: int
@@ -161,6 +164,7 @@ class AuditReport:
     notes: list[str] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     privacy: dict[str, Any] | None = None
+    one_run: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # One family: every attack of this audit, tested on the same samples.
@@ -212,6 +216,7 @@ class AuditReport:
             "notes": self.notes,
             "privacy": self.privacy,
             "checks": [check.to_dict() for check in self.checks],
+            "one_run": self.one_run,
             "attacks": [attack.to_dict() for attack in self.attacks],
         }
 

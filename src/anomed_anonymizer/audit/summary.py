@@ -108,6 +108,10 @@ def _privacy_lines(report: AuditReport) -> list[str]:
         )
         for reason in (privacy.get("details") or {}).get("void_reasons", []):
             lines.append(f"- **The claimed ε does not hold: {reason}.**")
+    if report.one_run is not None:
+        one_run = report.one_run
+        text = f"One-run DP audit: {one_run['summary']}."
+        lines.append(f"- **{text}**" if one_run.get("contradicted") else f"- {text}")
     order = {"failed": 0, "inconclusive": 1, "passed": 2, "skipped": 3}
     for check in sorted(report.checks, key=lambda c: order.get(c.status, 4)):
         text = f"Check {check.name}: {check.status} ({check.detail})."

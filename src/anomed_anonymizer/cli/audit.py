@@ -36,6 +36,7 @@ class AuditOptions:
     dataset: str = "iris"
     target: str | None = None
     reference_models: int = 16
+    one_run_canaries: int | None = None
     n_jobs: int = 1
     seed: int = 0
     json_path: Path | None = None
@@ -104,6 +105,7 @@ def run_audit(options: AuditOptions) -> int:
 
     audit = MembershipAudit(
         reference_models=options.reference_models,
+        one_run_canaries=options.one_run_canaries,
         n_jobs=options.n_jobs,
         seed=options.seed,
     )

@@ -451,6 +451,14 @@ def demo(
     "RMIA (even; 0 runs the label-only attacks only).",
 )
 @click.option(
+    "--one-run-canaries",
+    type=click.IntRange(0),
+    default=None,
+    help="Canaries of the one-run DP audit (one more training: 'audited "
+    "epsilon >= x' beside the claimed epsilon); default min(1000, n/2), 0 "
+    "skips it.",
+)
+@click.option(
     "--n-jobs",
     type=int,
     default=1,
@@ -499,7 +507,9 @@ def audit(ctx, anonymizer, **options) -> None:
     runs it, noise robustness) and, if the model has predict_proba or
     decision_function, LiRA and RMIA on reference models try to tell the
     members from the other half. Prints every attack's AUC, TPR at low FPR,
-    advantage and an epsilon lower bound, each with its confidence interval.
+    advantage and an epsilon lower bound, each with its confidence interval;
+    the claimed DP budget, whether two fits differ (a DP model's must), and a
+    one-run DP audit (audited epsilon >= x beside the claim).
     """
     from ..wire import ChallengeError
     from .audit import AuditOptions, run_audit

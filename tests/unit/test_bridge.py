@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from anomed_anonymizer.cli import bridge as bridge_module
-from anomed_anonymizer.cli.bridge import (
+from anomed_anonymizer.runtime import bridge as bridge_module
+from anomed_anonymizer.runtime.bridge import (
     BufferingBridge,
     _BodyTooLargeError,
     _CoalescingTransport,

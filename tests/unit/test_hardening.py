@@ -503,11 +503,11 @@ def test_keep_existing_is_checked_under_the_writers_lock(tmp_path):
 def test_predict_decodes_a_chunked_body_and_frees_it_as_it_reads(
     fake_challenge, tmp_path
 ):
-    """Under serve, a large body comes as 1 MiB pieces (cli/bridge.py);
+    """Under serve, a large body comes as 1 MiB pieces (runtime/bridge.py);
     /predict takes them as a file and drops each piece behind its reader.
     (falcon.testing wraps wsgi.input, so the app is called as the bridge
     calls it.)"""
-    from anomed_anonymizer.cli.bridge import _InputStream
+    from anomed_anonymizer.runtime.bridge import _InputStream
     from anomed_anonymizer.wire import ChunkedBody
 
     app = make_app(fake_challenge, tmp_path)

@@ -182,7 +182,7 @@ def test_concurrent_fits_in_one_worker_give_one_fit_and_503s(fake_challenge, tmp
     import asyncio
     import threading
 
-    from anomed_anonymizer.cli.bridge import BufferingBridge
+    from anomed_anonymizer.runtime.bridge import BufferingBridge
 
     release, entered = threading.Event(), threading.Event()
     fits = []

@@ -24,6 +24,7 @@ LAYERS = {
     "audit": 4,
     "table_audit": 4,
     "server": 4,
+    "runtime": 4,
     "examples": 5,
     "cli": 5,
     "__main__": 6,

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import click
 
+from ..runtime.serving import ServeOptions, ensure_port_free, run_gunicorn
 from ..web import CONTROL_TOKEN_ENV, install_request_id_logging
 from . import processes
 from .addresses import ADDRESS
 from .audit_table import audit_table_command
-from .serving import ServeOptions, ensure_port_free, run_gunicorn
 
 __all__ = ["CommandError", "main"]
 
@@ -682,7 +682,7 @@ def _missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandEr
 
 def _run(load, options: ServeOptions, banner: str) -> None:
     parent = os.environ.pop(processes.PARENT_PID_ENV, "")
-    if parent.isdigit() and processes._PRCTL is None:
+    if parent.isdigit() and not processes.PARENT_DEATH_SIGNAL:
         # Started by start_server where the kernel offers no parent-death
         # signal: watch the parent instead.
         processes.exit_when_parent_dies(int(parent))

@@ -14,14 +14,10 @@ No server outlives the process that started it:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +25,15 @@ from pathlib import Path
 
 import requests
 
+from ..runtime.lifetime import (
+    PARENT_DEATH_SIGNAL,
+    die_with_parent,
+    exit_when_parent_dies,
+    set_parent_death_signal,
+)
+
 __all__ = [
+    "PARENT_DEATH_SIGNAL",
     "PARENT_PID_ENV",
     "STOP_SIGNALS",
     "ServerProcess",
@@ -48,8 +52,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: Set in a child's environment to the pid of the process that started it; a
 #: child running this package's command line then exits when that one dies.
 PARENT_PID_ENV = "ANOMED_PARENT_PID"
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Terminated(BaseException):
@@ -179,78 +181,20 @@ def _signal_group(pgid: int, signum: int) -> None:
         os.killpg(pgid, signum)
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        return libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
 def _child_setup(parent_pid: int) -> Callable[[], None]:
     """What a child runs between fork and exec: default dispositions for the
     stop signals (a background job's children start with SIGINT ignored), and
     a SIGTERM for the child when its parent dies."""
-    prctl = _PRCTL
 
     def setup() -> None:
         for signum in STOP_SIGNALS:
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signum, signal.SIG_DFL)
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        set_parent_death_signal(signal.SIGTERM)
         if os.getppid() != parent_pid:  # the parent died before prctl took hold
             os.kill(os.getpid(), signal.SIGTERM)
 
     return setup
-
-
-def die_with_parent(parent_pid: int, signum: int = signal.SIGKILL) -> None:
-    """Have the kernel send this process ``signum`` when ``parent_pid`` (its
-    parent) dies, even by SIGKILL; where it cannot, watch the parent.
-
-    For gunicorn's workers (``post_fork``): a worker whose master was killed
-    would otherwise be adopted by PID 1 and keep serving, and hold the port.
-    SIGKILL by default: nobody is left to reap it gracefully, and every file
-    a server writes is replaced atomically, so nothing is lost.
-    """
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
-    else:
-        exit_when_parent_dies(parent_pid, signum=signum)
-    if os.getppid() != parent_pid:  # the parent died before prctl took hold
-        os.kill(os.getpid(), signum)
-
-
-def exit_when_parent_dies(
-    parent_pid: int, interval: float = 0.5, signum: int = signal.SIGTERM
-) -> threading.Thread:
-    """Send this process SIGTERM once ``parent_pid`` is no longer its parent.
-
-    The fallback of the parent-death signal, for systems without
-    ``PR_SET_PDEATHSIG``: a daemon thread compares ``os.getppid()`` with
-    ``parent_pid`` every ``interval`` seconds (an orphan is adopted by another
-    process).
-
-    Returns
-    -------
-    threading.Thread
-        The watching thread (already started).
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(interval)
-        os.kill(os.getpid(), signum)
-
-    thread = threading.Thread(target=watch, name="exit-when-parent-dies", daemon=True)
-    thread.start()
-    return thread
 
 
 def start_server(

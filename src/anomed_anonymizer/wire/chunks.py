@@ -2,7 +2,7 @@
 that can let go of what lies behind its reader.
 
 A server that reads a body completely before it runs the app (see
-``cli/bridge.py``) would otherwise hold the whole body beside the arrays
+``runtime/bridge.py``) would otherwise hold the whole body beside the arrays
 decoded from it. :class:`ChunkedBody` keeps the chunks as they came; once the
 ``.npz`` decoder has read the archive's directory (at its end), it calls
 :meth:`ChunkedBody.release_behind_reads`, and from then on every chunk that

@@ -23,7 +23,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..web.metrics import MULTIPROC_ENV
-from . import memory, processes
+from . import lifetime, memory
 from .bridge import BufferingBridge, make_worker_class
 
 __all__ = ["ServeOptions", "ensure_port_free", "run_gunicorn"]
@@ -106,7 +106,7 @@ def _tune_allocator(server: Any, worker: Any) -> None:
     """gunicorn's post_fork hook: the worker dies with its master (even one
     killed by SIGKILL), and memory a request frees goes back to the system
     (see :mod:`.memory`)."""
-    processes.die_with_parent(server.pid)
+    lifetime.die_with_parent(server.pid)
     memory.tune()
 
 

@@ -74,7 +74,7 @@ from typing import Any, BinaryIO, TypeVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
-from ..wire import ChunkedBody, small_inflated_size
+from ..wire import BodyHandover, ChunkedBody, small_inflated_size
 from . import memory
 
 __all__ = [
@@ -468,7 +468,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | ChunkedBody:
         parts = chunks = []
 
 
-class _InputStream:
+class _InputStream(BodyHandover):
     """``wsgi.input`` over a buffered body, which it lets go of once the app
     has read it to the end (read whole, a body of one piece is handed over
     uncopied). An app that can decode from a file takes the body with

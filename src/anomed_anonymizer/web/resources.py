@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import falcon
 
-from ..wire import PayloadTooLargeError
+from ..wire import BodyHandover, PayloadTooLargeError
 
 __all__ = ["AliveResource", "read_body", "read_body_file"]
 
@@ -87,10 +87,10 @@ def read_body_file(req: falcon.Request, max_bytes: int) -> BinaryIO:
     PayloadTooLargeError
         If the declared or actual length exceeds ``max_bytes``.
     """
-    take_file = getattr(req.env.get("wsgi.input"), "take_file", None)
-    if take_file is None:
+    stream = req.env.get("wsgi.input")
+    if not isinstance(stream, BodyHandover):
         return io.BytesIO(read_body(req, max_bytes))
-    body = take_file()
+    body = stream.take_file()
     size = body.seek(0, io.SEEK_END)
     body.seek(0)
     if size > max_bytes:

@@ -4,7 +4,7 @@ Nothing here knows about models or servers: ``server`` and ``models`` build on
 this package, never the other way round.
 """
 
-from .chunks import ChunkedBody
+from .chunks import BodyHandover, ChunkedBody
 from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 from .http import (
     ChallengeClient,
@@ -23,6 +23,7 @@ from .npz import decode_named_arrays, encode_named_arrays, small_inflated_size
 from .parquet import decode_table, encode_table
 
 __all__ = [
+    "BodyHandover",
     "ChallengeClient",
     "ChallengeError",
     "ChallengeProtocolError",

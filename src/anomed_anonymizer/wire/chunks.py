@@ -15,9 +15,23 @@ from __future__ import annotations
 import bisect
 import io
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
-__all__ = ["ChunkedBody", "Releasing"]
+__all__ = ["BodyHandover", "ChunkedBody", "Releasing"]
+
+
+@runtime_checkable
+class BodyHandover(Protocol):
+    """A ``wsgi.input`` that hands its whole body over as a file.
+
+    ``serve``'s bridge (``runtime/bridge.py``) reads a request completely
+    before the app runs; its input stream implements this, and the app's
+    body readers (``web/resources.py``) take the body as a seekable file
+    without copying it. Any other ``wsgi.input`` is read as a stream.
+    """
+
+    def take_file(self) -> BinaryIO:
+        """The unread body as a seekable file; the stream is empty after."""
 
 
 @runtime_checkable

@@ -9,6 +9,7 @@ ART's attack with the routes of an AnoMed deanonymizer.
 
 from .app import audit_server_factory
 from .auditor import MembershipAudit
+from .boundary import BoundaryDistanceAttack
 from .label_only import ARTBlackBoxAttack, NoiseRobustnessAttack
 from .metrics import FPR_LEVELS, AttackMetrics, evaluate_scores
 from .plot import plot_roc
@@ -21,6 +22,7 @@ __all__ = [
     "AttackMetrics",
     "AttackResult",
     "AuditReport",
+    "BoundaryDistanceAttack",
     "MembershipAudit",
     "NoiseRobustnessAttack",
     "RemotePredictor",

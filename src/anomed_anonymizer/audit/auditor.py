@@ -23,7 +23,7 @@ from .metrics import evaluate_scores
 from .reference import membership_design, train_reference_models
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_scores, rmia_scores
-from .splits import balance, member_split
+from .splits import balance_indices, member_split
 from .targets import (
     Predictor,
     RemotePredictor,
@@ -165,7 +165,10 @@ class MembershipAudit:
         check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
         if privacy_budget_of(self.target_) is not None:
             check, claimed = determinism_check(anonymizer, X[m], y[m], X)
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = m, n
         report = AuditReport(half, half, attacks, target, settings, notes)
+        report.indices_into = "rows of the audited data X (CLI: --dataset)"
         report.checks.append(check)
         report.privacy = claimed
         return report
@@ -207,8 +210,9 @@ class MembershipAudit:
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
         self._check_boundary_queries()
-        sets = balance(X_m, y_m, X_n, y_n, seed=self.seed)
-        size = len(sets[0])
+        keep_m, keep_n = balance_indices(y_m, y_n, seed=self.seed)
+        sets = X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+        size = len(keep_m)
         if size < _MIN_PER_SET:
             raise ValueError(
                 f"only {size} members and non-members share their labels: the "
@@ -225,7 +229,14 @@ class MembershipAudit:
             "Black box: only label-only attacks (no scores, no reference models)."
         )
         settings = self._settings(reference_models=0)
-        return AuditReport(size, size, attacks, target, settings, notes)
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = keep_m, keep_n
+        report = AuditReport(size, size, attacks, target, settings, notes)
+        report.indices_into = (
+            "rows of X_members (non-members: of X_non_members) as given (CLI: "
+            "--members/--non-members, or the challenge's training data/non-members)"
+        )
+        return report
 
     # -- attacks -------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""The decision-boundary attack (HopSkipJump distance): real models, counted
-queries, distances checked against exact ones."""
+"""The decision-boundary attack (HopSkipJump distance) and the exposure
+export: real models, counted queries, rows traced back to the data."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -179,3 +181,69 @@ def test_zero_turns_the_attack_off(noisy):
     ).run(wrapped(KNeighborsClassifier(n_neighbors=1)), X, y)
     assert BOUNDARY not in [a.name for a in report.attacks]
     assert report.settings["boundary_queries"] == 0
+
+
+# -- the JSON: scores and the most exposed rows ---------------------------------
+
+
+def test_json_names_the_most_exposed_members_of_the_strongest_attack(overfit):
+    audit, report = overfit
+    data = json.loads(report.to_json())
+    strongest = report.strongest()
+    exposed = data["most_exposed_members"]
+    assert exposed["attack"] == strongest.name
+    assert "rows of the audited data X" in exposed["indices_into"]
+    rows = exposed["rows"]
+    assert len(rows) == 10
+    by_row = dict(zip(audit.members_.tolist(), strongest.member_scores, strict=True))
+    assert {row["index"] for row in rows} <= set(by_row)  # members, not others
+    for row in rows:
+        assert row["score"] == pytest.approx(by_row[row["index"]], rel=1e-5)
+    scores = [row["score"] for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    rest = [s for i, s in by_row.items() if i not in {r["index"] for r in rows}]
+    assert max(rest) <= min(scores) * (1 + 1e-5)  # no other member scores higher
+    # Without the option, no per-sample lists: the file stays short.
+    assert all("member_scores" not in attack for attack in data["attacks"])
+
+
+def test_json_with_scores_traces_every_score_to_its_row(overfit, noisy):
+    audit, report = overfit
+    X, y = noisy
+    data = json.loads(report.to_json(include_scores=True))
+    target = audit.target_
+    for attack in data["attacks"]:
+        assert attack["member_indices"] == audit.members_.tolist()
+        assert attack["non_member_indices"] == audit.non_members_.tolist()
+        assert len(attack["member_scores"]) == len(audit.members_)
+        assert len(attack["non_member_scores"]) == len(audit.non_members_)
+        assert len(attack["most_exposed_members"]) == 10
+    boundary = next(a for a in data["attacks"] if a["name"] == BOUNDARY)
+    for key, rows in (("member", audit.members_), ("non_member", audit.non_members_)):
+        wrong = target.predict(X[rows]) != y[rows]
+        scores = np.array(boundary[f"{key}_scores"])
+        assert np.all((scores == 0) == wrong), key  # 0 exactly where misclassified
+    assert boundary["details"]["queries"] <= 100 * 2 * len(audit.members_)
+
+
+def test_black_box_indices_point_into_the_given_sets(noisy):
+    """Balancing drops rows; the indices still name rows of X_members."""
+    X, y = noisy
+    model = KNeighborsClassifier(n_neighbors=1).fit(X[:150], y[:150])
+    predict = Counting(model.predict)
+    audit = MembershipAudit(seed=1, n_bootstrap=50)
+    report = audit.run_black_box(predict, X[:150], y[:150], X[150:], y[150:])
+    assert report.n_members < 150  # subsampled
+    data = json.loads(report.to_json(include_scores=True))
+    gap = next(a for a in data["attacks"] if a["name"] == "gap")
+    rows = np.array(gap["member_indices"])
+    assert len(set(rows.tolist())) == len(rows) == report.n_members
+    expected = (model.predict(X[:150][rows]) == y[:150][rows]).astype(float)
+    np.testing.assert_array_equal(gap["member_scores"], expected)
+    rows_n = np.array(gap["non_member_indices"])
+    expected_n = model.predict(X[150:][rows_n]) == y[150:][rows_n]
+    np.testing.assert_array_equal(gap["non_member_scores"], expected_n)
+    assert "X_members" in data["most_exposed_members"]["indices_into"]
+    details = report.attack(BOUNDARY).details
+    assert details["queries"] <= 100 * 2 * report.n_members
+    assert details["queries"] < predict.rows  # the other attacks queried too

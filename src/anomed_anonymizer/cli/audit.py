@@ -36,9 +36,11 @@ class AuditOptions:
     dataset: str = "iris"
     target: str | None = None
     reference_models: int = 16
+    boundary_queries: int = 100
     n_jobs: int = 1
     seed: int = 0
     json_path: Path | None = None
+    scores: bool = False
     markdown_path: Path | None = None
     plot_path: Path | None = None
     chdir: Path = Path(".")
@@ -104,6 +106,7 @@ def run_audit(options: AuditOptions) -> int:
 
     audit = MembershipAudit(
         reference_models=options.reference_models,
+        boundary_queries=options.boundary_queries,
         n_jobs=options.n_jobs,
         seed=options.seed,
     )
@@ -113,7 +116,7 @@ def run_audit(options: AuditOptions) -> int:
     report.settings["wall_seconds"] = round(time.perf_counter() - started, 1)
     click.echo(report.to_markdown())
     if options.json_path:
-        report.to_json(options.json_path)
+        report.to_json(options.json_path, include_scores=options.scores)
         click.echo(f"JSON report: {options.json_path}")
     if options.markdown_path:
         options.markdown_path.write_text(report.to_markdown())

@@ -100,6 +100,11 @@ class BoundaryDistanceAttack:
     found_ : numpy.ndarray
         After :meth:`distances`: whether a differently labelled point was
         known for the sample (``False``: no other label among the samples).
+    points_ : numpy.ndarray
+        After :meth:`distances`: per sample, the nearest point found that
+        the model labels otherwise than the sample's true label, in the
+        original features (the sample itself where it is misclassified; NaN
+        where none was found).
 
     Examples
     --------
@@ -184,11 +189,13 @@ class BoundaryDistanceAttack:
         self.found_ = start >= 0
         diameter = float(np.linalg.norm(self.upper_ - self.lower_))
         distance = np.where(correct, diameter, 0.0)
+        self.points_ = np.where(correct[:, None], np.nan, X)
         active = np.flatnonzero(correct & self.found_)
         if len(active) == 0:
             return distance
         origin, label = z[active], labels[active]
         boundary = self._bisect(active, origin, z[start[active]], label)
+        nearest = boundary.copy()
         best = np.linalg.norm(boundary - origin, axis=1)
         for t in range(self.max_queries):
             fits = self.queries_[active] + _iteration_cost(
@@ -202,11 +209,13 @@ class BoundaryDistanceAttack:
                 t, active[rows], origin[rows], boundary[rows], label[rows], rng
             )
             boundary[rows] = stepped
-            best[rows] = np.minimum(
-                best[rows], np.linalg.norm(stepped - origin[rows], axis=1)
-            )
+            gained = np.linalg.norm(stepped - origin[rows], axis=1) < best[rows]
+            closer = rows[gained]
+            nearest[closer] = stepped[gained]
+            best[closer] = np.linalg.norm(stepped[gained] - origin[closer], axis=1)
             self.iterations_[active[rows]] += 1
         distance[active] = best
+        self.points_[active] = nearest * self.scale_ + self.center_
         return distance
 
     # -- HopSkipJump, all samples in lockstep -----------------------------------

@@ -73,8 +73,14 @@ def test_the_memorizing_model_leaks_to_the_boundary_attack(overfit):
     assert attack.threat_model == "label-only"
     assert attack.metrics.auc_ci[0] > 0.6, attack.metrics.auc_ci
     assert attack.verdict == "leaks"
-    # Members lie farther from the boundary: their median distance is larger.
-    assert np.median(attack.member_scores) > np.median(attack.non_member_scores)
+    # The distance says more than right or wrong (the gap attack): among the
+    # samples labelled correctly, members lie farther from the boundary.
+    assert attack.metrics.auc > report.attack("gap").metrics.auc + 0.1
+    members = attack.member_scores[attack.member_scores > 0]
+    others = attack.non_member_scores[attack.non_member_scores > 0]
+    u = stats.mannwhitneyu(members, others, alternative="greater")
+    assert u.statistic / (len(members) * len(others)) > 0.65
+    assert u.pvalue < 1e-6
 
 
 def test_a_regularised_model_does_not_leak_to_it(noisy):
@@ -90,10 +96,14 @@ def test_distances_are_realised_and_close_to_the_exact_ones(cancer_linear):
     correct = model.predict(Z) == y
     ratios = {}
     for budget in (100, 400):
-        distances = BoundaryDistanceAttack(model.predict, budget).distances(Z, y)
+        attack = BoundaryDistanceAttack(model.predict, budget)
+        distances = attack.distances(Z, y)
         assert np.all(distances[~correct] == 0)  # misclassified: on the boundary
-        # Each distance is that of a point the model labels otherwise, so it
-        # can only overestimate the distance to the hyperplane.
+        # Each distance is that of a point found across the boundary.
+        points = attack.points_
+        assert np.all(model.predict(points) != y)
+        np.testing.assert_allclose(np.linalg.norm(points - Z, axis=1), distances)
+        # So it can only overestimate the distance to the hyperplane.
         assert np.all(distances[correct] >= exact[correct] * (1 - 1e-9))
         ratios[budget] = np.median(distances[correct] / exact[correct])
         rho = stats.spearmanr(distances[correct], exact[correct]).statistic
@@ -227,22 +237,28 @@ def test_json_with_scores_traces_every_score_to_its_row(overfit, noisy):
 
 
 def test_black_box_indices_point_into_the_given_sets(noisy):
-    """Balancing drops rows; the indices still name rows of X_members."""
+    """Balancing drops rows of both sets; the indices still name rows of
+    X_members and X_non_members: a boundary score is 0 exactly where the
+    model mislabels the row it names."""
     X, y = noisy
-    model = KNeighborsClassifier(n_neighbors=1).fit(X[:150], y[:150])
+    # Members: more of class 0 than the non-members hold, fewer of class 1.
+    rows = np.r_[np.flatnonzero(y[:140] == 0), np.flatnonzero(y[:140] == 1)[:20]]
+    X_m, y_m, X_n, y_n = X[rows], y[rows], X[140:], y[140:]
+    model = KNeighborsClassifier(n_neighbors=15).fit(X_m, y_m)
     predict = Counting(model.predict)
-    audit = MembershipAudit(seed=1, n_bootstrap=50)
-    report = audit.run_black_box(predict, X[:150], y[:150], X[150:], y[150:])
-    assert report.n_members < 150  # subsampled
+    report = MembershipAudit(seed=1, n_bootstrap=50).run_black_box(
+        predict, X_m, y_m, X_n, y_n
+    )
     data = json.loads(report.to_json(include_scores=True))
-    gap = next(a for a in data["attacks"] if a["name"] == "gap")
-    rows = np.array(gap["member_indices"])
-    assert len(set(rows.tolist())) == len(rows) == report.n_members
-    expected = (model.predict(X[:150][rows]) == y[:150][rows]).astype(float)
-    np.testing.assert_array_equal(gap["member_scores"], expected)
-    rows_n = np.array(gap["non_member_indices"])
-    expected_n = model.predict(X[150:][rows_n]) == y[150:][rows_n]
-    np.testing.assert_array_equal(gap["non_member_scores"], expected_n)
+    boundary = next(a for a in data["attacks"] if a["name"] == BOUNDARY)
+    for key, X_s, y_s in (("member", X_m, y_m), ("non_member", X_n, y_n)):
+        rows = np.array(boundary[f"{key}_indices"])
+        assert len(set(rows.tolist())) == len(rows) == report.n_members
+        assert not np.array_equal(rows, np.arange(len(rows))), key  # rows dropped
+        wrong = model.predict(X_s[rows]) != y_s[rows]
+        assert 0 < wrong.sum() < len(rows), key
+        scores = np.array(boundary[f"{key}_scores"])
+        np.testing.assert_array_equal(scores == 0, wrong, err_msg=key)
     assert "X_members" in data["most_exposed_members"]["indices_into"]
     details = report.attack(BOUNDARY).details
     assert details["queries"] <= 100 * 2 * report.n_members

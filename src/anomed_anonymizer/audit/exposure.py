@@ -19,7 +19,13 @@ import numpy as np
 if TYPE_CHECKING:
     from .report import AttackResult
 
-__all__ = ["TOP_EXPOSED", "most_exposed", "rounded", "score_lists"]
+__all__ = [
+    "TOP_EXPOSED",
+    "most_exposed",
+    "rounded",
+    "score_lists",
+    "scoring_at_least_last",
+]
 
 #: Members listed as most exposed.
 TOP_EXPOSED = 10
@@ -65,6 +71,17 @@ def most_exposed(attack: AttackResult, top: int = TOP_EXPOSED) -> list[dict[str,
         {"index": int(indices[i]), "score": score}
         for i, score in zip(chosen, rounded(scores[chosen]), strict=True)
     ]
+
+
+def scoring_at_least_last(attack: AttackResult, top: int = TOP_EXPOSED) -> int:
+    """How many members score at least as high as the last one
+    :func:`most_exposed` lists: more than ``top`` means ties, among which
+    the list took the lowest indices (e.g. a tree's 0/1 probabilities)."""
+    scores = np.asarray(attack.member_scores, dtype=np.float64)
+    ranked = np.sort(scores[~np.isnan(scores)])[::-1]
+    if len(ranked) == 0:
+        return 0
+    return int(np.sum(ranked >= ranked[min(top, len(ranked)) - 1]))
 
 
 def score_lists(attack: AttackResult) -> dict[str, Any]:

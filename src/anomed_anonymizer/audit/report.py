@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .exposure import most_exposed, score_lists
+from .exposure import most_exposed, score_lists, scoring_at_least_last
 from .metrics import FPR_LEVELS, AttackMetrics, holm
 
 __all__ = ["AttackResult", "AuditReport", "Check"]
@@ -218,7 +218,9 @@ class AuditReport:
 
         ``most_exposed_members`` names the strongest attack (highest AUC)
         and its :data:`~.exposure.TOP_EXPOSED` members with the highest
-        scores, as rows of the audited data (``indices_into``). With
+        scores, as rows of the audited data (``indices_into``), and how many
+        members score at least as high as the last of them (more than
+        listed: ties, broken by the lower index). With
         ``include_scores`` every attack also lists each sample's score and
         row, and its own most exposed members.
         """
@@ -243,6 +245,7 @@ class AuditReport:
             "attack": strongest.name,
             "indices_into": self.indices_into,
             "rows": most_exposed(strongest),
+            "members_scoring_at_least_the_last": scoring_at_least_last(strongest),
         }
 
     def to_json(

@@ -213,6 +213,9 @@ def test_json_names_the_most_exposed_members_of_the_strongest_attack(overfit):
     assert scores == sorted(scores, reverse=True)
     rest = [s for i, s in by_row.items() if i not in {r["index"] for r in rows}]
     assert max(rest) <= min(scores) * (1 + 1e-5)  # no other member scores higher
+    last = sorted(strongest.member_scores, reverse=True)[9]
+    at_least = exposed["members_scoring_at_least_the_last"]
+    assert at_least == np.sum(strongest.member_scores >= last) >= 10
     # Without the option, no per-sample lists: the file stays short.
     assert all("member_scores" not in attack for attack in data["attacks"])
 
@@ -263,3 +266,21 @@ def test_black_box_indices_point_into_the_given_sets(noisy):
     details = report.attack(BOUNDARY).details
     assert details["queries"] <= 100 * 2 * report.n_members
     assert details["queries"] < predict.rows  # the other attacks queried too
+
+
+def test_ties_take_the_lower_index_and_are_counted():
+    from anomed_anonymizer.audit import AttackResult, evaluate_scores
+    from anomed_anonymizer.audit.exposure import most_exposed, scoring_at_least_last
+
+    members = np.array([1.0, np.nan, 3.0, 3.0, 3.0, 2.0])
+    others = np.zeros(6)
+    metrics = evaluate_scores(np.nan_to_num(members), others, n_bootstrap=20)
+    attack = AttackResult("t", "label-only", metrics, members, others)
+    attack.member_indices = np.array([50, 40, 30, 20, 10, 0])
+    assert most_exposed(attack, top=2) == [
+        {"index": 10, "score": 3.0},
+        {"index": 20, "score": 3.0},
+    ]
+    assert scoring_at_least_last(attack, top=2) == 3
+    assert [row["index"] for row in most_exposed(attack)] == [10, 20, 30, 0, 50, 40]
+    assert scoring_at_least_last(attack) == 5  # the NaN score is not counted

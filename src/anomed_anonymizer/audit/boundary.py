@@ -43,8 +43,9 @@ __all__ = ["BoundaryDistanceAttack", "min_boundary_queries"]
 BINARY_STEPS = 10
 #: Halvings of the step size before an iteration gives up on its step.
 MAX_HALVINGS = 10
-#: Rows of the distance matrix computed at once when picking starting points.
-_CHUNK = 1024
+#: Numbers held at once by the largest arrays (distances between samples,
+#: gradient probes): 32 MiB of float64, so that large audits fit in memory.
+_BLOCK = 1 << 22
 
 
 def _gradient_queries(iteration: int, init_eval: int, max_eval: int) -> int:
@@ -249,9 +250,26 @@ class BoundaryDistanceAttack:
         return result
 
     def _gradient(self, t, index, boundary, label, delta, rng) -> np.ndarray:
-        """Unit estimate of the direction in which the label changes
-        (HopSkipJump's Monte-Carlo estimate with baseline)."""
+        """Unit estimates of the directions in which the labels change
+        (HopSkipJump's Monte-Carlo estimate with baseline), a block of
+        samples per call of the model."""
         count = _gradient_queries(t, self.init_eval, self.max_eval)
+        rows = max(1, _BLOCK // (count * boundary.shape[1]))
+        return np.concatenate(
+            [
+                self._gradient_block(
+                    count,
+                    index[i : i + rows],
+                    boundary[i : i + rows],
+                    label[i : i + rows],
+                    delta[i : i + rows],
+                    rng,
+                )
+                for i in range(0, len(index), rows)
+            ]
+        )
+
+    def _gradient_block(self, count, index, boundary, label, delta, rng):
         noise = rng.standard_normal((len(index), count, boundary.shape[1]))
         noise *= self.movable_
         norms = np.linalg.norm(noise, axis=2, keepdims=True)
@@ -328,8 +346,9 @@ def _nearest_other(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """For each row, the nearest other row with another label (-1 if none)."""
     nearest = np.full(len(z), -1, np.int64)
     squares = np.einsum("ij,ij->i", z, z)
-    for first in range(0, len(z), _CHUNK):
-        block = slice(first, first + _CHUNK)
+    rows = max(1, _BLOCK // max(1, len(z)))
+    for first in range(0, len(z), rows):
+        block = slice(first, first + rows)
         gaps = squares[block, None] - 2.0 * z[block] @ z.T + squares[None, :]
         gaps[labels[block, None] == labels[None, :]] = np.inf
         best = np.argmin(gaps, axis=1)

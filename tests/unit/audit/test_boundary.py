@@ -284,3 +284,18 @@ def test_ties_take_the_lower_index_and_are_counted():
     assert scoring_at_least_last(attack, top=2) == 3
     assert [row["index"] for row in most_exposed(attack)] == [10, 20, 30, 0, 50, 40]
     assert scoring_at_least_last(attack) == 5  # the NaN score is not counted
+
+
+def test_large_audits_are_cut_into_blocks_with_the_same_result(
+    cancer_linear, monkeypatch
+):
+    from anomed_anonymizer.audit import boundary
+
+    Z, y, model, _ = cancer_linear
+    whole = BoundaryDistanceAttack(model.predict, 100)
+    expected = whole.distances(Z, y)
+    monkeypatch.setattr(boundary, "_BLOCK", 5000)  # ~16 samples' probes a call
+    blocked = BoundaryDistanceAttack(model.predict, 100)
+    np.testing.assert_array_equal(blocked.distances(Z, y), expected)
+    assert blocked.requests_ > whole.requests_
+    np.testing.assert_array_equal(blocked.queries_, whole.queries_)

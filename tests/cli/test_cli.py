@@ -381,6 +381,8 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
         "--reference-models=2",
         "--n-jobs=2",
         f"--json={tmp_path / 'r.json'}",
+        "--scores",
+        "--boundary-queries=60",
         f"--markdown={tmp_path / 'r.md'}",
         f"--plot={tmp_path / 'r.png'}",
         timeout=300,
@@ -391,7 +393,7 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
     assert "reference models" in result.stderr  # the progress bar
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["n_members"] == report["n_non_members"] == 284
-    assert len(report["attacks"]) == 7
+    assert len(report["attacks"]) == 8
     assert report["settings"]["dataset"] == "breast-cancer"
     assert report["privacy"] is None  # a non-private model claims nothing
     assert report["checks"][0]["status"] == "skipped"
@@ -399,6 +401,11 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
     assert one_run["m"] == 284 and one_run["claimed_epsilon"] is None
     assert one_run["epsilon_lower_bound"] > 0  # an unpruned tree memorizes
     assert "One-run DP audit: app:overfit: audited epsilon >=" in result.stdout
+    boundary = report["attacks"][3]
+    assert boundary["name"] == "decision boundary (HopSkipJump)"
+    assert boundary["details"]["most_queries_of_a_sample"] <= 60
+    assert len(boundary["member_scores"]) == len(boundary["member_indices"]) == 284
+    assert len(report["most_exposed_members"]["rows"]) == 10
     assert (tmp_path / "r.md").read_text() in result.stdout
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
 
@@ -434,6 +441,9 @@ def test_audit_of_something_that_is_not_an_anonymizer_is_one_line(tmp_path):
 def test_audit_usage_errors(tmp_path):
     assert run("audit").returncode == 2
     assert run("audit", "app:x", "--reference-models=3").returncode == 2
+    result = run("audit", "app:x", "--boundary-queries=9")
+    assert result.returncode == 2
+    assert "--boundary-queries" in result.stderr and "at least 41" in result.stderr
     result = run("audit", "--url=http://127.0.0.1:9/predict")
     assert result.returncode == 2
     assert "--challenge" in result.stderr

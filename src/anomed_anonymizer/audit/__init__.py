@@ -12,6 +12,7 @@ deanonymizer.
 
 from .app import audit_server_factory
 from .auditor import MembershipAudit
+from .boundary import BoundaryDistanceAttack
 from .label_only import ARTBlackBoxAttack, NoiseRobustnessAttack
 from .metrics import FPR_LEVELS, AttackMetrics, evaluate_scores
 from .one_run import (
@@ -32,6 +33,7 @@ __all__ = [
     "AttackMetrics",
     "AttackResult",
     "AuditReport",
+    "BoundaryDistanceAttack",
     "CanarySet",
     "GuessOutcome",
     "MembershipAudit",

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..models.privacy import privacy_budget_of
+from .boundary import BoundaryDistanceAttack, min_boundary_queries
 from .label_only import (
     ARTBlackBoxAttack,
     NoiseRobustnessAttack,
@@ -23,7 +24,7 @@ from .one_run import OneRunAudit
 from .reference import membership_design, train_reference_models
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_scores, rmia_scores
-from .splits import balance, member_split
+from .splits import balance_indices, member_split
 from .targets import (
     Predictor,
     RemotePredictor,
@@ -63,6 +64,10 @@ class MembershipAudit:
         feature's standard deviation.
     noise_queries : int, optional
         Noisy queries per sample and scale.
+    boundary_queries : int, optional
+        Most queries (rows sent to the model) per sample of the
+        decision-boundary attack (HopSkipJump); 0 turns the attack off.
+        Otherwise at least :func:`~.boundary.min_boundary_queries` (41).
     timeout : float, optional
         Seconds to wait for each ``/predict`` of a served target.
     one_run_canaries : int | None, optional
@@ -90,6 +95,7 @@ class MembershipAudit:
         delta: float = 0.0,
         noise_scales: Sequence[float] = (0.03, 0.1, 0.3, 1.0),
         noise_queries: int = 8,
+        boundary_queries: int = 100,
         timeout: float = 60.0,
         one_run_canaries: int | None = None,
     ) -> None:
@@ -101,6 +107,7 @@ class MembershipAudit:
         self.delta = delta
         self.noise_scales = noise_scales
         self.noise_queries = noise_queries
+        self.boundary_queries = boundary_queries
         self.timeout = timeout
         self.one_run_canaries = one_run_canaries
 
@@ -145,6 +152,7 @@ class MembershipAudit:
         X, y = _check_data(X, y)
         _validate(anonymizer, X)
         self._check_reference_models()
+        self._check_boundary_queries()
         self.members_, self.non_members_ = member_split(y, self.seed)
         half = len(self.members_)
         if half < _MIN_PER_SET:
@@ -165,7 +173,10 @@ class MembershipAudit:
         check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
         if privacy_budget_of(self.target_) is not None:
             check, claimed = determinism_check(anonymizer, X[m], y[m], X)
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = m, n
         report = AuditReport(half, half, attacks, target, settings, notes)
+        report.indices_into = "rows of the audited data X (CLI: --dataset)"
         report.checks.append(check)
         report.privacy = claimed
         if self.one_run_canaries != 0:
@@ -213,8 +224,10 @@ class MembershipAudit:
             raise ValueError(
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
-        sets = balance(X_m, y_m, X_n, y_n, seed=self.seed)
-        size = len(sets[0])
+        self._check_boundary_queries()
+        keep_m, keep_n = balance_indices(y_m, y_n, seed=self.seed)
+        sets = X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+        size = len(keep_m)
         if size < _MIN_PER_SET:
             raise ValueError(
                 f"only {size} members and non-members share their labels: the "
@@ -231,7 +244,14 @@ class MembershipAudit:
             "Black box: only label-only attacks (no scores, no reference models)."
         )
         settings = self._settings(reference_models=0)
-        return AuditReport(size, size, attacks, target, settings, notes)
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = keep_m, keep_n
+        report = AuditReport(size, size, attacks, target, settings, notes)
+        report.indices_into = (
+            "rows of X_members (non-members: of X_non_members) as given (CLI: "
+            "--members/--non-members, or the challenge's training data/non-members)"
+        )
+        return report
 
     # -- attacks -------------------------------------------------------------
 
@@ -266,7 +286,24 @@ class MembershipAudit:
             )
         )
         results.append(self._noise_robustness(predict, X_m, y_m, X_n, y_n))
+        if self.boundary_queries:
+            results.append(self._boundary(predict, X_m, y_m, X_n, y_n))
         return results
+
+    def _boundary(self, predict, X_m, y_m, X_n, y_n) -> AttackResult:
+        """Distance to the decision boundary: a threshold-free score, so no
+        attack model and no cross-fitting."""
+        attack = BoundaryDistanceAttack(predict, self.boundary_queries, seed=self.seed)
+        distances = attack.distances(
+            np.concatenate((X_m, X_n)), np.concatenate((y_m, y_n))
+        )
+        return self._result(
+            "decision boundary (HopSkipJump)",
+            "label-only",
+            distances[: len(X_m)],
+            distances[len(X_m) :],
+            details=attack.details(),
+        )
 
     def _noise_robustness(self, predict, X_m, y_m, X_n, y_n) -> AttackResult:
         X = np.concatenate((X_m, X_n))
@@ -364,8 +401,20 @@ class MembershipAudit:
             "n_bootstrap": self.n_bootstrap,
             "delta": self.delta,
             "reference_models": self.reference_models,
+            "boundary_queries": self.boundary_queries,
         }
         return {**settings, **extra}
+
+    def _check_boundary_queries(self) -> None:
+        queries, least = self.boundary_queries, min_boundary_queries()
+        if isinstance(queries, bool) or not isinstance(queries, int | np.integer):
+            raise ValueError(f"boundary_queries must be an integer, got {queries!r}")
+        if queries != 0 and queries < least:
+            raise ValueError(
+                f"boundary_queries must be 0 (no decision-boundary attack) or at "
+                f"least {least} (a label, a binary search and one HopSkipJump "
+                f"iteration per sample), got {queries}"
+            )
 
     def _check_reference_models(self) -> None:
         models = self.reference_models

@@ -12,6 +12,7 @@
   correctly, with the true label (and whether it was predicted), feed a
   small gradient-boosted tree ensemble that learns which scales, and which
   classes' errors, separate members from non-members.
+- The distance to the decision boundary (same paper) is in :mod:`.boundary`.
 
 Attacks that learn are calibrated on balanced, known members and
 non-members; :func:`cross_fitted_scores` scores every sample with an attack

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .exposure import most_exposed, score_lists, scoring_at_least_last
 from .metrics import FPR_LEVELS, AttackMetrics, holm
 
 __all__ = ["AttackResult", "AuditReport", "Check"]
@@ -41,6 +42,9 @@ class AttackResult:
         How many attacks the audit compares (1 on its own).
     alpha : float
         ``1 - confidence`` of the audit's intervals.
+    member_indices, non_member_indices : numpy.ndarray or None
+        The audited row of each score (see :mod:`.exposure`); ``None``:
+        the scores' positions.
     """
 
     name: str
@@ -52,6 +56,8 @@ class AttackResult:
     adjusted_p_value: float | None = None
     family_size: int = 1
     alpha: float = 0.05
+    member_indices: np.ndarray | None = None
+    non_member_indices: np.ndarray | None = None
 
     @property
     def verdict(self) -> str:
@@ -76,8 +82,10 @@ class AttackResult:
             return "no leak found"
         return "inconclusive"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (the issue's layout plus intervals and details)."""
+    def to_dict(self, include_scores: bool = False) -> dict[str, Any]:
+        """The JSON form (the issue's layout plus intervals and details);
+        with ``include_scores`` also every sample's score and row and the
+        most exposed members (:func:`.exposure.score_lists`)."""
         m = self.metrics
         return {
             "name": self.name,
@@ -99,6 +107,7 @@ class AttackResult:
             "p_value_holm": self.adjusted_p_value,
             "verdict": self.verdict,
             **({"details": self.details} if self.details else {}),
+            **(score_lists(self) if include_scores else {}),
         }
 
 
@@ -154,6 +163,8 @@ class AuditReport:
     one_run : dict | None
         The one-run DP audit's result (``OneRunResult.to_dict()``): "audited
         ε ≥ x" beside the claim; ``None`` where it did not run.
+    indices_into : str
+        What the attacks' row indices index, in words (see :mod:`.exposure`).
     """
 
     n_members: int
@@ -165,6 +176,7 @@ class AuditReport:
     checks: list[Check] = field(default_factory=list)
     privacy: dict[str, Any] | None = None
     one_run: dict[str, Any] | None = None
+    indices_into: str = "positions of the scores"
 
     def __post_init__(self) -> None:
         # One family: every attack of this audit, tested on the same samples.
@@ -205,8 +217,17 @@ class AuditReport:
                 return verdict
         return "no leak found"
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report."""
+    def to_dict(self, include_scores: bool = False) -> dict[str, Any]:
+        """The JSON report.
+
+        ``most_exposed_members`` names the strongest attack (highest AUC)
+        and its :data:`~.exposure.TOP_EXPOSED` members with the highest
+        scores, as rows of the audited data (``indices_into``), and how many
+        members score at least as high as the last of them (more than
+        listed: ties, broken by the lower index). With
+        ``include_scores`` every attack also lists each sample's score and
+        row, and its own most exposed members.
+        """
         return {
             "target": self.target,
             "n_members": self.n_members,
@@ -217,13 +238,27 @@ class AuditReport:
             "privacy": self.privacy,
             "checks": [check.to_dict() for check in self.checks],
             "one_run": self.one_run,
-            "attacks": [attack.to_dict() for attack in self.attacks],
+            "attacks": [attack.to_dict(include_scores) for attack in self.attacks],
+            "most_exposed_members": self._most_exposed(),
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
+    def _most_exposed(self) -> dict[str, Any] | None:
+        if not self.attacks:
+            return None
+        strongest = self.strongest()
+        return {
+            "attack": strongest.name,
+            "indices_into": self.indices_into,
+            "rows": most_exposed(strongest),
+            "members_scoring_at_least_the_last": scoring_at_least_last(strongest),
+        }
+
+    def to_json(
+        self, path: str | Path | None = None, *, include_scores: bool = False
+    ) -> str:
         """The JSON report as text (infinite values as ``null``); written to
-        ``path`` if given."""
-        text = json.dumps(_finite(self.to_dict()), indent=2) + "\n"
+        ``path`` if given. ``include_scores``: see :meth:`to_dict`."""
+        text = json.dumps(_finite(self.to_dict(include_scores)), indent=2) + "\n"
         if path is not None:
             Path(path).write_text(text)
         return text

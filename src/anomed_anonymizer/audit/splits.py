@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["balance", "member_split", "stratified_folds"]
+__all__ = ["balance", "balance_indices", "member_split", "stratified_folds"]
 
 
 def _by_class(labels: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -65,6 +65,22 @@ def balance(
     >>> [s.tolist() for s in balance(X_m, y_m, X_n, y_n)[1::2]]
     [[0, 1], [0, 1]]
     """
+    keep_m, keep_n = balance_indices(y_m, y_n, seed)
+    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+
+
+def balance_indices(
+    y_m: np.ndarray, y_n: np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows :func:`balance` keeps of the members and of the non-members
+    (sorted), so that its results can be traced back to the given rows.
+
+    Examples
+    --------
+    >>> keep_m, keep_n = balance_indices(np.array([0, 0, 1]), np.array([1, 0]))
+    >>> len(keep_m), keep_m[-1].item(), keep_n.tolist()
+    (2, 2, [0, 1])
+    """
     rng = np.random.default_rng(seed)
     keep_m, keep_n = [], []
     for c in np.intersect1d(np.unique(y_m), np.unique(y_n)):
@@ -75,4 +91,4 @@ def balance(
         keep_n.append(rows_n[:size])
     keep_m = np.sort(np.concatenate(keep_m)) if keep_m else np.array([], int)
     keep_n = np.sort(np.concatenate(keep_n)) if keep_n else np.array([], int)
-    return X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+    return keep_m, keep_n

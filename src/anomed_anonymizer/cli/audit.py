@@ -37,9 +37,11 @@ class AuditOptions:
     target: str | None = None
     reference_models: int = 16
     one_run_canaries: int | None = None
+    boundary_queries: int = 100
     n_jobs: int = 1
     seed: int = 0
     json_path: Path | None = None
+    scores: bool = False
     markdown_path: Path | None = None
     plot_path: Path | None = None
     chdir: Path = Path(".")
@@ -106,6 +108,7 @@ def run_audit(options: AuditOptions) -> int:
     audit = MembershipAudit(
         reference_models=options.reference_models,
         one_run_canaries=options.one_run_canaries,
+        boundary_queries=options.boundary_queries,
         n_jobs=options.n_jobs,
         seed=options.seed,
     )
@@ -115,7 +118,7 @@ def run_audit(options: AuditOptions) -> int:
     report.settings["wall_seconds"] = round(time.perf_counter() - started, 1)
     click.echo(report.to_markdown())
     if options.json_path:
-        report.to_json(options.json_path)
+        report.to_json(options.json_path, include_scores=options.scores)
         click.echo(f"JSON report: {options.json_path}")
     if options.markdown_path:
         options.markdown_path.write_text(report.to_markdown())

@@ -426,9 +426,9 @@ def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ())
     lines = [
         f"Results for {task.name}: each model audited on {n} of its training "
         f"samples vs {n} samples it never saw (95% intervals)",
-        f"{'model':<24}{'accuracy':>14}  {'attack':<26}{'AUC [95% CI]':<20}"
+        f"{'model':<24}{'accuracy':>14}  {'attack':<32}{'AUC [95% CI]':<20}"
         f"{'TPR@1%FPR':<11}{'advantage [95% CI]':<21}{'ε ≥':<6}verdict",
-        "-" * 132,
+        "-" * 138,
     ]
     for label, report in result.reports.items():
         accuracy = _accuracy(result.utility.get(label, {}))
@@ -457,7 +457,7 @@ def _table_row(label: str, accuracy: str, attack) -> str:
         f"{m.advantage:+.2f} [{m.advantage_ci[0]:+.2f}, {m.advantage_ci[1]:+.2f}]"
     )
     return (
-        f"{label:<24}{accuracy:>14}  {attack.name:<26}{auc:<20}"
+        f"{label:<24}{accuracy:>14}  {attack.name:<32}{auc:<20}"
         f"{'n/a' if tpr is None else f'{tpr:.3f}':<11}{advantage:<21}"
         f"{m.epsilon_lower_bound:<6.2f}{attack.verdict}"
     )

@@ -459,6 +459,14 @@ def demo(
     "skips it.",
 )
 @click.option(
+    "--boundary-queries",
+    type=click.IntRange(0),
+    default=100,
+    show_default=True,
+    help="Most queries per sample of the decision-boundary attack (HopSkipJump; "
+    "at least 41, 0 skips it).",
+)
+@click.option(
     "--n-jobs",
     type=int,
     default=1,
@@ -477,6 +485,11 @@ def demo(
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the JSON report here.",
+)
+@click.option(
+    "--scores",
+    is_flag=True,
+    help="Also write every sample's score and row, per attack, into --json.",
 )
 @click.option(
     "--markdown",
@@ -504,12 +517,13 @@ def audit(ctx, anonymizer, **options) -> None:
     MODULE:OBJECT is the unfitted anonymizer you give the server factory (e.g.
     app:example_anon). Half of the dataset trains a copy of it; label-only
     attacks (gap, ART's black-box attack as AnoMed's deanonymizer template
-    runs it, noise robustness) and, if the model has predict_proba or
-    decision_function, LiRA and RMIA on reference models try to tell the
-    members from the other half. Prints every attack's AUC, TPR at low FPR,
-    advantage and an epsilon lower bound, each with its confidence interval;
-    the claimed DP budget, whether two fits differ (a DP model's must), and a
-    one-run DP audit (audited epsilon >= x beside the claim).
+    runs it, noise robustness, distance to the decision boundary) and, if the
+    model has predict_proba or decision_function, LiRA and RMIA on reference
+    models try to tell the members from the other half. Prints every attack's
+    AUC, TPR at low FPR, advantage and an epsilon lower bound, each with its
+    confidence interval; the claimed DP budget, whether two fits differ (a DP
+    model's must), and a one-run DP audit (audited epsilon >= x beside the
+    claim). The JSON also names the most exposed training rows.
     """
     from ..wire import ChallengeError
     from .audit import AuditOptions, run_audit
@@ -518,6 +532,13 @@ def audit(ctx, anonymizer, **options) -> None:
     if options["reference_models"] % 2:
         raise click.BadParameter("must be even", param_hint="--reference-models")
     try:
+        from ..audit.boundary import min_boundary_queries
+
+        if 0 < options["boundary_queries"] < min_boundary_queries():
+            raise click.BadParameter(
+                f"must be 0 (skip the attack) or at least {min_boundary_queries()}",
+                param_hint="--boundary-queries",
+            )
         run_audit(AuditOptions(anonymizer=anonymizer, **options))
     except ImportError as exc:
         raise CommandError(

@@ -43,7 +43,12 @@ def test_http_and_in_process_audits_give_the_same_label_only_verdict(tmp_path):
     with served(audit.target_, tmp_path) as url:
         remote = audit.run_black_box(f"{url}/predict", X[m], y[m], X[n], y[n])
     assert remote.n_members == local.n_members == len(m) == len(n)
-    for name in ("gap", "ART black-box (baseline)", "noise robustness"):
+    for name in (
+        "gap",
+        "ART black-box (baseline)",
+        "noise robustness",
+        "decision boundary (HopSkipJump)",
+    ):
         here, there = local.attack(name), remote.attack(name)
         assert there.verdict == here.verdict == "leaks", name
         assert there.metrics.auc == pytest.approx(here.metrics.auc), name

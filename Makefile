@@ -25,6 +25,8 @@ PYCANON := --no-deps "pycanon==1.3.6"
 # .venv-numpy1 resolves the extra as a user's pip does.
 ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
 ANONYMETER := --no-deps "anonymeter==1.1.0"
+# The lower ends of pyproject's server-stack ranges.
+SERVER_STACK_LOWEST := "uvicorn==0.30.6" "uvicorn-worker==0.2.0" "httptools==0.6.4"
 
 .PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress user-path constraints bench
 
@@ -58,12 +60,15 @@ $(PEERS)/.installed: tests/interop/requirements-peers.txt
 	touch $@
 
 # Our package also supports the peers' stack (NumPy 1.26, pandas 2.2, pyarrow 19),
-# on the oldest Python it supports.
+# on the oldest Python it supports, and the lowest server stack pyproject.toml
+# allows (runtime/bridge.py relies on private names of uvicorn's protocol);
+# the main environment gets the newest.
 $(NUMPY1)/.installed: pyproject.toml
 	$(PYTHON_OLDEST) -m venv $(NUMPY1)
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev,audit-table]" "numpy~=1.26.0" \
-		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5"
+		"pandas~=2.2.0" "pyarrow~=19.0" "scikit-learn<1.6" "diffprivlib==0.6.5" \
+		$(SERVER_STACK_LOWEST)
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
 
@@ -114,7 +119,8 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 	echo "tests/user_path/walk.py runs beside the test runs (log: $$walk_log)"; \
 	$(VENV)/bin/python tests/user_path/walk.py > $$walk_log 2>&1 & walk=$$!; \
 	$(NUMPY1)/bin/python --version; \
-	$(NUMPY1)/bin/python -m pytest -q tests/unit src; numpy1=$$?; \
+	$(NUMPY1)/bin/python -c 'import uvicorn, httptools; print("NumPy 1 run: uvicorn", uvicorn.__version__, "httptools", httptools.__version__)'; \
+	$(NUMPY1)/bin/python -m pytest -q tests/unit src tests/cli/test_slow_clients.py; numpy1=$$?; \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular; synth=$$?; \
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest --durations=15; main=$$?; \

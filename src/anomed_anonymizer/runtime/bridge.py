@@ -609,6 +609,30 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
 
     An answer's status line and headers leave with its body, in one write
     (:class:`_CoalescingTransport`).
+
+    **What of uvicorn this relies on** (``pyproject.toml`` pins the range CI
+    tests, both ends; on an upgrade, check each line):
+
+    - the public hook: ``Config(http=<protocol class>)``, reached through
+      ``UvicornWorker.CONFIG_KWARGS`` (uvicorn-worker) in
+      :func:`make_worker_class`;
+    - llhttp's callbacks on ``HttpToolsProtocol`` (``on_message_begin``,
+      ``on_url``, ``on_header``, ``on_headers_complete``) and asyncio's
+      (``connection_made``, ``data_received``, ``connection_lost``), each
+      extended with ``super()`` first; ``on_response_complete``, which
+      uvicorn calls when an answer is sent;
+    - ``self.transport``, replaced after ``super().connection_made`` by the
+      coalescing wrapper (uvicorn writes through the attribute only);
+      the wrapper tells a head from a body by uvicorn writing each answer's
+      head (``b"HTTP/1.1 "``) in one ``write`` and its body in others;
+    - ``self.url``: the request target accumulated so far, in ``on_url``;
+    - ``self.cycle`` and ``self.cycle.response_complete``, and
+      ``self.pipeline`` (queued requests): whether a request is in progress,
+      for the head deadline;
+    - ``send_400_response(msg)``: what uvicorn calls on a parser error,
+      including the ``HttpParserCallbackError`` a callback of ours raises to
+      refuse a head (:meth:`_refuse_head`);
+    - ``self.loop`` and ``self.logger``.
     """
 
     header_timeout: float = 30.0

@@ -12,9 +12,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler as SklearnStandardScaler
 
 import anomed_anonymizer as anon
-from anomed_anonymizer.emulator import ReconstructionChallenge, tabular_challenge_app
+from anomed_anonymizer.emulator import (
+    ReconstructionChallenge,
+    adult_like,
+    tabular_challenge_app,
+)
 from anomed_anonymizer.models.privacy import budget_from_record, privacy_json
-from anomed_anonymizer.tabular import MondrianKAnonymizer, adult_like
+from anomed_anonymizer.tabular import MondrianKAnonymizer
 
 from .conftest import serve_in_thread
 

@@ -6,8 +6,11 @@ import re
 
 import falcon.testing
 
-from anomed_anonymizer.emulator import ReconstructionChallenge, tabular_challenge_app
-from anomed_anonymizer.tabular import adult_like
+from anomed_anonymizer.emulator import (
+    ReconstructionChallenge,
+    adult_like,
+    tabular_challenge_app,
+)
 from anomed_anonymizer.wire import decode_table
 from helpers import REPO_ROOT
 

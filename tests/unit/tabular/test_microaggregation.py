@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomed_anonymizer.tabular import MDAVMicroaggregator, adult_like, sum_of_squares
+from anomed_anonymizer.emulator import adult_like
+from anomed_anonymizer.tabular import MDAVMicroaggregator, sum_of_squares
 
 
 def reference_mdav(x: np.ndarray, k: int) -> set[frozenset[int]]:

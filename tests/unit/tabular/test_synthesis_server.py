@@ -11,8 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import anomed_anonymizer as anon
-from anomed_anonymizer.emulator import ReconstructionChallenge, tabular_challenge_app
-from anomed_anonymizer.tabular import DPSynthesizer, adult_like
+from anomed_anonymizer.emulator import (
+    ReconstructionChallenge,
+    adult_like,
+    tabular_challenge_app,
+)
+from anomed_anonymizer.tabular import DPSynthesizer
 
 from ..conftest import serve_in_thread
 

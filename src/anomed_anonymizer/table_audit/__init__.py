@@ -18,17 +18,23 @@ control records, and reports for the release, side by side:
 Anonymeter and matplotlib come with the ``audit-table`` extra.
 """
 
-from .attacks import AttackResult
+from .._moved import moved
+from .attacks import TableAttackResult
 from .core import audit_release, audit_table, split_control
 from .report import TableAudit
 from .risk import ReidentificationRisk, RiskSummary
 
 __all__ = [
-    "AttackResult",
     "ReidentificationRisk",
     "RiskSummary",
+    "TableAttackResult",
     "TableAudit",
     "audit_release",
     "audit_table",
     "split_control",
 ]
+
+# Renamed from AttackResult: the membership audit has an AttackResult of its own.
+__getattr__ = moved(
+    __name__, AttackResult="anomed_anonymizer.table_audit.attacks:TableAttackResult"
+)

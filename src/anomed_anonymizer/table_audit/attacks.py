@@ -32,7 +32,7 @@ from ._release import TOLERANCE, ReleasedCells
 
 __all__ = [
     "ANONYMETER_MISSING",
-    "AttackResult",
+    "TableAttackResult",
     "anonymeter_attacks",
     "anonymeter_available",
     "reconstruction_attack",
@@ -55,7 +55,7 @@ _RELIABLE_CORRECTION_ROWS = 1100
 
 
 @dataclass(frozen=True)
-class AttackResult:
+class TableAttackResult:
     """One attack's risk.
 
     Attributes
@@ -128,7 +128,7 @@ def anonymeter_attacks(
     seed: int = 0,
     n_jobs: int = 1,
     progress: Callable[[str], None] | None = None,
-) -> list[AttackResult]:
+) -> list[TableAttackResult]:
     """Run Anonymeter's singling-out, linkability and inference attacks.
 
     Parameters
@@ -163,7 +163,7 @@ def anonymeter_attacks(
 
     Returns
     -------
-    list of AttackResult
+    list of TableAttackResult
         ``singling-out-univariate``, ``singling-out-multivariate``,
         ``linkability``, ``inference``.
 
@@ -254,7 +254,7 @@ def _evaluate(
     seed: int,
     confidence_level: float,
     notes: list[str],
-) -> AttackResult:
+) -> TableAttackResult:
     """Run one evaluator, seeded, collecting what it warns about."""
     with (
         _seeded(seed),
@@ -294,7 +294,7 @@ def _anonymeter_log() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def _result(name: str, risk: Any, outcome: Any, caught: list[str]) -> AttackResult:
+def _result(name: str, risk: Any, outcome: Any, caught: list[str]) -> TableAttackResult:
     def rate(success_rate: Any) -> float | None:
         return None if success_rate is None else float(success_rate.value)
 
@@ -307,7 +307,7 @@ def _result(name: str, risk: Any, outcome: Any, caught: list[str]) -> AttackResu
     messages = sorted(set(caught))
     if messages:
         details["warnings"] = messages
-    return AttackResult(
+    return TableAttackResult(
         name=name,
         risk=float(risk.value),
         ci=(float(risk.ci[0]), float(risk.ci[1])),
@@ -324,7 +324,7 @@ def reconstruction_attack(
     sensitive: Hashable,
     kind: ColumnKind,
     confidence_level: float = 0.95,
-) -> AttackResult:
+) -> TableAttackResult:
     """Recover the sensitive column from the quasi-identifiers through the release.
 
     For each original record, the released rows nearest to it on the
@@ -361,7 +361,7 @@ def reconstruction_attack(
 
     Returns
     -------
-    AttackResult
+    TableAttackResult
         Named ``reconstruction``; details hold ``accuracy``, ``base_rate``,
         ``control_accuracy`` and ``n_attacks``.
     """
@@ -395,7 +395,7 @@ def reconstruction_attack(
         ),
         "n_attacks": n,
     }
-    return AttackResult(
+    return TableAttackResult(
         name="reconstruction",
         risk=beyond(n_hits / n),
         ci=(beyond(interval.low), beyond(interval.high)),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .attacks import AttackResult
+from .attacks import TableAttackResult
 from .risk import ReidentificationRisk
 from .utility import Marginal
 
@@ -41,7 +41,7 @@ class TableAudit:
         The column the inference and reconstruction attacks recover.
     risk : ReidentificationRisk
         Prosecutor, journalist and marketer risk.
-    attacks : list of AttackResult
+    attacks : list of TableAttackResult
         Anonymeter's attacks (when installed and a control set is given) and
         the reconstruction attack.
     utility : dict
@@ -64,7 +64,7 @@ class TableAudit:
     quasi_identifiers: list[Hashable]
     sensitive: Hashable
     risk: ReidentificationRisk
-    attacks: list[AttackResult]
+    attacks: list[TableAttackResult]
     utility: dict[str, Any]
     marginals: list[Marginal] = field(repr=False)
     n_control: int = 0
@@ -72,7 +72,7 @@ class TableAudit:
     anonymizer: str = ""
     notes: list[str] = field(default_factory=list)
 
-    def attack(self, name: str) -> AttackResult | None:
+    def attack(self, name: str) -> TableAttackResult | None:
         """The attack called ``name``, or ``None`` if it did not run."""
         return next((a for a in self.attacks if a.name == name), None)
 

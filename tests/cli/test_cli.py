@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from anomed_anonymizer.cli.processes import free_port, start_server
+from anomed_anonymizer.wire import encode_named_arrays
 
 CLI = str(Path(sys.executable).with_name("anomed-anonymizer"))
 OUR_APPS = Path(__file__).resolve().parents[1] / "interop" / "our_apps"
@@ -866,3 +867,34 @@ def test_the_audit_imports_quietly_without_pytorch(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+@pytest.mark.slow
+def test_serve_flags_reach_the_app_in_every_worker(emulator, tmp_path):
+    # --refits and --max-body-bytes become the app's settings without being
+    # written to the environment (the app sets neither itself).
+    port = free_port()
+    serve = [CLI, "serve", "versioned_app:application", "--chdir", str(OUR_APPS)]
+    server = start_server(
+        "anonymizer",
+        [
+            *serve,
+            f"--port={port}",
+            "--workers=2",
+            "--refits=refuse",
+            "--max-body-bytes=100000",
+        ],
+        port,
+        tmp_path,
+        env={"CHALLENGE_HOST": emulator.host, "MODEL_FILE": str(tmp_path / "m.pkl")},
+    )
+    try:
+        assert requests.post(f"{server.url}/fit", timeout=120).status_code == 201
+        for _ in range(4):  # whichever worker answers
+            again = requests.post(f"{server.url}/fit", timeout=120)
+            assert again.status_code == 409, again.text
+        large = encode_named_arrays({"X": np.zeros((20_000, 4))}, compress=False)
+        refused = requests.post(f"{server.url}/predict", data=large, timeout=60)
+        assert refused.status_code == 413
+    finally:
+        server.stop()

@@ -106,3 +106,59 @@ def test_tabular_factory_refuses_an_object_without_anonymize(tmp_path):
     assert anon.tabular_data_anonymizer_server_factory(
         "a", MondrianKAnonymizer(["age"], k=2), tmp_path, "http://c/l", "http://c/u"
     )
+
+
+def _accept_any(feature_array) -> None:
+    """A validator that lets every array through (module level: it pickles)."""
+
+
+def test_settings_reach_the_routes_without_the_environment(
+    fake_challenge, tmp_path, monkeypatch
+):
+    import falcon.testing
+    from sklearn.naive_bayes import GaussianNB
+
+    from anomed_anonymizer.web import ServerSettings, use_settings
+    from anomed_anonymizer.wire import encode_named_arrays
+
+    monkeypatch.delenv("ANOMED_CONTROL_TOKEN", raising=False)
+    monkeypatch.delenv("ANOMED_REFIT", raising=False)
+
+    def app(settings=None):
+        return anon.supervised_learning_anonymizer_server_factory(
+            anonymizer_identifier="settings",
+            anonymizer_obj=anon.WrappedAnonymizer(
+                GaussianNB(),
+                serializer=anon.pickle_anonymizer,
+                feature_array_validator=_accept_any,
+            ),
+            model_filepath=tmp_path / "model.pkl",
+            default_batch_size=8,
+            training_data_url=f"{fake_challenge.url}/data/anonymizer/training",
+            tuning_data_url=f"{fake_challenge.url}/data/anonymizer/tuning",
+            validation_data_url=f"{fake_challenge.url}/data/anonymizer/validation",
+            utility_evaluation_url=f"{fake_challenge.url}/utility/anonymizer",
+            model_loader=anon.unpickle_anonymizer,
+            settings=settings,
+        )
+
+    settings = ServerSettings(
+        control_token="s3cret", refuse_refits=True, max_request_bytes=1000
+    )
+    assert "s3cret" not in repr(settings)  # kept out of logs
+    client = falcon.testing.TestClient(app(settings))
+    assert client.simulate_post("/fit").status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    assert client.simulate_post("/fit", headers=auth).status_code == 201
+    assert client.simulate_post("/fit", headers=auth).status_code == 409
+    large = encode_named_arrays({"X": np.zeros((200, 4))}, compress=False)
+    assert client.simulate_post("/predict", body=large).status_code == 413
+    # What serve configures is what a factory without settings= uses.
+    use_settings(settings.replace(control_token="other"))
+    try:
+        configured = falcon.testing.TestClient(app())
+        assert configured.simulate_post("/fit", headers=auth).status_code == 401
+    finally:
+        use_settings(None)
+    open_app = falcon.testing.TestClient(app())
+    assert open_app.simulate_post("/fit").status_code == 201

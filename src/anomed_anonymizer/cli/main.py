@@ -140,6 +140,15 @@ main.add_command(audit_table_command)
     "cannot spend a DP model's budget again [env ANOMED_REFIT].",
 )
 @click.option(
+    "--max-body-bytes",
+    envvar="ANOMED_SERVE_MAX_BODY_BYTES",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest request body the server reads (413 above), and the app's "
+    "limit where it sets none itself; default 256 MiB "
+    "[env ANOMED_SERVE_MAX_BODY_BYTES].",
+)
+@click.option(
     "--chdir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=Path("."),
@@ -148,7 +157,17 @@ main.add_command(audit_table_command)
 )
 @click.pass_context
 def serve(
-    ctx, app, host, port, workers, threads, timeout, request_timeout, refits, chdir
+    ctx,
+    app,
+    host,
+    port,
+    workers,
+    threads,
+    timeout,
+    request_timeout,
+    refits,
+    max_body_bytes,
+    chdir,
 ) -> None:
     """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
 
@@ -158,9 +177,14 @@ def serve(
     from gunicorn.errors import AppImportError
     from gunicorn.util import import_app
 
-    from ..server.resources import REFIT_ENV
+    from ..web import current_settings, use_settings
 
-    os.environ[REFIT_ENV] = refits.lower()  # read by the app in every worker
+    # Before the app is loaded (here and in every worker, which inherits it):
+    # what the factories use where the app passes no settings of its own.
+    settings = current_settings().replace(
+        refuse_refits=refits.lower() == "refuse", max_request_bytes=max_body_bytes
+    )
+    use_settings(settings)
 
     chdir = chdir.resolve()
     sys.path.insert(0, str(chdir))
@@ -180,7 +204,7 @@ def serve(
         ensure_port_free(host, port)
     except OSError as exc:
         raise CommandError(str(exc)) from exc
-    if not os.environ.get(CONTROL_TOKEN_ENV):
+    if not settings.control_token:
         logging.getLogger("anomed_anonymizer.cli").warning(
             "%s is not set: anyone who can reach this server can call /fit and "
             "/evaluate (each refit of a differentially private model spends its "
@@ -195,6 +219,7 @@ def serve(
         threads=threads,
         timeout=timeout,
         request_timeout=request_timeout,
+        max_body_bytes=max_body_bytes,
         log_level="debug" if ctx.obj["verbose"] else "info",
     )
     _run(lambda: import_app(app), options, f"serving {app} ({workers} workers)")

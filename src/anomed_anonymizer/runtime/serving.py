@@ -23,12 +23,13 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..web.metrics import MULTIPROC_ENV
+from ..web.settings import DEFAULT_MAX_REQUEST_BYTES
 from . import lifetime, memory
 from .bridge import BufferingBridge, make_worker_class
 
 __all__ = ["ServeOptions", "ensure_port_free", "run_gunicorn"]
 
-DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES
 
 
 def _env_int(name: str, default: int) -> int:

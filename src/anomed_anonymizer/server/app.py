@@ -9,11 +9,11 @@ import falcon
 
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.wrappers import check_servable
-from ..web import create_app
+from ..web import ServerSettings, create_app, current_settings
 from ..wire import PeerClient
 from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
-from .resources import DEFAULT_MAX_REQUEST_BYTES, FitResource, InferenceResource
+from .resources import FitResource, InferenceResource
 from .storage import ModelStore
 
 __all__ = ["supervised_learning_anonymizer_server_factory"]
@@ -29,10 +29,11 @@ def supervised_learning_anonymizer_server_factory(
     validation_data_url: str,
     utility_evaluation_url: str,
     model_loader: Callable[[str | Path], SupervisedLearningAnonymizer],
-    download_timeout: float = 10.0,
-    upload_timeout: float = 10.0,
+    download_timeout: float | None = None,
+    upload_timeout: float | None = None,
     *,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    max_request_bytes: int | None = None,
+    settings: ServerSettings | None = None,
 ) -> falcon.App:
     """Create the web app of a supervised-learning anonymizer.
 
@@ -40,9 +41,9 @@ def supervised_learning_anonymizer_server_factory(
     (``tuning`` or ``validation``), ``POST /predict[?batch_size=N]`` and ``GET
     /privacy`` (the fitted model's privacy budget), plus ``GET /ready``, ``GET
     /metrics`` (Prometheus) and ``GET /openapi.json``. Every error is a JSON
-    body ``{"title": ..., "description": ...}``. When the environment variable
-    ``ANOMED_CONTROL_TOKEN`` is set, ``/fit`` and ``/evaluate`` need
-    ``Authorization: Bearer <token>``.
+    body ``{"title": ..., "description": ...}``. When a control token is set
+    (``settings``, by default ``ANOMED_CONTROL_TOKEN``), ``/fit`` and
+    ``/evaluate`` need ``Authorization: Bearer <token>``.
 
     Parameters
     ----------
@@ -66,13 +67,18 @@ def supervised_learning_anonymizer_server_factory(
     model_loader : Callable[[str | pathlib.Path], SupervisedLearningAnonymizer]
         Restores what ``anonymizer_obj.save`` wrote (the outer object, if
         ``anonymizer_obj`` is a wrapper).
-    download_timeout : float, optional
-        Seconds to wait for challenge downloads, by default 10.
-    upload_timeout : float, optional
-        Seconds to wait for the challenge to score, by default 10.
-    max_request_bytes : int, optional
-        Largest ``/predict`` body and largest decompressed payload (413 above),
-        by default 256 MiB.
+    download_timeout : float | None, optional
+        Seconds to wait for challenge downloads; ``None``: the settings' (10).
+    upload_timeout : float | None, optional
+        Seconds to wait for the challenge to score; ``None``: the settings' (10).
+    max_request_bytes : int | None, optional
+        Largest ``/predict`` body and largest decompressed payload (413
+        above); ``None``: the settings' (256 MiB).
+    settings : ServerSettings | None, optional
+        Limits, control token, refit policy and timeouts; ``None`` takes
+        :func:`~anomed_anonymizer.web.current_settings` (what ``serve`` was
+        told, else the environment). The three arguments above, where given,
+        override it.
 
     Returns
     -------
@@ -102,16 +108,25 @@ def supervised_learning_anonymizer_server_factory(
         raise ValueError(
             f"default_batch_size must be a positive integer, got {default_batch_size!r}"
         )
-    if max_request_bytes < 1:
+    if max_request_bytes is not None and max_request_bytes < 1:
         raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes}")
-    client = PeerClient(
+    settings = (settings or current_settings()).replace(
+        max_request_bytes=max_request_bytes,
         download_timeout=download_timeout,
         upload_timeout=upload_timeout,
-        max_response_bytes=max(max_request_bytes, 1 << 30),
+    )
+    client = PeerClient(
+        download_timeout=settings.download_timeout,
+        upload_timeout=settings.upload_timeout,
+        max_response_bytes=settings.response_limit,
         peer="the challenge",
     )
     store = ModelStore(model_filepath, model_loader)
-    app = create_app("Anonymizer server is alive!", control_routes=CONTROL_ROUTES)
+    app = create_app(
+        "Anonymizer server is alive!",
+        control_routes=CONTROL_ROUTES,
+        control_token=settings.control_token,
+    )
     add_operational_routes(app, "supervised", store.saved_at)
     app.add_route(
         "/fit",
@@ -120,6 +135,7 @@ def supervised_learning_anonymizer_server_factory(
             store=store,
             training_data_url=training_data_url,
             client=client,
+            refuse_refits=settings.refuse_refits,
         ),
     )
     inference = InferenceResource(
@@ -130,7 +146,7 @@ def supervised_learning_anonymizer_server_factory(
         tuning_data_url=tuning_data_url,
         validation_data_url=validation_data_url,
         utility_evaluation_url=utility_evaluation_url,
-        max_request_bytes=max_request_bytes,
+        max_request_bytes=settings.max_request_bytes,
         store=store,
         client=client,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,15 @@ import numpy as np
 from ..errors import BusyError, ConflictError, InvalidInputError, InvalidOutputError
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.privacy import privacy_budget_of, privacy_json
-from ..web import AliveResource, metrics, read_body, read_body_file
+from ..web import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    REFIT_ENV,
+    AliveResource,
+    current_settings,
+    metrics,
+    read_body,
+    read_body_file,
+)
 from ..wire import (
     PeerClient,
     PeerProtocolError,
@@ -48,7 +55,6 @@ __all__ = [
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_REQUEST_BYTES = 256 * 1024 * 1024
 MAX_BATCHES_PER_REQUEST = 1024
 """Most batches one request is split into; see :func:`bounded_batch_size`."""
 DATA_SPLITS = ("tuning", "validation")
@@ -155,25 +161,17 @@ def _predict(
     return prediction
 
 
-REFIT_ENV = "ANOMED_REFIT"
-"""``allow`` (the default: every ``POST /fit`` fits again, as upstream) or
-``refuse``: once a model is fitted (or a release published), ``POST /fit``
-answers 409 unless it asks with ``?refit=true``. Each refit of a DP model on
-the same data spends its privacy budget again."""
-
-
 def refits_refused() -> bool:
-    """Whether :data:`REFIT_ENV` says ``refuse``.
+    """Whether this process's settings refuse refits (``serve --refits``,
+    else :data:`~anomed_anonymizer.web.REFIT_ENV`).
 
     Raises
     ------
     ValueError
-        If it is set to anything but ``allow`` or ``refuse``.
+        If :data:`~anomed_anonymizer.web.REFIT_ENV` is set to anything but
+        ``allow`` or ``refuse``.
     """
-    value = os.environ.get(REFIT_ENV, "").strip().lower() or "allow"
-    if value not in ("allow", "refuse"):
-        raise ValueError(f"{REFIT_ENV} must be 'allow' or 'refuse', got {value!r}")
-    return value == "refuse"
+    return current_settings().refuse_refits
 
 
 def unasked_refit_refused(req: falcon.Request, refuse_refits: bool) -> bool:

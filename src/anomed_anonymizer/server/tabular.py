@@ -11,7 +11,7 @@ import falcon
 from ..errors import VerificationError
 from ..models.privacy import budget_from_record, privacy_json
 from ..models.tabular import TabularDataAnonymizer
-from ..web import create_app
+from ..web import ServerSettings, create_app, current_settings
 from ..wire import PeerClient, PeerProtocolError
 from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
@@ -149,8 +149,10 @@ def tabular_data_anonymizer_server_factory(
     output_dir: str | Path,
     leaky_data_url: str,
     utility_evaluation_url: str,
-    download_timeout: float = 10.0,
-    upload_timeout: float = 10.0,
+    download_timeout: float | None = None,
+    upload_timeout: float | None = None,
+    *,
+    settings: ServerSettings | None = None,
 ) -> falcon.App:
     """Create the web app of a tabular data anonymizer.
 
@@ -160,9 +162,9 @@ def tabular_data_anonymizer_server_factory(
     challenge); ``GET /anon_data`` (Parquet); ``GET /anon_data_scheme``
     (``{"scheme": ...}``); ``GET /privacy`` (the release's privacy budget);
     ``GET /ready``, ``GET /metrics``, ``GET /openapi.json``. Errors are JSON;
-    before the first fit the data routes answer 503. When
-    ``ANOMED_CONTROL_TOKEN`` is set, ``/fit`` and ``/evaluate`` need
-    ``Authorization: Bearer <token>``.
+    before the first fit the data routes answer 503. When a control token is
+    set (``settings``, by default ``ANOMED_CONTROL_TOKEN``), ``/fit`` and
+    ``/evaluate`` need ``Authorization: Bearer <token>``.
 
     Parameters
     ----------
@@ -176,8 +178,12 @@ def tabular_data_anonymizer_server_factory(
         Serves the leaky table (``http://HOST/data/anonymizer/leaky``).
     utility_evaluation_url : str
         Scores releases (``http://HOST/utility/anonymizer``).
-    download_timeout, upload_timeout : float, optional
-        Seconds to wait for the challenge, by default 10.
+    download_timeout, upload_timeout : float | None, optional
+        Seconds to wait for the challenge; ``None``: the settings' (10).
+    settings : ServerSettings | None, optional
+        Control token, refit policy, response limit and timeouts; ``None``
+        takes :func:`~anomed_anonymizer.web.current_settings`. The timeouts
+        above, where given, override it.
 
     Returns
     -------
@@ -196,14 +202,27 @@ def tabular_data_anonymizer_server_factory(
             "anomed_anonymizer.tabular.MondrianKAnonymizer(quasi_identifiers, k=10)"
         )
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
+    settings = (settings or current_settings()).replace(
+        download_timeout=download_timeout, upload_timeout=upload_timeout
+    )
     client = PeerClient(
-        download_timeout=download_timeout,
-        upload_timeout=upload_timeout,
+        download_timeout=settings.download_timeout,
+        upload_timeout=settings.upload_timeout,
+        max_response_bytes=settings.response_limit,
         peer="the challenge",
     )
-    app = create_app("Anonymizer server is alive!", control_routes=CONTROL_ROUTES)
+    app = create_app(
+        "Anonymizer server is alive!",
+        control_routes=CONTROL_ROUTES,
+        control_token=settings.control_token,
+    )
     add_operational_routes(app, "tabular", persisting.saved_at)
-    app.add_route("/fit", TabularFitResource(persisting, leaky_data_url, client))
+    app.add_route(
+        "/fit",
+        TabularFitResource(
+            persisting, leaky_data_url, client, refuse_refits=settings.refuse_refits
+        ),
+    )
     app.add_route(
         "/evaluate",
         TabularEvaluationResource(

@@ -19,21 +19,33 @@ from .middleware import (
     install_request_id_logging,
 )
 from .resources import AliveResource, read_body, read_body_file
+from .settings import (
+    DEFAULT_MAX_REQUEST_BYTES,
+    REFIT_ENV,
+    ServerSettings,
+    current_settings,
+    use_settings,
+)
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "REFIT_ENV",
     "STATUSES",
     "AliveResource",
     "ControlAccess",
     "MetricsResource",
     "RequestLogger",
+    "ServerSettings",
     "compose_error",
     "configure_logging",
     "create_app",
     "current_request_id",
+    "current_settings",
     "install_request_id_logging",
     "metrics",
     "read_body",
     "read_body_file",
     "register_error_handlers",
+    "use_settings",
 ]

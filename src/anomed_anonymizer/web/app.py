@@ -13,7 +13,12 @@ from .resources import AliveResource
 __all__ = ["create_app"]
 
 
-def create_app(alive_message: str, *, control_routes: Iterable[str] = ()) -> falcon.App:
+def create_app(
+    alive_message: str,
+    *,
+    control_routes: Iterable[str] = (),
+    control_token: str | None = None,
+) -> falcon.App:
     """A Falcon app that gives every request an id, logs and counts it,
     answers every error as JSON (see :func:`register_error_handlers`) and
     serves ``GET /``.
@@ -23,8 +28,12 @@ def create_app(alive_message: str, *, control_routes: Iterable[str] = ()) -> fal
     alive_message : str
         The message of ``GET /``.
     control_routes : Iterable[str], optional
-        Route templates that need the control token when
-        ``ANOMED_CONTROL_TOKEN`` is set (see :class:`ControlAccess`).
+        Route templates that need ``control_token`` when it is set (see
+        :class:`ControlAccess`).
+    control_token : str | None, optional
+        The secret those routes need (a
+        :class:`~.settings.ServerSettings`' ``control_token``); ``None``:
+        open.
 
     Returns
     -------
@@ -35,7 +44,7 @@ def create_app(alive_message: str, *, control_routes: Iterable[str] = ()) -> fal
     middleware: list[object] = [RequestLogger()]
     control_routes = tuple(control_routes)
     if control_routes:
-        middleware.append(ControlAccess(control_routes))
+        middleware.append(ControlAccess(control_routes, control_token))
     app = falcon.App(middleware=middleware)
     register_error_handlers(app)
     app.add_route("/", AliveResource(alive_message))

@@ -23,6 +23,7 @@ from typing import Any
 import falcon
 
 from .metrics import metrics
+from .settings import CONTROL_TOKEN_ENV
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
@@ -35,9 +36,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("anomed_anonymizer.access")
-
-CONTROL_TOKEN_ENV = "ANOMED_CONTROL_TOKEN"
-"""The environment variable holding the control routes' shared secret."""
 
 LOG_FORMAT = (
     "%(asctime)s [%(process)d] %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -129,14 +127,14 @@ class ControlAccess:
         Route templates that change or spend the model (``/fit``,
         ``/evaluate``).
     token : str | None, optional
-        The shared secret; by default :data:`CONTROL_TOKEN_ENV`. Empty or
-        unset: every caller may use the routes, as upstream allows.
+        The shared secret (a server's :class:`~.settings.ServerSettings`
+        ``control_token``). Empty or ``None``: every caller may use the
+        routes, as upstream allows.
     """
 
     def __init__(self, routes: Iterable[str], token: str | None = None) -> None:
         self.routes = frozenset(routes)
-        configured = token if token is not None else os.environ.get(CONTROL_TOKEN_ENV)
-        self._token = configured.encode() if configured else None
+        self._token = token.encode() if token else None
 
     @property
     def enabled(self) -> bool:

@@ -60,6 +60,16 @@ def validate(feature_array):
 
 
 hostname = os.environ["CHALLENGE_HOST"]
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
+
+
+def _int_or_none(value):
+    return None if value is None else int(value)
+
+
 application = anon.supervised_learning_anonymizer_server_factory(
     anonymizer_identifier="versioned",
     anonymizer_obj=anon.WrappedAnonymizer(
@@ -74,9 +84,10 @@ application = anon.supervised_learning_anonymizer_server_factory(
     validation_data_url=f"http://{hostname}/data/anonymizer/validation",
     utility_evaluation_url=f"http://{hostname}/utility/anonymizer",
     model_loader=anon.unpickle_anonymizer,
-    download_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
-    upload_timeout=float(os.environ.get("CHALLENGE_TIMEOUT", 10)),
-    max_request_bytes=int(os.environ.get("MAX_REQUEST_BYTES", 256 * 1024 * 1024)),
+    # Unset: the settings serve was given (its --max-body-bytes, else 256 MiB).
+    download_timeout=_float_or_none(os.environ.get("CHALLENGE_TIMEOUT")),
+    upload_timeout=_float_or_none(os.environ.get("CHALLENGE_TIMEOUT")),
+    max_request_bytes=_int_or_none(os.environ.get("MAX_REQUEST_BYTES")),
 )
 
 

@@ -68,6 +68,11 @@ def test_json_has_the_issues_layout(report, tmp_path):
     names = [attack["name"] for attack in data["attacks"]]
     assert "LiRA (online)" in names
     assert "RMIA (offline)" in names
+    for attack in data["attacks"]:
+        if attack["name"].startswith("LiRA"):
+            # Two reference models: one per side, no per-sample variance.
+            assert attack["details"]["lira_variance"] == "pooled"
+            assert attack["details"]["logit_clip"] == 1e-12  # a tree: 0 or 1
 
 
 def test_markdown_states_sizes_marks_what_the_data_cannot_resolve(report):

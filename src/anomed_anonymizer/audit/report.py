@@ -95,6 +95,7 @@ class AttackResult:
             "epsilon_lower_bound": m.epsilon_lower_bound,
             "epsilon_fpr_ci": list(m.fpr_ci),
             "epsilon_fnr_ci": list(m.fnr_ci),
+            "epsilon_quantile": m.epsilon_quantile,
             "p_value": m.p_value,
             "p_value_holm": self.adjusted_p_value,
             "verdict": self.verdict,

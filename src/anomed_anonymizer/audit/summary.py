@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .metrics import FPR_LEVELS
+from .metrics import EPSILON_QUANTILES, FPR_LEVELS
 
 if TYPE_CHECKING:
     from .report import AttackResult, AuditReport
@@ -86,9 +86,11 @@ def markdown_summary(report: AuditReport) -> str:
     lines.extend(_privacy_lines(report))
     lines.extend(f"- {note}" for note in report.notes)
     lines.append(
-        "- Advantage is TPR - FPR and ε ≥ is an empirical lower bound, both at a "
-        "threshold chosen on other samples than those counted (Clopper-Pearson "
-        "intervals); AUC and TPR intervals are stratified bootstraps. Each "
+        "- Advantage is TPR - FPR at a threshold chosen on other samples than "
+        "those counted; ε ≥ is an empirical lower bound, the largest over "
+        f"{len(EPSILON_QUANTILES)} thresholds at quantiles of the other samples' "
+        "scores, its Clopper-Pearson limits corrected for them (Bonferroni); "
+        "AUC and TPR intervals are stratified bootstraps. Each "
         "row's intervals hold for that attack alone; the verdicts account for "
         f"all {len(report.attacks)} (Holm-adjusted p-values in the JSON report), "
         "so the largest ε bound of several attacks is not itself a bound at "

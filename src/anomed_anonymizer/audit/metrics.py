@@ -108,9 +108,14 @@ class AttackMetrics:
 
     def auc_upper(self, confidence: float) -> float:
         """Upper end of a two-sided bootstrap AUC interval at ``confidence``."""
+        return self.auc_interval(confidence)[1]
+
+    def auc_interval(self, confidence: float) -> tuple[float, float]:
+        """Two-sided bootstrap AUC interval at ``confidence`` (``auc_ci``
+        where the bootstrap AUCs were not kept)."""
         if self.auc_bootstrap.size == 0:
-            return self.auc_ci[1]
-        return float(np.quantile(self.auc_bootstrap, 1 - (1 - confidence) / 2))
+            return self.auc_ci
+        return _interval(self.auc_bootstrap, confidence)
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:

@@ -123,24 +123,62 @@ def _reference_clause(settings: dict) -> str:
 
 
 def _verdict_sentence(report: AuditReport) -> str:
+    from .report import FLIPPED, NO_LEAK_MARGIN
+
     strongest = report.strongest()
     low, high = strongest.metrics.auc_ci
+    k = len(report.attacks)
+    margin = 0.5 + NO_LEAK_MARGIN
     if report.verdict == "leaks":
         leaking = [a.name for a in report.attacks if a.verdict == "leaks"]
         return (
             f"{', '.join(leaking)} tell members from non-members better than "
             f"chance (AUC > 0.5, one-sided Mann-Whitney test, Holm-corrected for "
-            f"{len(report.attacks)} attacks); strongest: {strongest.name}, "
+            f"{k} attacks); strongest: {strongest.name}, "
             f"AUC {strongest.metrics.auc:.3f} [{low:.2f}, {high:.2f}]."
+        )
+    if report.verdict == FLIPPED:
+        flipped = [a.name for a in report.attacks if a.verdict == FLIPPED]
+        return (
+            f"No attack beats chance in the direction it claims, but in "
+            f"{', '.join(flipped)}, members score *lower* than non-members (AUC "
+            f"interval, widened for {k} attacks, wholly below 0.5). That is a "
+            "difference between members and non-members with its sign flipped "
+            "(an attacker who knew the direction would use it, or the attack is "
+            "miscalibrated), not evidence of privacy: find out why before "
+            "trusting the other attacks."
         )
     if report.verdict == "no leak found":
         return (
-            "No attack beats chance after the correction for trying "
-            f"{len(report.attacks)}, and every AUC interval (widened for them) "
-            "stays below 0.55. Stronger attacks than these may still exist."
+            f"No attack beats chance after the correction for trying {k}, and "
+            f"every AUC interval (widened for them) stays below {margin:g}. "
+            "Stronger attacks than these may still exist."
         )
-    return (
-        "No attack beats chance after the correction for trying "
-        f"{len(report.attacks)} (Holm), but some AUC intervals reach past 0.55: "
-        "too few samples to rule out a leak. Audit with more data."
-    )
+    degenerate = [
+        a.name for a in report.attacks if a.verdict == "inconclusive" and a.degenerate
+    ]
+    wide = [
+        a.name
+        for a in report.attacks
+        if a.verdict == "inconclusive" and a.name not in degenerate
+    ]
+    parts = [f"No attack beats chance after the correction for trying {k} (Holm)."]
+    if wide:
+        parts.append(
+            f"The AUC {_of(wide, 'interval')} past {margin:g}: too few samples "
+            "to rule out a leak; audit with more data."
+        )
+    if degenerate:
+        parts.append(
+            f"{', '.join(degenerate)} gave every sample the same score, which "
+            "says nothing about the model (an attack that could not learn is "
+            "no evidence of privacy)."
+        )
+    return " ".join(parts)
+
+
+def _of(names: list[str], noun: str) -> str:
+    """``interval of gap reaches`` or ``intervals of gap, RMIA reach``."""
+    if len(names) == 1:
+        return f"{noun} of {names[0]} reaches"
+    return f"{noun}s of {', '.join(names)} reach"

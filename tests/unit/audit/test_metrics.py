@@ -13,7 +13,7 @@ from anomed_anonymizer.audit.metrics import (
     holm,
     tpr_at_fpr,
 )
-from anomed_anonymizer.audit.report import AttackResult, AuditReport
+from anomed_anonymizer.audit.report import FLIPPED, AttackResult, AuditReport
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (7, 250), (1, 999)])
@@ -163,14 +163,17 @@ def test_many_attacks_on_a_model_without_signal_rarely_say_it_leaks():
     """Seven attacks without any signal, 200 audits: judged one by one at
     97.5 % each, about 1 - 0.975**7 = 16 % of the audits would show a leak;
     Holm's correction keeps that below 2.5 % (binomial 99.9 % upper limit
-    for 200 audits at 2.5 %: 13)."""
+    for 200 audits at 2.5 %: 13). A flipped sign (the AUC interval, widened
+    for the seven, wholly below 0.5) is as rare."""
     reports = [_null_report(seed) for seed in range(200)]
     uncorrected = sum(
         any(a.metrics.p_value < 0.025 for a in report.attacks) for report in reports
     )
     leaks = sum(report.verdict == "leaks" for report in reports)
+    flipped = sum(report.verdict == FLIPPED for report in reports)
     assert uncorrected >= 20, uncorrected  # the problem is real at this size
     assert leaks <= 13, leaks
+    assert flipped <= 13, flipped
     assert all(a.family_size == 7 for a in reports[0].attacks)
 
 

@@ -83,6 +83,7 @@ def markdown_summary(report: AuditReport) -> str:
             f"since {report.n_non_members} non-members cannot resolve it (FPR "
             f"{needs} non-members)."
         )
+    lines.extend(_lira_lines(report))
     lines.extend(_privacy_lines(report))
     lines.extend(f"- {note}" for note in report.notes)
     lines.append(
@@ -97,6 +98,29 @@ def markdown_summary(report: AuditReport) -> str:
         f"{settings.get('confidence', 0.95):.0%}."
     )
     return "\n".join(lines) + "\n"
+
+
+def _lira_lines(report: AuditReport) -> list[str]:
+    """How LiRA's Gaussians were fitted (from its online run: both sides)."""
+    runs = [a for a in report.attacks if "lira_variance" in a.details]
+    if not runs:
+        return []
+    details = max(runs, key=lambda a: len(a.details["variance_prior_weight"])).details
+    weights = ", ".join(
+        f"{side.upper()} {weight:.2f}"
+        for side, weight in details["variance_prior_weight"].items()
+    )
+    if details["lira_variance"] == "pooled":
+        how = "one variance pooled over all samples (too few models for their own)"
+    else:
+        how = (
+            "each sample's variance moderated towards a prior fitted to all "
+            f"samples (the prior's weight: {weights}; 1 would be pooling)"
+        )
+    return [
+        f"- LiRA: {how}; probabilities of exactly 0 or 1, if any, clipped at "
+        f"{details['logit_clip']:.3g} (half the smallest step of the others)."
+    ]
 
 
 def _privacy_lines(report: AuditReport) -> list[str]:

@@ -235,3 +235,30 @@ def test_an_mlp_is_attacked_no_worse_than_with_pooled_variances():
         theirs = evaluate_scores(pooled[keep & member], pooled[keep & ~member])
         assert ours.auc > 0.65, online  # the MLP memorizes
         assert ours.auc >= theirs.auc - 0.01, (online, ours.auc, theirs.auc)
+
+
+def test_the_summary_says_how_lira_fitted_its_gaussians():
+    from anomed_anonymizer.audit.report import AttackResult, AuditReport
+
+    target, reference, design, member = simulated(spread=1.0, n=400)
+    results = []
+    for online in (False, True):
+        scores, details = lira_attack(target, reference, design, online)
+        metrics = evaluate_scores(scores[member], scores[~member], n_bootstrap=50)
+        results.append(
+            AttackResult(
+                f"LiRA ({online})",
+                "scores",
+                metrics,
+                scores[member],
+                scores[~member],
+                details,
+            )
+        )
+    markdown = AuditReport(200, 200, results, "x").to_markdown()
+    weights = results[1].details["variance_prior_weight"]
+    assert (
+        f"the prior's weight: OUT {weights['out']:.2f}, IN {weights['in']:.2f}"
+        in markdown
+    )
+    assert f"clipped at {results[1].details['logit_clip']:.3g}" in markdown

@@ -46,6 +46,7 @@ _CLIP = 1e-12  # keeps log(p) finite for models that are certain
 _MIN_STD = 1e-6
 _MIN_VARIANCE = 1e-12  # sample variances below this count as zero
 _MIN_SAMPLES = 3  # sample variances needed to fit a prior to them
+_MAX_HALF_DF = 1e8  # half the prior degrees of freedom treated as finite
 
 
 def logit_confidence(probability: np.ndarray, clip: float = _CLIP) -> np.ndarray:
@@ -101,10 +102,10 @@ def _variance_prior(variance: np.ndarray, df: np.ndarray) -> tuple[float, float]
     d = df[usable].astype(np.float64)
     e = np.log(variance[usable]) - special.digamma(d / 2) + np.log(d / 2)
     excess = e.var(ddof=1) - special.polygamma(1, d / 2).mean()
-    if excess <= 0:
+    if excess <= special.polygamma(1, _MAX_HALF_DF):  # d0 beyond any use: pool
         return np.inf, float(np.exp(e.mean()))
     half = optimize.brentq(
-        lambda x: special.polygamma(1, x) - excess, 1e-8, 1e8, xtol=1e-10
+        lambda x: special.polygamma(1, x) - excess, 1e-8, _MAX_HALF_DF, xtol=1e-10
     )
     d0 = 2 * half
     scale = np.exp(e.mean() + special.digamma(half) - np.log(half))

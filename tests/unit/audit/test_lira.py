@@ -262,3 +262,20 @@ def test_the_summary_says_how_lira_fitted_its_gaussians():
         in markdown
     )
     assert f"clipped at {results[1].details['logit_clip']:.3g}" in markdown
+
+
+def test_variances_barely_more_spread_than_chance_are_pooled_without_error():
+    """Log variances whose spread exceeds what chance explains by 1e-12: the
+    prior's degrees of freedom would be about 1e12, beyond what the root
+    finder brackets; that is pooling."""
+    from scipy import special
+
+    from anomed_anonymizer.audit.score_based import _variance_prior
+
+    n, df = 1000, np.full(1000, 7)
+    spread = np.sqrt((special.polygamma(1, 3.5) + 1e-12) * (n - 1) / n)
+    e = np.where(np.arange(n) % 2 == 0, spread, -spread)
+    variance = np.exp(e + special.digamma(3.5) - np.log(3.5))
+    d0, scale = _variance_prior(variance, df)
+    assert d0 == np.inf
+    assert scale == pytest.approx(1.0)

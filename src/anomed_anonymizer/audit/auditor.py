@@ -23,7 +23,7 @@ from .metrics import evaluate_scores
 from .one_run import OneRunAudit
 from .reference import membership_design, train_reference_models
 from .report import AttackResult, AuditReport, Check
-from .score_based import lira_scores, rmia_scores
+from .score_based import lira_attack, rmia_scores
 from .splits import balance_indices, member_split
 from .targets import (
     Predictor,
@@ -357,9 +357,11 @@ class MembershipAudit:
         results = []
         for online in (False, True):
             mode = "online" if online else "offline"
-            scores = lira_scores(target, reference, design, online)
+            scores, details = lira_attack(target, reference, design, online)
             results.append(
-                self._result(f"LiRA ({mode})", "scores", scores[m], scores[n])
+                self._result(
+                    f"LiRA ({mode})", "scores", scores[m], scores[n], details=details
+                )
             )
         for online in (False, True):
             mode = "online" if online else "offline"

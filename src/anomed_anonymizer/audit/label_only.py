@@ -31,6 +31,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from .splits import stratified_folds
 from .targets import Predictor
 
+# Bounds of the noise-robustness attack model's smallest leaf (rows).
+_MIN_LEAF, _MAX_LEAF = 2, 20
+
 __all__ = [
     "ARTBlackBoxAttack",
     "NoiseRobustnessAttack",
@@ -235,9 +238,17 @@ class NoiseRobustnessAttack:
         labels = np.r_[
             np.ones(len(member_features)), np.zeros(len(non_member_features))
         ]
-        # Shallow and slow-learning: a few hundred samples per fold.
+        # Shallow and slow-learning. Leaves of a tenth of the fold (at least
+        # 2, at most scikit-learn's 20): with the default 20, a fold of fewer
+        # than 40 rows could not be split at all, and every sample got the
+        # same score.
+        leaf = int(np.clip(len(labels) // 10, _MIN_LEAF, _MAX_LEAF))
         model = HistGradientBoostingClassifier(
-            max_depth=3, learning_rate=0.05, max_iter=100, random_state=self.seed
+            max_depth=3,
+            learning_rate=0.05,
+            max_iter=100,
+            min_samples_leaf=leaf,
+            random_state=self.seed,
         )
         self.model_ = model.fit(features, labels)
         return self

@@ -14,8 +14,14 @@ Every figure comes with the interval the data supports:
   and non-members come from one distribution under the null), which the
   report corrects for trying several attacks (Holm, see :func:`holm`);
 - an empirical epsilon lower bound from the Clopper-Pearson upper limits of
-  the false-positive and false-negative rates at such a threshold
-  (Jagielski et al. 2020, "Auditing differentially private machine learning").
+  the false-positive and false-negative rates (Jagielski et al. 2020,
+  "Auditing differentially private machine learning"), read at a fixed grid
+  of thresholds (quantiles of the other half's scores, see
+  :data:`EPSILON_QUANTILES`) with the confidence level divided among them
+  (Bonferroni): the largest of these bounds holds at the stated confidence.
+  Picking the threshold that maximises the bound on one half instead lands
+  where that half happens to have no false negatives, and the other half's
+  count there swings the bound from 0 to several for scores of one AUC.
 
 The maximum of TPR - FPR over all thresholds, measured on the same samples,
 is not reported: for scores without any signal it still grows like
@@ -31,6 +37,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = [
+    "EPSILON_QUANTILES",
     "FPR_LEVELS",
     "AttackMetrics",
     "clopper_pearson",
@@ -41,6 +48,12 @@ __all__ = [
 
 #: The false-positive rates at which the true-positive rate is reported.
 FPR_LEVELS = (0.001, 0.01, 0.1)
+
+#: Quantile levels of the scores whose thresholds the epsilon bound is read
+#: at: both tails (a low threshold bounds the false negatives, a high one the
+#: false positives) and the middle; each gets ``1 / len`` of the error rate.
+EPSILON_QUANTILES = (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99)
+_MIDDLE = EPSILON_QUANTILES.index(0.5)
 
 
 @dataclass(frozen=True)
@@ -59,10 +72,15 @@ class AttackMetrics:
     advantage_ci : tuple[float, float]
         From the Clopper-Pearson intervals of TPR and FPR.
     epsilon_lower_bound : float
-        Smallest epsilon consistent (at the confidence level) with the error
-        rates at a cross-fitted threshold; 0 when nothing is shown.
+        Smallest epsilon consistent (at the confidence level, jointly for
+        every threshold of the grid) with the error rates at cross-fitted
+        thresholds; 0 when nothing is shown.
     fpr_ci, fnr_ci : tuple[float, float]
-        Clopper-Pearson intervals of the rates the bound is computed from.
+        Clopper-Pearson intervals of the rates the bound is computed from, at
+        the grid's corrected level ``1 - (1 - confidence) / len(grid)``.
+    epsilon_quantile : float
+        The level of :data:`EPSILON_QUANTILES` the bound was read at (0.5
+        where no level shows anything).
     p_value : float
         One-sided Mann-Whitney U p-value of "members score higher than
         non-members" (AUC > 0.5); 1 where every score ties. Not corrected for
@@ -82,6 +100,7 @@ class AttackMetrics:
     epsilon_lower_bound: float
     fpr_ci: tuple[float, float]
     fnr_ci: tuple[float, float]
+    epsilon_quantile: float = 0.5
     p_value: float = 1.0
     auc_bootstrap: np.ndarray = field(
         default_factory=lambda: np.empty(0), repr=False, compare=False
@@ -89,9 +108,14 @@ class AttackMetrics:
 
     def auc_upper(self, confidence: float) -> float:
         """Upper end of a two-sided bootstrap AUC interval at ``confidence``."""
+        return self.auc_interval(confidence)[1]
+
+    def auc_interval(self, confidence: float) -> tuple[float, float]:
+        """Two-sided bootstrap AUC interval at ``confidence`` (``auc_ci``
+        where the bootstrap AUCs were not kept)."""
         if self.auc_bootstrap.size == 0:
-            return self.auc_ci[1]
-        return float(np.quantile(self.auc_bootstrap, 1 - (1 - confidence) / 2))
+            return self.auc_ci
+        return _interval(self.auc_bootstrap, confidence)
 
 
 def holm(p_values: np.ndarray | list[float]) -> np.ndarray:
@@ -231,36 +255,42 @@ def _counts(members: np.ndarray, non_members: np.ndarray, thresholds: np.ndarray
     return tp, fp
 
 
-def _pick_thresholds(
-    members: np.ndarray, non_members: np.ndarray, delta: float, confidence: float
-) -> tuple[float, float]:
-    """On this half: the threshold of largest advantage, and of largest bound."""
+def _advantage_threshold(members: np.ndarray, non_members: np.ndarray) -> float:
+    """On this half: the threshold of largest advantage."""
     candidates = np.unique(np.concatenate((members, non_members, [np.inf])))
     tp, fp = _counts(members, non_members, candidates)
-    n1, n0 = len(members), len(non_members)
-    advantage = tp / n1 - fp / n0
-    bound = _epsilon(fp, n1 - tp, n0, n1, delta, confidence)
-    return float(candidates[np.argmax(advantage)]), float(candidates[np.argmax(bound)])
+    advantage = tp / len(members) - fp / len(non_members)
+    return float(candidates[np.argmax(advantage)])
 
 
 def _cross_fitted_counts(
-    members: np.ndarray,
-    non_members: np.ndarray,
-    rng: np.random.Generator,
-    delta: float,
-    confidence: float,
-) -> dict[str, tuple[int, int]]:
-    """(tp, fp) summed over both halves, each at the other half's thresholds."""
+    members: np.ndarray, non_members: np.ndarray, rng: np.random.Generator
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(tp, fp) summed over both halves, each at thresholds from the other
+    half: the one of largest advantage, and the grid of score quantiles."""
     halves_m = np.array_split(rng.permutation(members), 2)
     halves_n = np.array_split(rng.permutation(non_members), 2)
-    totals = {"advantage": [0, 0], "epsilon": [0, 0]}
+    totals = {
+        "advantage": (np.zeros(1, np.int64), np.zeros(1, np.int64)),
+        "epsilon": (
+            np.zeros(len(EPSILON_QUANTILES), np.int64),
+            np.zeros(len(EPSILON_QUANTILES), np.int64),
+        ),
+    }
     for pick, count in ((0, 1), (1, 0)):
-        chosen = _pick_thresholds(halves_m[pick], halves_n[pick], delta, confidence)
-        for key, threshold in zip(("advantage", "epsilon"), chosen, strict=True):
-            tp, fp = _counts(halves_m[count], halves_n[count], np.array([threshold]))
-            totals[key][0] += int(tp[0])
-            totals[key][1] += int(fp[0])
-    return {key: (tp, fp) for key, (tp, fp) in totals.items()}
+        picked = np.concatenate((halves_m[pick], halves_n[pick]))
+        thresholds = {
+            "advantage": np.array(
+                [_advantage_threshold(halves_m[pick], halves_n[pick])]
+            ),
+            # Data values (no interpolation): infinite scores stay usable.
+            "epsilon": np.quantile(picked, EPSILON_QUANTILES, method="lower"),
+        }
+        for key, (tp_total, fp_total) in totals.items():
+            tp, fp = _counts(halves_m[count], halves_n[count], thresholds[key])
+            tp_total += tp
+            fp_total += fp
+    return totals
 
 
 def evaluate_scores(
@@ -346,18 +376,26 @@ def _threshold_metrics(
     """Advantage, balanced accuracy and the epsilon bound at cross-fitted
     thresholds, with their Clopper-Pearson intervals."""
     n1, n0 = len(members), len(non_members)
-    counts = _cross_fitted_counts(members, non_members, rng, delta, confidence)
-    tp, fp = counts["advantage"]
+    counts = _cross_fitted_counts(members, non_members, rng)
+    tp, fp = (int(v[0]) for v in counts["advantage"])
     tpr_low, tpr_high = clopper_pearson(tp, n1, confidence)
     fpr_low, fpr_high = clopper_pearson(fp, n0, confidence)
     advantage = tp / n1 - fp / n0
     tp_e, fp_e = counts["epsilon"]
-    bound = _epsilon(np.array(fp_e), np.array(n1 - tp_e), n0, n1, delta, confidence)
+    # Bonferroni over the grid: every level's bound holds at once.
+    level = 1.0 - (1.0 - confidence) / len(EPSILON_QUANTILES)
+    bounds = _epsilon(fp_e, n1 - tp_e, n0, n1, delta, level)
+    best = int(np.argmax(bounds)) if bounds.max() > 0 else _MIDDLE
     return {
         "balanced_accuracy": float((1 + advantage) / 2),
         "advantage": float(advantage),
         "advantage_ci": (float(tpr_low - fpr_high), float(tpr_high - fpr_low)),
-        "epsilon_lower_bound": float(bound),
-        "fpr_ci": tuple(float(v) for v in clopper_pearson(fp_e, n0, confidence)),
-        "fnr_ci": tuple(float(v) for v in clopper_pearson(n1 - tp_e, n1, confidence)),
+        "epsilon_lower_bound": float(bounds[best]),
+        "fpr_ci": _pair(clopper_pearson(fp_e[best], n0, level)),
+        "fnr_ci": _pair(clopper_pearson(n1 - tp_e[best], n1, level)),
+        "epsilon_quantile": EPSILON_QUANTILES[best],
     }
+
+
+def _pair(interval: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    return float(interval[0]), float(interval[1])

@@ -13,10 +13,18 @@ import numpy as np
 from .exposure import most_exposed, score_lists, scoring_at_least_last
 from .metrics import FPR_LEVELS, AttackMetrics, holm
 
-__all__ = ["AttackResult", "AuditReport", "Check"]
+__all__ = ["FLIPPED", "VERDICTS", "AttackResult", "AuditReport", "Check"]
 
 #: An AUC interval entirely below this, yet containing 0.5, shows no leak.
 NO_LEAK_MARGIN = 0.05
+
+#: The verdict of an attack whose members score *lower* than its non-members.
+FLIPPED = "signal with flipped sign"
+
+#: Every verdict, in the order in which an audit's verdict takes them from
+#: its attacks: one leak makes the audit leak, one flipped signal rules out
+#: "no leak found", and so does one attack that cannot tell.
+VERDICTS = ("leaks", FLIPPED, "inconclusive", "no leak found")
 
 
 @dataclass
@@ -61,26 +69,83 @@ class AttackResult:
 
     @property
     def verdict(self) -> str:
-        """``leaks``, ``no leak found`` or ``inconclusive``, corrected for the
-        number of attacks the audit tried.
+        """One of :data:`VERDICTS`, corrected for the number of attacks the
+        audit tried; :attr:`verdict_reason` says why.
 
         ``leaks``: the Holm-adjusted one-sided p-value of "AUC > 0.5" is below
         ``alpha / 2`` (the level at which a two-sided interval would exclude
         0.5 from above), so the chance that *any* attack of a model without
-        signal is called leaking stays below ``alpha / 2``. ``no leak found``:
-        the AUC interval widened for the attacks compared (Bonferroni, level
-        ``1 - alpha / family_size``) ends below ``0.5 + NO_LEAK_MARGIN``.
-        Otherwise the data are too few to tell.
+        signal is called leaking stays below ``alpha / 2``.
+        ``signal with flipped sign``: the AUC interval widened for the attacks
+        compared (Bonferroni, level ``1 - alpha / family_size``) lies wholly
+        below 0.5: members score *lower* than non-members. That is evidence
+        of a difference between them (an attacker who knew the direction
+        would use it; or the attack is miscalibrated), never of privacy.
+        ``inconclusive`` where every score ties or the bootstrap interval has
+        no width (the attack told no one apart: an attack model that could
+        not learn says nothing about the target), or where the widened
+        interval reaches ``0.5 + NO_LEAK_MARGIN``: too few samples to tell.
+        ``no leak found``: the widened interval ends below that.
         """
+        return self._judgement()[0]
+
+    @property
+    def degenerate(self) -> bool:
+        """Whether every score ties or the AUC's bootstrap interval has no
+        width: the attack told no one apart, and its AUC of 0.5 is no
+        evidence of privacy."""
+        scores = self._scores()
+        low, high = self.metrics.auc_ci
+        return bool(np.unique(scores).size < 2 or low == high)
+
+    def _scores(self) -> np.ndarray:
+        return np.concatenate(
+            (np.ravel(self.member_scores), np.ravel(self.non_member_scores))
+        )
+
+    @property
+    def verdict_reason(self) -> str:
+        """Why :attr:`verdict` says what it says, in words."""
+        return self._judgement()[1]
+
+    def _judgement(self) -> tuple[str, str]:
+        k = self.family_size
+        attacks = f"{k} attacks" if k > 1 else "1 attack"
         p = self.metrics.p_value
         if self.adjusted_p_value is not None:
             p = self.adjusted_p_value
         if p < self.alpha / 2:
-            return "leaks"
-        upper = self.metrics.auc_upper(1 - self.alpha / self.family_size)
-        if upper < 0.5 + NO_LEAK_MARGIN:
-            return "no leak found"
-        return "inconclusive"
+            return "leaks", (
+                f"members score higher: one-sided Mann-Whitney p = {p:.2g} "
+                f"(Holm-adjusted for {attacks}) < {self.alpha / 2:g}"
+            )
+        low, high = self.metrics.auc_interval(1 - self.alpha / k)
+        widened = f"AUC interval widened for {attacks} [{low:.3f}, {high:.3f}]"
+        if high < 0.5:
+            return FLIPPED, (
+                f"{widened} lies wholly below 0.5: members score lower than "
+                "non-members, a difference between them, not privacy"
+            )
+        scores = self._scores()
+        if scores.size and np.unique(scores).size < 2:
+            return "inconclusive", (
+                f"every score is {scores[0]:.3g}: the attack told no one apart, "
+                "which says nothing about the model"
+            )
+        if self.degenerate:
+            return "inconclusive", (
+                "the AUC bootstrap interval has no width: the scores leave "
+                "nothing to resample"
+            )
+        if high < 0.5 + NO_LEAK_MARGIN:
+            return "no leak found", (
+                f"no test rejects, and the {widened} ends below "
+                f"{0.5 + NO_LEAK_MARGIN:g}"
+            )
+        return "inconclusive", (
+            f"no test rejects, but the {widened} reaches past "
+            f"{0.5 + NO_LEAK_MARGIN:g}: too few samples to rule out a leak"
+        )
 
     def to_dict(self, include_scores: bool = False) -> dict[str, Any]:
         """The JSON form (the issue's layout plus intervals and details);
@@ -103,9 +168,11 @@ class AttackResult:
             "epsilon_lower_bound": m.epsilon_lower_bound,
             "epsilon_fpr_ci": list(m.fpr_ci),
             "epsilon_fnr_ci": list(m.fnr_ci),
+            "epsilon_quantile": m.epsilon_quantile,
             "p_value": m.p_value,
             "p_value_holm": self.adjusted_p_value,
             "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
             **({"details": self.details} if self.details else {}),
             **(score_lists(self) if include_scores else {}),
         }
@@ -209,10 +276,12 @@ class AuditReport:
 
     @property
     def verdict(self) -> str:
-        """``leaks`` if any attack leaks after Holm's correction; ``no leak
-        found`` if none is inconclusive either; else ``inconclusive``."""
+        """The first of :data:`VERDICTS` that an attack has: ``leaks`` if any
+        attack leaks after Holm's correction, else ``signal with flipped
+        sign`` if members score lower in one, else ``inconclusive`` if one
+        cannot tell; ``no leak found`` only if every attack says so."""
         verdicts = {a.verdict for a in self.attacks}
-        for verdict in ("leaks", "inconclusive"):
+        for verdict in VERDICTS:
             if verdict in verdicts:
                 return verdict
         return "no leak found"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .metrics import FPR_LEVELS
+from .metrics import EPSILON_QUANTILES, FPR_LEVELS
 
 if TYPE_CHECKING:
     from .report import AttackResult, AuditReport
@@ -83,18 +83,44 @@ def markdown_summary(report: AuditReport) -> str:
             f"since {report.n_non_members} non-members cannot resolve it (FPR "
             f"{needs} non-members)."
         )
+    lines.extend(_lira_lines(report))
     lines.extend(_privacy_lines(report))
     lines.extend(f"- {note}" for note in report.notes)
     lines.append(
-        "- Advantage is TPR - FPR and ε ≥ is an empirical lower bound, both at a "
-        "threshold chosen on other samples than those counted (Clopper-Pearson "
-        "intervals); AUC and TPR intervals are stratified bootstraps. Each "
+        "- Advantage is TPR - FPR at a threshold chosen on other samples than "
+        "those counted; ε ≥ is an empirical lower bound, the largest over "
+        f"{len(EPSILON_QUANTILES)} thresholds at quantiles of the other samples' "
+        "scores, its Clopper-Pearson limits corrected for them (Bonferroni); "
+        "AUC and TPR intervals are stratified bootstraps. Each "
         "row's intervals hold for that attack alone; the verdicts account for "
         f"all {len(report.attacks)} (Holm-adjusted p-values in the JSON report), "
         "so the largest ε bound of several attacks is not itself a bound at "
         f"{settings.get('confidence', 0.95):.0%}."
     )
     return "\n".join(lines) + "\n"
+
+
+def _lira_lines(report: AuditReport) -> list[str]:
+    """How LiRA's Gaussians were fitted (from its online run: both sides)."""
+    runs = [a for a in report.attacks if "lira_variance" in a.details]
+    if not runs:
+        return []
+    details = max(runs, key=lambda a: len(a.details["variance_prior_weight"])).details
+    weights = ", ".join(
+        f"{side.upper()} {weight:.2f}"
+        for side, weight in details["variance_prior_weight"].items()
+    )
+    if details["lira_variance"] == "pooled":
+        how = "one variance pooled over all samples (too few models for their own)"
+    else:
+        how = (
+            "each sample's variance moderated towards a prior fitted to all "
+            f"samples (the prior's weight: {weights}; 1 would be pooling)"
+        )
+    return [
+        f"- LiRA: {how}; probabilities of exactly 0 or 1, if any, clipped at "
+        f"{details['logit_clip']:.3g} (half the smallest step of the others)."
+    ]
 
 
 def _privacy_lines(report: AuditReport) -> list[str]:
@@ -125,24 +151,62 @@ def _reference_clause(settings: dict) -> str:
 
 
 def _verdict_sentence(report: AuditReport) -> str:
+    from .report import FLIPPED, NO_LEAK_MARGIN
+
     strongest = report.strongest()
     low, high = strongest.metrics.auc_ci
+    k = len(report.attacks)
+    margin = 0.5 + NO_LEAK_MARGIN
     if report.verdict == "leaks":
         leaking = [a.name for a in report.attacks if a.verdict == "leaks"]
         return (
             f"{', '.join(leaking)} tell members from non-members better than "
             f"chance (AUC > 0.5, one-sided Mann-Whitney test, Holm-corrected for "
-            f"{len(report.attacks)} attacks); strongest: {strongest.name}, "
+            f"{k} attacks); strongest: {strongest.name}, "
             f"AUC {strongest.metrics.auc:.3f} [{low:.2f}, {high:.2f}]."
+        )
+    if report.verdict == FLIPPED:
+        flipped = [a.name for a in report.attacks if a.verdict == FLIPPED]
+        return (
+            f"No attack beats chance in the direction it claims, but in "
+            f"{', '.join(flipped)}, members score *lower* than non-members (AUC "
+            f"interval, widened for {k} attacks, wholly below 0.5). That is a "
+            "difference between members and non-members with its sign flipped "
+            "(an attacker who knew the direction would use it, or the attack is "
+            "miscalibrated), not evidence of privacy: find out why before "
+            "trusting the other attacks."
         )
     if report.verdict == "no leak found":
         return (
-            "No attack beats chance after the correction for trying "
-            f"{len(report.attacks)}, and every AUC interval (widened for them) "
-            "stays below 0.55. Stronger attacks than these may still exist."
+            f"No attack beats chance after the correction for trying {k}, and "
+            f"every AUC interval (widened for them) stays below {margin:g}. "
+            "Stronger attacks than these may still exist."
         )
-    return (
-        "No attack beats chance after the correction for trying "
-        f"{len(report.attacks)} (Holm), but some AUC intervals reach past 0.55: "
-        "too few samples to rule out a leak. Audit with more data."
-    )
+    degenerate = [
+        a.name for a in report.attacks if a.verdict == "inconclusive" and a.degenerate
+    ]
+    wide = [
+        a.name
+        for a in report.attacks
+        if a.verdict == "inconclusive" and a.name not in degenerate
+    ]
+    parts = [f"No attack beats chance after the correction for trying {k} (Holm)."]
+    if wide:
+        parts.append(
+            f"The AUC {_of(wide, 'interval')} past {margin:g}: too few samples "
+            "to rule out a leak; audit with more data."
+        )
+    if degenerate:
+        parts.append(
+            f"{', '.join(degenerate)} gave every sample the same score, which "
+            "says nothing about the model (an attack that could not learn is "
+            "no evidence of privacy)."
+        )
+    return " ".join(parts)
+
+
+def _of(names: list[str], noun: str) -> str:
+    """``interval of gap reaches`` or ``intervals of gap, RMIA reach``."""
+    if len(names) == 1:
+        return f"{noun} of {names[0]} reaches"
+    return f"{noun}s of {', '.join(names)} reach"

@@ -470,8 +470,10 @@ def _table_footer(n: int, epsilons: Sequence[float]) -> str:
         "advantage: TPR - FPR, not accuracy, so an attack that calls everyone a "
         "member scores 0.",
         "verdict, corrected for the attacks tried per model (Holm): leaks = AUC "
-        "above 0.5 (one-sided test); no leak found = every AUC interval stays "
-        "below 0.55; inconclusive = too few samples to tell.",
+        "above 0.5 (one-sided test); signal with flipped sign = the AUC interval "
+        "lies below 0.5 (members score lower: a signal, not privacy); no leak "
+        "found = every AUC interval stays below 0.55; inconclusive = too few "
+        "samples to tell, or an attack that scored everyone alike.",
     ]
     if ceilings:
         lines.append(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest, mannwhitneyu
+from scipy.stats import binomtest, mannwhitneyu, norm
 
 from anomed_anonymizer.audit.metrics import (
+    EPSILON_QUANTILES,
     clopper_pearson,
     evaluate_scores,
     holm,
     tpr_at_fpr,
 )
-from anomed_anonymizer.audit.report import AttackResult, AuditReport
+from anomed_anonymizer.audit.report import FLIPPED, AttackResult, AuditReport
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (10, 10), (7, 250), (1, 999)])
@@ -55,9 +56,47 @@ def test_separated_scores_are_found_with_a_bounded_epsilon():
     metrics = evaluate_scores(np.full(200, 2.0), np.full(200, 1.0), n_bootstrap=200)
     assert metrics.auc == metrics.auc_ci[0] == 1.0
     assert metrics.advantage == 1.0
-    # No error among 200: the rates' upper limits keep epsilon finite.
-    _, high = clopper_pearson(0, 200)
+    # No error among 200: the rates' upper limits keep epsilon finite, at the
+    # level that holds for every threshold of the grid at once.
+    _, high = clopper_pearson(0, 200, 1 - 0.05 / len(EPSILON_QUANTILES))
     assert metrics.epsilon_lower_bound == pytest.approx(np.log((1 - high) / high))
+    assert metrics.fpr_ci[1] == metrics.fnr_ci[1] == pytest.approx(high)
+
+
+def test_epsilon_bound_is_stable_across_scores_of_one_auc():
+    """Ten draws of Gaussian scores with AUC 0.8 (900 a side): picking the
+    threshold of largest bound on one half gave bounds from 0.01 to 2.33 (the
+    other half's count at a threshold with no false negatives decides); a
+    fixed grid of quantiles, Bonferroni-corrected, keeps them within a factor
+    of 2 of each other."""
+    shift = np.sqrt(2) * norm.ppf(0.8)
+    bounds = []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        members, non_members = rng.normal(shift, 1, 900), rng.normal(0, 1, 900)
+        metrics = evaluate_scores(members, non_members, n_bootstrap=20, seed=seed)
+        assert metrics.auc == pytest.approx(0.8, abs=0.03)
+        assert metrics.epsilon_quantile in EPSILON_QUANTILES
+        bounds.append(metrics.epsilon_lower_bound)
+    assert min(bounds) > 1.0, bounds
+    assert max(bounds) < 2 * min(bounds), bounds
+
+
+def test_epsilon_bound_holds_for_a_mechanism_of_known_epsilon():
+    """Randomized response at epsilon = 1 (a member answers 1 with
+    probability e / (1 + e), a non-member with 1 / (1 + e)): no bound may
+    exceed 1 (at 95 %: about one in twenty could), and the grid still comes
+    close to it."""
+    p = np.e / (1 + np.e)
+    bounds = []
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        members = (rng.random(2000) < p).astype(float)
+        non_members = (rng.random(2000) < 1 - p).astype(float)
+        metrics = evaluate_scores(members, non_members, n_bootstrap=20, seed=seed)
+        bounds.append(metrics.epsilon_lower_bound)
+    assert sum(bound > 1.0 for bound in bounds) <= 2, bounds
+    assert np.median(bounds) > 0.75, bounds
 
 
 def test_fpr_levels_the_non_members_cannot_resolve_are_none():
@@ -124,14 +163,17 @@ def test_many_attacks_on_a_model_without_signal_rarely_say_it_leaks():
     """Seven attacks without any signal, 200 audits: judged one by one at
     97.5 % each, about 1 - 0.975**7 = 16 % of the audits would show a leak;
     Holm's correction keeps that below 2.5 % (binomial 99.9 % upper limit
-    for 200 audits at 2.5 %: 13)."""
+    for 200 audits at 2.5 %: 13). A flipped sign (the AUC interval, widened
+    for the seven, wholly below 0.5) is as rare."""
     reports = [_null_report(seed) for seed in range(200)]
     uncorrected = sum(
         any(a.metrics.p_value < 0.025 for a in report.attacks) for report in reports
     )
     leaks = sum(report.verdict == "leaks" for report in reports)
+    flipped = sum(report.verdict == FLIPPED for report in reports)
     assert uncorrected >= 20, uncorrected  # the problem is real at this size
     assert leaks <= 13, leaks
+    assert flipped <= 13, flipped
     assert all(a.family_size == 7 for a in reports[0].attacks)
 
 

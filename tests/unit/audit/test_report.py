@@ -13,6 +13,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 import anomed_anonymizer as anon
 from anomed_anonymizer.audit import MembershipAudit
+from anomed_anonymizer.audit.metrics import EPSILON_QUANTILES
 
 
 class LabelsOnly(anon.SupervisedLearningAnonymizer):
@@ -65,9 +66,15 @@ def test_json_has_the_issues_layout(report, tmp_path):
         assert isinstance(attack["tpr_at_fpr"]["0.01"], float)
         assert isinstance(attack["advantage"], float)
         assert attack["epsilon_lower_bound"] >= 0.0
+        assert attack["epsilon_quantile"] in EPSILON_QUANTILES
     names = [attack["name"] for attack in data["attacks"]]
     assert "LiRA (online)" in names
     assert "RMIA (offline)" in names
+    for attack in data["attacks"]:
+        if attack["name"].startswith("LiRA"):
+            # Two reference models: one per side, no per-sample variance.
+            assert attack["details"]["lira_variance"] == "pooled"
+            assert attack["details"]["logit_clip"] == 1e-12  # a tree: 0 or 1
 
 
 def test_markdown_states_sizes_marks_what_the_data_cannot_resolve(report):

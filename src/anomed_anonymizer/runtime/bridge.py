@@ -74,6 +74,7 @@ from typing import Any, BinaryIO, TypeVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
+from ..web.errors import error_body
 from ..wire import BodyHandover, ChunkedBody, small_inflated_size
 from . import memory
 
@@ -123,7 +124,7 @@ class _ClientGoneError(Exception):
 def _json_answer(
     status: int, title: str, description: str, *, close: bool = True
 ) -> tuple[bytes, list]:
-    body = json.dumps({"title": title, "description": description}).encode()
+    body = json.dumps(error_body(title, description)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

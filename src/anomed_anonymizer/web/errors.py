@@ -47,6 +47,7 @@ __all__ = [
     "RETRY_AFTER_SECONDS",
     "STATUSES",
     "compose_error",
+    "error_body",
     "register_error_handlers",
 ]
 
@@ -79,6 +80,18 @@ def status_of(error: AnomedError) -> str:
     return falcon.HTTP_500
 
 
+def error_body(title: str, description: str) -> dict[str, str]:
+    """The JSON error answer's body, as every server here writes it (also
+    ``serve``'s bridge, for what it refuses before the app runs).
+
+    Examples
+    --------
+    >>> error_body("Busy", "try again")
+    {'title': 'Busy', 'description': 'try again'}
+    """
+    return {"title": title, "description": description}
+
+
 def compose_error(
     resp: falcon.Response,
     status: str | int,
@@ -101,7 +114,7 @@ def compose_error(
     """
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.media = {"title": title, "description": description}
+    resp.media = error_body(title, description)
     for name, value in (headers or {}).items():
         resp.set_header(name, value)
 

@@ -488,9 +488,15 @@ class TorchWrapper(SupervisedLearningAnonymizer):
 
     def _spent(self, engine, optimizer, delta, n, steps) -> dict[str, Any]:
         dp = self.dp
+        with warnings.catch_warnings(record=True) as caught:
+            # e.g. "Optimal order is the largest alpha": advice, logged once.
+            warnings.simplefilter("always")
+            epsilon = float(engine.get_epsilon(delta))
+        for message in dict.fromkeys(str(warning.message) for warning in caught):
+            _logger.info("opacus: %s", message)
         return {
             "mechanism": "DP-SGD (Opacus)",
-            "epsilon": float(engine.get_epsilon(delta)),
+            "epsilon": epsilon,
             "delta": float(delta),
             "accountant": dp.accountant,
             "target_epsilon": dp.epsilon,

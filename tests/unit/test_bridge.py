@@ -310,48 +310,35 @@ def test_a_dedicated_request_is_never_queued_behind_a_running_one():
     assert len(threads["/fit"]) == 1  # the second never reached the app
 
 
-def test_a_waiting_evaluate_holds_neither_predict_nor_the_alive_route():
+@pytest.mark.parametrize(
+    ("held", "answered", "held_on"),
+    [
+        # /evaluate waits on the challenge on a thread of its own
+        ("/evaluate", ("/predict", "/"), "dedicated"),
+        # GET / is answered on the loop beside a busy request thread
+        ("/hold", ("/",), "request"),
+    ],
+)
+def test_a_held_request_holds_no_other(held, answered, held_on):
     release = threading.Event()
-    entered = {"/evaluate": threading.Event()}
+    entered = {held: threading.Event()}
     app, threads = _holding_app(release, entered)
     bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
 
     async def scenario():
-        held = asyncio.ensure_future(_post(bridge, "/evaluate")[0])
-        await asyncio.get_running_loop().run_in_executor(
-            None, entered["/evaluate"].wait, 60
-        )
-        for path in ("/predict", "/"):
+        holding = asyncio.ensure_future(_post(bridge, held)[0])
+        await asyncio.get_running_loop().run_in_executor(None, entered[held].wait, 60)
+        for path in answered:
             call, sent = _post(bridge, path)
             await asyncio.wait_for(call, 60)
             assert sent[0]["status"] == 201
-        assert not held.done()
+        assert not holding.done()
         release.set()
-        await held
+        await holding
 
     asyncio.run(scenario())
-    assert threads["/evaluate"][0].startswith("dedicated")
-
-
-def test_the_alive_route_runs_on_the_loop_beside_a_busy_request_thread():
-    release = threading.Event()
-    entered = {"/hold": threading.Event()}
-    app, threads = _holding_app(release, entered)
-    bridge = BufferingBridge(app, max_body_bytes=1024, request_timeout=30)
-
-    async def scenario():
-        held = asyncio.ensure_future(_post(bridge, "/hold")[0])
-        await asyncio.get_running_loop().run_in_executor(
-            None, entered["/hold"].wait, 60
-        )
-        call, sent = _post(bridge, "/")
-        await asyncio.wait_for(call, 60)
-        assert sent[0]["status"] == 201
-        release.set()
-        await held
-
-    asyncio.run(scenario())
-    assert threads["/"] == [threading.current_thread().name]
+    assert threads[held][0].startswith(held_on)
+    assert threads["/"] == [threading.current_thread().name]  # on the loop
 
 
 def test_a_small_body_that_inflates_large_never_runs_on_the_loop():

@@ -404,8 +404,7 @@ class TorchWrapper(SupervisedLearningAnonymizer):
                 "candidate and compare, so the reported epsilon does not hold. "
                 "Use it for experiments only; /privacy records noise_seeded: true"
             )
-            warnings.warn(message, UserWarning, stacklevel=4)
-            _logger.warning("%s", message)
+            _warn(message)
         # Never the global generator: the wrapper's seed may have seeded it.
         noise_generator = _dp_generator(torch, dp, device, 1)
         common = {
@@ -729,9 +728,14 @@ def _delta(dp: DPSGD, n: int) -> float:
             "probability delta meets it. Pass delta well below 1/n (None takes "
             "1/(10 n))"
         )
-        warnings.warn(message, UserWarning, stacklevel=5)
-        _logger.warning("%s", message)
+        _warn(message)
     return float(dp.delta)
+
+
+def _warn(message: str) -> None:
+    """Warn the user's code (``fit``'s caller) and the server log alike."""
+    warnings.warn(message, UserWarning, stacklevel=5)
+    _logger.warning("%s", message)
 
 
 def _dp_generator(torch: Any, dp: DPSGD, device: Any, stream: int) -> Any:

@@ -8,7 +8,7 @@ anomed_anonymizer.examples.dp_mlp:anonymizer``); ``application`` serves it
 ``anomed-anonymizer demo --model mlp-dp`` does).
 
 Environment, all optional: ``CHALLENGE_HOST`` (host:port, default
-``localhost:8001``), ``ANOMED_EPSILON`` (the target ε, default 3.0; δ is 1/n),
+``localhost:8001``), ``ANOMED_EPSILON`` (the target ε, default 3.0; δ is 1/(10 n)),
 ``ANOMED_FEATURE_BOUNDS`` (JSON ``[[lower...], [upper...]]``: public feature
 bounds, by which the network scales its input to [-1, 1]; without them it
 uses ``sign(x) log(1 + |x|)`` and normalizes each row, which needs no
@@ -85,7 +85,7 @@ anonymizer = anon.TorchWrapper(
     epochs=30,
     batch_size=32,
     dp=anon.DPSGD(epsilon=EPSILON, max_grad_norm=1.0),
-    seed=0,
+    seed=0,  # initial weights only: DP noise and batches draw fresh OS entropy
 )
 
 hostname = os.environ.get("CHALLENGE_HOST", "localhost:8001")

@@ -89,6 +89,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/lint-imports
 
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit src

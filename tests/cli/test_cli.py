@@ -856,7 +856,7 @@ def test_the_audit_imports_quietly_without_pytorch(tmp_path):
         "import importlib.util, logging\n"
         "assert importlib.util.find_spec('torch') is None\n"
         "logging.basicConfig(level=logging.INFO)\n"
-        "from anomed_anonymizer.cli.main import _import_audit\n"
+        "from anomed_anonymizer.cli.commands.serve_attack import _import_audit\n"
         "_import_audit()\n"
     )
     result = subprocess.run(

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from ._common import CommandError
+
 __all__ = ["audit_table_command", "load_object"]
 
 
@@ -168,7 +170,6 @@ def audit_table_command(
     from ..emulator import load_table
     from ..emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
     from ..table_audit import audit_table
-    from .main import CommandError
 
     try:
         obj = load_object(anonymizer, chdir.resolve())

@@ -1,0 +1,126 @@
+"""What the commands share: the one-line error, the group that turns every
+failure into one, the listen options, and serving an app under gunicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import traceback
+
+import click
+
+from ..runtime.serving import ServeOptions, ensure_port_free, run_gunicorn
+from . import processes
+
+__all__ = [
+    "CommandError",
+    "Group",
+    "missing_extra",
+    "quiet_request_logs",
+    "require",
+    "run_server",
+    "serve_options",
+]
+
+
+class CommandError(click.ClickException):
+    """A failure the user can act on: printed as one line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Group(click.Group):
+    """Every failure a command does not handle becomes one line (``--verbose``:
+    its traceback too); Ctrl-C exits 130, SIGTERM/SIGHUP their codes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except processes.Terminated as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except Exception as exc:  # every other failure becomes one line
+            if ctx.obj and ctx.obj.get("verbose"):
+                traceback.print_exc()
+            raise CommandError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def serve_options(function):
+    """``--host``, ``--port`` and ``--workers``, for every command that serves."""
+    options = [
+        click.option(
+            "--host",
+            envvar="ANOMED_SERVE_HOST",
+            default="127.0.0.1",
+            show_default=True,
+            help="Interface to bind [env ANOMED_SERVE_HOST].",
+        ),
+        click.option(
+            "--port",
+            envvar="ANOMED_SERVE_PORT",
+            type=click.IntRange(0, 65535),
+            default=8000,
+            show_default=True,
+            help="Port to listen on [env ANOMED_SERVE_PORT].",
+        ),
+        click.option(
+            "--workers",
+            envvar="ANOMED_SERVE_WORKERS",
+            type=click.IntRange(1),
+            default=2,
+            show_default=True,
+            help="Worker processes [env ANOMED_SERVE_WORKERS].",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def quiet_request_logs(ctx: click.Context) -> None:
+    """Commands that print a table need no line per HTTP request (--verbose
+    brings them back), nor ART's configuration notes."""
+    if not ctx.obj.get("verbose"):
+        for name in ("anomed_anonymizer.wire", "art"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def require(what: str, extra: str, *modules: str) -> None:
+    """Fail in one line, naming the extra to install, if a module is missing."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise missing_extra(ModuleNotFoundError(name=module), extra, what)
+
+
+def missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandError:
+    return CommandError(
+        f"{what} needs the '{extra}' extra ({exc.name} is missing): "
+        f"pip install 'anomed-anonymizer[{extra}]'"
+    )
+
+
+def run_server(load, options: ServeOptions, banner: str) -> None:
+    parent = os.environ.pop(processes.PARENT_PID_ENV, "")
+    if parent.isdigit() and not processes.PARENT_DEATH_SIGNAL:
+        # Started by start_server where the kernel offers no parent-death
+        # signal: watch the parent instead.
+        processes.exit_when_parent_dies(int(parent))
+    try:
+        ensure_port_free(options.host, options.port)
+        click.echo(f"{banner} on http://{options.host}:{options.port}", err=True)
+        run_gunicorn(load, options)
+    except OSError as exc:
+        raise CommandError(str(exc)) from exc
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise CommandError(
+                f"gunicorn stopped with exit code {exc.code}; see the log above"
+            ) from exc

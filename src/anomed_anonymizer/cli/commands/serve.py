@@ -1,0 +1,143 @@
+"""``anomed-anonymizer serve``: your app under gunicorn, on the runtime of
+:mod:`anomed_anonymizer.runtime` (the flags become its settings).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from ...runtime.serving import ServeOptions, ensure_port_free
+from ...web import CONTROL_TOKEN_ENV
+from .._common import CommandError, run_server, serve_options
+
+
+@click.command(short_help="Serve your app under gunicorn.")
+@click.argument("app")
+@serve_options
+@click.option(
+    "--threads",
+    envvar="ANOMED_SERVE_THREADS",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Request threads per worker; raise it only for models whose predict is "
+    "thread-safe [env ANOMED_SERVE_THREADS].",
+)
+@click.option(
+    "--timeout",
+    envvar="ANOMED_SERVE_TIMEOUT",
+    type=click.IntRange(1),
+    default=120,
+    show_default=True,
+    help="Seconds a worker may stay unresponsive; long /fit requests are "
+    "not affected [env ANOMED_SERVE_TIMEOUT].",
+)
+@click.option(
+    "--request-timeout",
+    envvar="ANOMED_SERVE_REQUEST_TIMEOUT",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client may take to send a request line and headers, and "
+    "again its body; slower clients are cut off, idle ones never hold a "
+    "thread [env ANOMED_SERVE_REQUEST_TIMEOUT].",
+)
+@click.option(
+    "--refits",
+    envvar="ANOMED_REFIT",
+    type=click.Choice(["allow", "refuse"], case_sensitive=False),
+    default="allow",
+    show_default=True,
+    help="refuse: once a model is fitted (or a release published), POST /fit "
+    "answers 409 unless it asks with ?refit=true, so that retries and strangers "
+    "cannot spend a DP model's budget again [env ANOMED_REFIT].",
+)
+@click.option(
+    "--max-body-bytes",
+    envvar="ANOMED_SERVE_MAX_BODY_BYTES",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest request body the server reads (413 above), and the app's "
+    "limit where it sets none itself; default 256 MiB "
+    "[env ANOMED_SERVE_MAX_BODY_BYTES].",
+)
+@click.option(
+    "--chdir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Import APP from this folder.",
+)
+@click.pass_context
+def serve(
+    ctx,
+    app,
+    host,
+    port,
+    workers,
+    threads,
+    timeout,
+    request_timeout,
+    refits,
+    max_body_bytes,
+    chdir,
+) -> None:
+    """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
+
+    Several workers share one model file; a /fit may train for as long as it
+    needs; SIGTERM shuts down cleanly.
+    """
+    from gunicorn.errors import AppImportError
+    from gunicorn.util import import_app
+
+    from ...web import current_settings, use_settings
+
+    # Before the app is loaded (here and in every worker, which inherits it):
+    # what the factories use where the app passes no settings of its own.
+    settings = current_settings().replace(
+        refuse_refits=refits.lower() == "refuse", max_request_bytes=max_body_bytes
+    )
+    use_settings(settings)
+
+    chdir = chdir.resolve()
+    sys.path.insert(0, str(chdir))
+    if ":" not in app:
+        raise click.BadParameter(
+            "expected MODULE:VARIABLE, e.g. app:application", param_hint="APP"
+        )
+    try:
+        import_app(app)  # fail here, in one line, rather than in every worker
+    except (AppImportError, ImportError, SyntaxError) as exc:
+        if ctx.obj["verbose"]:
+            traceback.print_exc()
+        raise CommandError(
+            f"cannot import {app!r} from {chdir}: {type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        ensure_port_free(host, port)
+    except OSError as exc:
+        raise CommandError(str(exc)) from exc
+    if not settings.control_token:
+        logging.getLogger("anomed_anonymizer.cli").warning(
+            "%s is not set: anyone who can reach this server can call /fit and "
+            "/evaluate (each refit of a differentially private model spends its "
+            "privacy budget again); set it to require 'Authorization: Bearer "
+            "<token>' on those routes",
+            CONTROL_TOKEN_ENV,
+        )
+    options = ServeOptions(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        request_timeout=request_timeout,
+        max_body_bytes=max_body_bytes,
+        log_level="debug" if ctx.obj["verbose"] else "info",
+    )
+    run_server(lambda: import_app(app), options, f"serving {app} ({workers} workers)")

@@ -896,5 +896,6 @@ def test_serve_flags_reach_the_app_in_every_worker(emulator, tmp_path):
         large = encode_named_arrays({"X": np.zeros((20_000, 4))}, compress=False)
         refused = requests.post(f"{server.url}/predict", data=large, timeout=60)
         assert refused.status_code == 413
+        assert "ANOMED_CONTROL_TOKEN is not set" in server.log()
     finally:
         server.stop()

@@ -3,11 +3,14 @@ failure into one, the listen options, and serving an app under gunicorn."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 import os
 import sys
 import traceback
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,6 +20,7 @@ from . import processes
 __all__ = [
     "CommandError",
     "Group",
+    "load_object",
     "missing_extra",
     "quiet_request_logs",
     "require",
@@ -107,14 +111,21 @@ def missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandErr
     )
 
 
-def run_server(load, options: ServeOptions, banner: str) -> None:
+def run_server(
+    load, options: ServeOptions, banner: str, warnings: tuple[str, ...] = ()
+) -> None:
+    """Serve what ``load()`` returns under gunicorn: the port checked once,
+    then ``warnings`` logged and ``banner`` printed; a failure is one line."""
     parent = os.environ.pop(processes.PARENT_PID_ENV, "")
     if parent.isdigit() and not processes.PARENT_DEATH_SIGNAL:
         # Started by start_server where the kernel offers no parent-death
         # signal: watch the parent instead.
         processes.exit_when_parent_dies(int(parent))
     try:
+        # The one check: before the banner, so that a taken port is one line.
         ensure_port_free(options.host, options.port)
+        for warning in warnings:
+            logging.getLogger("anomed_anonymizer.cli").warning("%s", warning)
         click.echo(f"{banner} on http://{options.host}:{options.port}", err=True)
         run_gunicorn(load, options)
     except OSError as exc:
@@ -124,3 +135,33 @@ def run_server(load, options: ServeOptions, banner: str) -> None:
             raise CommandError(
                 f"gunicorn stopped with exit code {exc.code}; see the log above"
             ) from exc
+
+
+def load_object(spec: str, directory: Path, example: str = "app:anonymizer") -> Any:
+    """Import ``MODULE:OBJECT`` (``OBJECT`` may be dotted) from ``directory``,
+    leaving ``sys.path`` as it was.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is not of that form, the import fails (the message names
+        the exception), or the module has no such object.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"expected MODULE:OBJECT (e.g. {example}), got {spec!r}")
+    directory = directory.resolve()
+    sys.path.insert(0, str(directory))
+    try:
+        value: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ValueError(
+            f"cannot import {spec!r} from {directory}: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        sys.path.remove(str(directory))
+    for part in attribute.split("."):
+        if not hasattr(value, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attribute!r}")
+        value = getattr(value, part)
+    return value

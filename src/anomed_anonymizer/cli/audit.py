@@ -9,7 +9,6 @@ members and non-members from a challenge or from files.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import click
 
+from ._common import load_object
 from .addresses import parse_address
 
 __all__ = ["AuditOptions", "base_url", "load_anonymizer", "run_audit"]
@@ -72,24 +72,7 @@ def load_anonymizer(spec: str, chdir: Path) -> Any:
         If the spec is malformed, the import fails, the object is missing, or
         it is not an object with ``fit`` and ``predict`` (e.g. the app).
     """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(
-            f"expected MODULE:OBJECT (e.g. app:example_anon), got {spec!r}"
-        )
-    sys.path.insert(0, str(chdir.resolve()))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise ValueError(
-            f"cannot import {module_name!r} from {chdir.resolve()}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    obj: Any = module
-    for part in attribute.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{module_name} has no {attribute!r}")
-        obj = getattr(obj, part)
+    obj = load_object(spec, chdir, example="app:example_anon")
     if not (
         callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict", None))
     ):

@@ -3,8 +3,6 @@ before submitting it (see :mod:`anomed_anonymizer.table_audit`)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -12,38 +10,9 @@ from typing import Any
 
 import click
 
-from ._common import CommandError
+from ._common import CommandError, load_object
 
-__all__ = ["audit_table_command", "load_object"]
-
-
-def load_object(spec: str, directory: Path) -> Any:
-    """Import ``MODULE:OBJECT`` (``OBJECT`` may be dotted) from ``directory``.
-
-    Raises
-    ------
-    click.BadParameter
-        If ``spec`` is not of that form.
-    ImportError, AttributeError
-        If the module or the object does not exist.
-    """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise click.BadParameter(
-            "expected MODULE:OBJECT, e.g. app:anonymizer", param_hint="ANONYMIZER"
-        )
-    sys.path.insert(0, str(directory))
-    try:
-        value: Any = importlib.import_module(module_name)
-    finally:
-        sys.path.remove(str(directory))
-    for part in attribute.split("."):
-        if not hasattr(value, part):
-            raise AttributeError(
-                f"module {module_name!r} has no attribute {attribute!r}"
-            )
-        value = getattr(value, part)
-    return value
+__all__ = ["audit_table_command"]
 
 
 def _columns(values: tuple[str, ...]) -> list[str] | None:
@@ -171,15 +140,16 @@ def audit_table_command(
     from ..emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
     from ..table_audit import audit_table
 
+    if ":" not in anonymizer:
+        raise click.BadParameter(
+            "expected MODULE:OBJECT, e.g. app:anonymizer", param_hint="ANONYMIZER"
+        )
     try:
-        obj = load_object(anonymizer, chdir.resolve())
-    except (ImportError, AttributeError, SyntaxError) as exc:
+        obj = load_object(anonymizer, chdir)
+    except ValueError as exc:
         if ctx.obj and ctx.obj.get("verbose"):
             traceback.print_exc()
-        raise CommandError(
-            f"cannot import {anonymizer!r} from {chdir.resolve()}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise CommandError(str(exc)) from exc
     try:
         table = load_table(dataset, rows, seed)
     except (ValueError, OSError) as exc:

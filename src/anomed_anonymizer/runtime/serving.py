@@ -173,7 +173,8 @@ def metrics_directory() -> Iterator[str]:
 
 def run_gunicorn(load: Callable[[], Any], options: ServeOptions) -> None:
     """Serve the app that ``load()`` returns until gunicorn is told to stop
-    (SIGTERM or SIGINT: workers finish their requests, then exit)."""
-    ensure_port_free(options.host, options.port)
+    (SIGTERM or SIGINT: workers finish their requests, then exit). The
+    caller checks the port first (:func:`ensure_port_free`): gunicorn's own
+    error for a taken one is a retry loop, not a message."""
     with metrics_directory():
         _Application(load, options).run()

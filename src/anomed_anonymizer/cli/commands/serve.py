@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
-from ...runtime.serving import ServeOptions, ensure_port_free
+from ...runtime.serving import ServeOptions
 from ...web import CONTROL_TOKEN_ENV
 from .._common import CommandError, run_server, serve_options
 
@@ -118,17 +117,13 @@ def serve(
         raise CommandError(
             f"cannot import {app!r} from {chdir}: {type(exc).__name__}: {exc}"
         ) from exc
-    try:
-        ensure_port_free(host, port)
-    except OSError as exc:
-        raise CommandError(str(exc)) from exc
+    warnings = ()
     if not settings.control_token:
-        logging.getLogger("anomed_anonymizer.cli").warning(
-            "%s is not set: anyone who can reach this server can call /fit and "
-            "/evaluate (each refit of a differentially private model spends its "
-            "privacy budget again); set it to require 'Authorization: Bearer "
-            "<token>' on those routes",
-            CONTROL_TOKEN_ENV,
+        warnings = (
+            f"{CONTROL_TOKEN_ENV} is not set: anyone who can reach this server can "
+            "call /fit and /evaluate (each refit of a differentially private model "
+            "spends its privacy budget again); set it to require 'Authorization: "
+            "Bearer <token>' on those routes",
         )
     options = ServeOptions(
         host=host,
@@ -140,4 +135,5 @@ def serve(
         max_body_bytes=max_body_bytes,
         log_level="debug" if ctx.obj["verbose"] else "info",
     )
-    run_server(lambda: import_app(app), options, f"serving {app} ({workers} workers)")
+    banner = f"serving {app} ({workers} workers)"
+    run_server(lambda: import_app(app), options, banner, warnings)

@@ -62,26 +62,26 @@ def serve_options(function):
     options = [
         click.option(
             "--host",
-            envvar="ANOMED_SERVE_HOST",
+            show_envvar=True,
             default="127.0.0.1",
             show_default=True,
-            help="Interface to bind [env ANOMED_SERVE_HOST].",
+            help="Interface to bind.",
         ),
         click.option(
             "--port",
-            envvar="ANOMED_SERVE_PORT",
+            show_envvar=True,
             type=click.IntRange(0, 65535),
             default=8000,
             show_default=True,
-            help="Port to listen on [env ANOMED_SERVE_PORT].",
+            help="Port to listen on.",
         ),
         click.option(
             "--workers",
-            envvar="ANOMED_SERVE_WORKERS",
+            show_envvar=True,
             type=click.IntRange(1),
             default=2,
             show_default=True,
-            help="Worker processes [env ANOMED_SERVE_WORKERS].",
+            help="Worker processes.",
         ),
     ]
     for option in reversed(options):

@@ -25,7 +25,15 @@ from .commands.serve_attack import serve_attack
 __all__ = ["CommandError", "main"]
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+# Every option also reads ANOMED_<COMMAND>_<OPTION> (e.g. ANOMED_SERVE_PORT),
+# shown in --help where it matters.
+@click.group(
+    cls=Group,
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "auto_envvar_prefix": "ANOMED",
+    },
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="anomed-anonymizer")
 @click.pass_context

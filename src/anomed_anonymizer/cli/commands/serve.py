@@ -20,31 +20,30 @@ from .._common import CommandError, run_server, serve_options
 @serve_options
 @click.option(
     "--threads",
-    envvar="ANOMED_SERVE_THREADS",
+    show_envvar=True,
     type=click.IntRange(1),
     default=1,
     show_default=True,
     help="Request threads per worker; raise it only for models whose predict is "
-    "thread-safe [env ANOMED_SERVE_THREADS].",
+    "thread-safe.",
 )
 @click.option(
     "--timeout",
-    envvar="ANOMED_SERVE_TIMEOUT",
+    show_envvar=True,
     type=click.IntRange(1),
     default=120,
     show_default=True,
-    help="Seconds a worker may stay unresponsive; long /fit requests are "
-    "not affected [env ANOMED_SERVE_TIMEOUT].",
+    help="Seconds a worker may stay unresponsive; long /fit requests are not affected.",
 )
 @click.option(
     "--request-timeout",
-    envvar="ANOMED_SERVE_REQUEST_TIMEOUT",
+    show_envvar=True,
     type=click.FloatRange(min=0, min_open=True),
     default=30.0,
     show_default=True,
     help="Seconds a client may take to send a request line and headers, and "
     "again its body; slower clients are cut off, idle ones never hold a "
-    "thread [env ANOMED_SERVE_REQUEST_TIMEOUT].",
+    "thread.",
 )
 @click.option(
     "--refits",
@@ -58,12 +57,11 @@ from .._common import CommandError, run_server, serve_options
 )
 @click.option(
     "--max-body-bytes",
-    envvar="ANOMED_SERVE_MAX_BODY_BYTES",
+    show_envvar=True,
     type=click.IntRange(1),
     default=None,
     help="Largest request body the server reads (413 above), and the app's "
-    "limit where it sets none itself; default 256 MiB "
-    "[env ANOMED_SERVE_MAX_BODY_BYTES].",
+    "limit where it sets none itself; default 256 MiB.",
 )
 @click.option(
     "--chdir",

@@ -25,8 +25,10 @@ and never waits on the network) whose last :data:`INLINE_AFTER_QUICK_RUNS`
 requests each took under :data:`INLINE_MAX_SECONDS`, with a small body,
 while no other request runs, runs on the loop itself (handing it to a thread
 and back cost a small ``/predict`` a fifth of its time). A slow run sends its
-path's next requests back to the thread; the app never runs on more threads
-at once than ``threads``. (So the one slow request a quick path may still
+path's next requests back to the thread. Requests other than the dedicated
+and static ones run on ``threads`` request threads, or the one heavy-body
+thread (below); the templates' resources call the model for one request at
+a time whatever thread they run on. (So the one slow request a quick path may still
 have, such as the first ``/predict`` after a refit, which loads the new
 model, holds the loop while it runs: other connections wait that long,
 gunicorn's heartbeat has ``timeout`` seconds.)

@@ -30,6 +30,7 @@ from .server import (
     tabular_data_anonymizer_server_factory,
     validate_anonymizer_input_or_raise,
 )
+from .wire.addresses import peer_url
 
 try:
     __version__ = metadata.version("anomed-anonymizer")
@@ -50,6 +51,7 @@ __all__ = [
     "TorchWrapper",
     "WrappedAnonymizer",
     "batch_views",
+    "peer_url",
     "pickle_anonymizer",
     "privacy_budget_of",
     "register_error_handlers",

@@ -29,6 +29,7 @@ from .errors import BusyError, LockUnavailableError, VerificationError
 __all__ = [
     "ExclusiveLock",
     "LockHeldError",
+    "ensure_writable_folder",
     "remove_stale_staging",
     "save_atomically",
 ]
@@ -126,6 +127,59 @@ class ExclusiveLock:
             lock = filelock.FileLock(self.path, timeout=0, thread_local=False)
             self._file_lock_and_pid = (lock, pid)
         return self._file_lock_and_pid[0]
+
+
+def ensure_writable_folder(filepath: str | Path, what: str = "the file") -> None:
+    """Check that this process can create and replace ``filepath``.
+
+    Its folder must be writable, or, where the folder does not exist yet, the
+    nearest one above it, in which it will be created. Call it at start, so
+    that a server whose volume is not writable stops at once rather than
+    failing its first ``/fit``.
+
+    Parameters
+    ----------
+    filepath : str | pathlib.Path
+        The file (or directory) that :func:`save_atomically` will save.
+    what : str, optional
+        What it is, for the message (``"the model file"``).
+
+    Raises
+    ------
+    PermissionError
+        If the folder is not writable by this process's uid (or lies on a
+        read-only file system); the message names the folder, the uid and
+        what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ensure_writable_folder(Path(tempfile.mkdtemp()) / "new" / "model.pkl")
+    """
+    folder = Path(filepath).absolute().parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return  # creating the folder fails with its own message
+    effective = os.access in os.supports_effective_ids
+    if os.access(existing, os.W_OK | os.X_OK, effective_ids=effective):
+        return
+    uid = os.geteuid() if hasattr(os, "geteuid") else "?"
+    where = "" if existing == folder else f" ({existing}, where it would be created)"
+    try:
+        owner = existing.stat().st_uid
+        read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        owner, read_only = "?", False
+    why = "it is on a read-only file system" if read_only else f"owner uid {owner}"
+    raise PermissionError(
+        f"{what}'s folder {folder}{where} is not writable by uid {uid} ({why}): "
+        f"make it writable for uid {uid} (e.g. chown {uid} {existing}; a Docker "
+        "named volume takes the image's ownership of the folder, a mounted host "
+        "folder keeps its own) or choose another folder (the scaffolds: "
+        "ANOMED_PERSISTENT_DATA)"
+    )
 
 
 def save_atomically(

@@ -23,7 +23,12 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from .errors import BusyError, ConflictError, NotReadyError
-from .files import ExclusiveLock, remove_stale_staging, save_atomically
+from .files import (
+    ExclusiveLock,
+    ensure_writable_folder,
+    remove_stale_staging,
+    save_atomically,
+)
 
 __all__ = ["SingleWriterStore"]
 
@@ -50,6 +55,12 @@ class SingleWriterStore(Generic[T]):
         Reads what a writer wrote at ``path``; it also checks each new
         version before that replaces the previous one.
 
+    Raises
+    ------
+    PermissionError
+        If the folder of ``path`` is not writable by this process (see
+        :func:`~anomed_anonymizer.files.ensure_writable_folder`).
+
     Examples
     --------
     >>> import tempfile
@@ -68,9 +79,12 @@ class SingleWriterStore(Generic[T]):
     not_ready_message = "nothing has been written yet"
     not_ready_title = NotReadyError.title
     kept_message = "a version is already written and is kept"
+    #: What the file is, for the error about an unwritable folder.
+    what = "the stored file"
 
     def __init__(self, path: str | Path, load: Callable[[Path], T]) -> None:
         self.path = Path(path)
+        ensure_writable_folder(self.path, self.what)
         self._load = load
         self._lock = ExclusiveLock(self.path.with_name(self.path.name + ".lock"))
         self._reload_lock = threading.Lock()

@@ -105,7 +105,8 @@ def supervised_challenge_app(
     challenge : MIAChallenge
         Data and scoring.
     anomed_host : str | None, optional
-        ``host:port`` of the platform to forward scores to; by default the
+        The platform to forward scores to (a host, meaning port 80, as the
+        platform passes it, ``host:port`` or a URL); by default the
         ``ANOMED_HOST`` environment variable, and none if that is unset.
     max_upload_bytes : int, optional
         The largest prediction upload, and the most its archive may inflate

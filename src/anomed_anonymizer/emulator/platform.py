@@ -13,6 +13,8 @@ from typing import Any
 import falcon
 import requests
 
+from ..wire.addresses import peer_url
+
 __all__ = [
     "MAX_UPLOAD_BYTES",
     "answer_with_score",
@@ -62,12 +64,22 @@ _logger = logging.getLogger(__name__)
 
 
 def score_forwarder(kind: str, anomed_host: str | None) -> Forward:
-    """Forward scores to the platform at ``ANOMED_HOST``, when one is set."""
+    """Forward scores to the platform at ``ANOMED_HOST``, when one is set: a
+    host (the platform's form, port 80), ``HOST:PORT`` or a URL.
+
+    Raises
+    ------
+    ValueError
+        If ``anomed_host`` is none of these (at start, not at the first score).
+    """
+    base = (
+        peer_url("ANOMED_HOST", {"ANOMED_HOST": anomed_host}) if anomed_host else ""
+    )
 
     def forward(req: falcon.Request, evaluation: dict[str, float]) -> None:
-        if not anomed_host:
+        if not base:
             return
-        url = f"http://{anomed_host}/submissions/{kind}-evaluation-results"
+        url = f"{base}/submissions/{kind}-evaluation-results"
         payload = {"secret": "", **dict(req.params), **evaluation}
         try:
             requests.post(url, json=payload, timeout=10)

@@ -134,8 +134,13 @@ class _Application(BaseApplication):
         return self._options.wrap(self._load())
 
 
+UNPRIVILEGED_PORT_START = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+
+
 def ensure_port_free(host: str, port: int) -> None:
-    """Raise ``OSError`` with a clear message if ``host:port`` is taken."""
+    """Raise ``OSError`` with a clear message if ``host:port`` is taken, or
+    this process may not bind it (a port below 1024 without the privilege:
+    the message names the port, the uid and the ways out)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -146,7 +151,29 @@ def ensure_port_free(host: str, port: int) -> None:
                     f"port {port} on {host} is already in use; stop what runs there "
                     "or choose another with --port"
                 ) from exc
+            if exc.errno == errno.EACCES:
+                raise OSError(_privileged_port_message(host, port)) from exc
             raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _privileged_port_message(host: str, port: int) -> str:
+    try:
+        with open(UNPRIVILEGED_PORT_START) as file:
+            start = f"{int(file.read())}"
+    except (OSError, ValueError):
+        start = "1024"
+    uid = os.getuid() if hasattr(os, "getuid") else "?"
+    return (
+        f"cannot listen on {host}:{port}: permission denied for uid {uid} (here "
+        f"unprivileged users may bind ports from {start} up: sysctl "
+        "net.ipv4.ip_unprivileged_port_start). Allow low ports (in a container: "
+        "--sysctl net.ipv4.ip_unprivileged_port_start=0, compose 'sysctls:'; "
+        "Docker 20.10 and later set it by default), give the python binary the "
+        "capability (setcap cap_net_bind_service=+ep on the real binary, not a "
+        f"venv link), or choose a port >= {start} with --port (serve: "
+        "ANOMED_SERVE_PORT) for local runs: the AnoMed platform reaches "
+        "containers on port 80 only"
+    )
 
 
 @contextlib.contextmanager

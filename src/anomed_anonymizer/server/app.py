@@ -96,6 +96,9 @@ def supervised_learning_anonymizer_server_factory(
     TypeError
         If ``anonymizer_obj`` lacks ``fit``, ``predict``, ``save`` or
         ``validate_input``, or ``model_loader`` is not callable.
+    PermissionError
+        If the folder of ``model_filepath`` is not writable by this process
+        (a volume owned by another uid): the message names folder and uid.
     """
     check_servable(anonymizer_obj, model_filepath)
     if not callable(model_loader):

@@ -98,6 +98,7 @@ class ReleaseStore(SingleWriterStore[Release]):
     busy_title = "Anonymization in progress"
     not_ready_message = "no anonymized data yet: POST /fit first"
     not_ready_title = "Not anonymized"
+    what = "the release"
     kept_message = (
         "a release is already published and this server refuses to replace "
         "it (ANOMED_REFIT=refuse): every new release of a DP synthesizer "

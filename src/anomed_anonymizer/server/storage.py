@@ -38,6 +38,7 @@ class ModelStore(SingleWriterStore[Any]):
     busy_title = "Fitting in progress"
     not_ready_message = "this anonymizer is not fitted yet: POST /fit first"
     not_ready_title = "Not fitted"
+    what = "the model file"
     kept_message = (
         "a model is already fitted and this server refuses refits "
         "(ANOMED_REFIT=refuse): every refit of a DP model spends its privacy "

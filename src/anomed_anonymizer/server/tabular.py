@@ -194,6 +194,9 @@ def tabular_data_anonymizer_server_factory(
     ------
     TypeError
         If ``anonymizer_obj`` has no ``anonymize(table)`` method.
+    PermissionError
+        If ``output_dir`` (or the folder it will be created in) is not
+        writable by this process: the message names folder and uid.
     """
     if not callable(getattr(anonymizer_obj, "anonymize", None)):
         raise TypeError(

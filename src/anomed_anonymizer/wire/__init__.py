@@ -4,6 +4,7 @@ Nothing here knows about models or servers: ``server`` and ``models`` build on
 this package, never the other way round.
 """
 
+from .addresses import Address, parse_address, peer_url
 from .chunks import BodyHandover, ChunkedBody
 from .errors import MissingArrayError, PayloadError, PayloadTooLargeError
 from .http import (
@@ -23,6 +24,7 @@ from .npz import decode_named_arrays, encode_named_arrays, small_inflated_size
 from .parquet import decode_table, encode_table
 
 __all__ = [
+    "Address",
     "BodyHandover",
     "ChallengeClient",
     "ChallengeError",
@@ -43,5 +45,7 @@ __all__ = [
     "encode_multipart",
     "encode_named_arrays",
     "encode_table",
+    "parse_address",
+    "peer_url",
     "small_inflated_size",
 ]

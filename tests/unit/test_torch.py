@@ -568,5 +568,8 @@ def test_the_dp_mlp_example_is_an_unfitted_anonymizer_for_any_dataset(monkeypatc
     )
     model.fit(X_train, y_train)
     assert model.privacy_budget().epsilon <= 3.0
-    assert np.mean(model.predict(X_test) == y_test) > 0.6
+    # The noise is secret (no seed), so accuracy varies run to run: 15 fits
+    # gave 0.61 to 0.89 (mean 0.74). The majority class is 0.41; 0.45 is
+    # far below every fit and still says the model learned something.
+    assert np.mean(model.predict(X_test) == y_test) > 0.45
     assert not hasattr(example.anonymizer, "module_")

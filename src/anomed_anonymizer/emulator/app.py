@@ -30,7 +30,7 @@ from .platform import (
     score_forwarder,
     scored,
 )
-from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
+from .supervised import MIAChallenge, evaluate_membership_inference
 
 __all__ = ["supervised_challenge_app"]
 
@@ -150,7 +150,7 @@ def supervised_challenge_app(
         "/utility/anonymizer",
         _Utility(
             lambda req: challenge.targets(req.get_param("data_split", required=True)),
-            strict_accuracy,
+            challenge.evaluate,
             score_forwarder("anonymizer", host),
             max_upload_bytes,
         ),

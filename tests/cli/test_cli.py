@@ -278,6 +278,50 @@ def test_emulate_challenge_as_a_regression_scores_the_chosen_metrics(tmp_path):
     assert "regression, 12 output(s), scored by mae, r2" in server.log()
 
 
+@pytest.mark.slow
+def test_the_dp_linear_regression_example_is_served_fitted_and_scored(tmp_path):
+    """The user's path for a regression challenge: the emulator's glucose
+    curves, the diffprivlib example served by ``serve``, its budget served."""
+    port = free_port()
+    challenge = start_server(
+        "emulator",
+        [CLI, "emulate-challenge", "--task=regression", f"--port={port}"],
+        port,
+        tmp_path,
+    )
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "anomed_anonymizer.examples.dp_linear_regression:application",
+            f"--port={port}",
+        ],
+        port,
+        tmp_path,
+        env={
+            "CHALLENGE_HOST": challenge.host,
+            "ANOMED_MODEL_FILE": str(tmp_path / "model.pkl"),
+            "ANOMED_EPSILON": "5",
+        },
+        cwd=tmp_path,
+    )
+    try:
+        fit = requests.post(f"{server.url}/fit", timeout=120)
+        assert fit.status_code == 201, fit.text + server.log()[-2000:]
+        privacy = requests.get(f"{server.url}/privacy", timeout=30).json()
+        assert privacy["epsilon"] == 5.0 and privacy["delta"] == 0.0
+        evaluation = requests.post(
+            f"{server.url}/evaluate", params={"data_split": "tuning"}, timeout=120
+        )
+        assert evaluation.status_code == 201, evaluation.text + challenge.log()[-2000:]
+        assert set(evaluation.json()["evaluation"]) == {"mse", "mae"}
+    finally:
+        server.stop()
+        challenge.stop()
+
+
 def test_emulate_challenge_metric_of_a_classification_is_one_line():
     result = run("emulate-challenge", "--dataset=iris", "--metric=mae")
     assert_one_line_error(result, "--metric scores a regression", "--task regression")

@@ -52,8 +52,10 @@ import numpy as np
 
 __all__ = [
     "GLUCOSE_FEATURES",
+    "GLUCOSE_FEATURE_BOUNDS",
     "GLUCOSE_MINUTES",
     "GLUCOSE_SEED",
+    "GLUCOSE_TARGET_BOUNDS",
     "glucose_curves",
 ]
 
@@ -70,6 +72,18 @@ GLUCOSE_FEATURES: tuple[str, ...] = (
     "bmi",
     "mean_glucose_mg_dl",
 )
+
+#: Public (lower, upper) bounds of each feature: the generator's ranges, which
+#: a challenge would publish with its schema (DP models need bounds that do
+#: not come from the private data). Mean glucose takes the target's range.
+GLUCOSE_FEATURE_BOUNDS: tuple[tuple[float, ...], tuple[float, ...]] = (
+    (10.0, 0.0, 0.0, 0.0, 6.0, 1.0, 0.0, 18.0, 17.0, 40.0),
+    (120.0, 50.0, 50.0, 15.0, 22.0, 12.0, 1.0, 80.0, 45.0, 400.0),
+)
+
+#: Public bounds of every glucose output (mg/dl): the generator clips to them,
+#: as a continuous glucose monitor's measuring range does.
+GLUCOSE_TARGET_BOUNDS: tuple[float, float] = (40.0, 400.0)
 
 #: Minutes after the meal of the 12 outputs (mg/dl each).
 GLUCOSE_MINUTES: tuple[int, ...] = tuple(range(15, 181, 15))
@@ -121,7 +135,9 @@ def glucose_curves(
     baseline = 88 + 0.15 * (age - 40) + 0.6 * (bmi - 25) + 3 * sex + rng.normal(0, 6, p)
     sensitivity = rng.lognormal(np.log(0.9), 0.35, p)
     peak_minutes = rng.uniform(35, 60, p)
-    mean_glucose = baseline + 12 * sensitivity + rng.normal(0, 3, p)
+    mean_glucose = np.clip(
+        baseline + 12 * sensitivity + rng.normal(0, 3, p), *GLUCOSE_TARGET_BOUNDS
+    )
 
     people = np.repeat(np.arange(p), meals_per_person)
     n = len(people)
@@ -145,7 +161,7 @@ def glucose_curves(
     shape = (minutes / tau[:, None]) * np.exp(1 - minutes / tau[:, None])
     level = baseline[people] - 0.3 * (fasting - 4)
     y = level[:, None] + amplitude[:, None] * shape
-    y = np.clip(y + rng.normal(0, 4, y.shape), 40, 400)
+    y = np.clip(y + rng.normal(0, 4, y.shape), *GLUCOSE_TARGET_BOUNDS)
 
     X = np.column_stack(
         [

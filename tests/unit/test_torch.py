@@ -310,12 +310,13 @@ def test_integer_labels_index_the_outputs_even_if_a_class_is_missing(breast_canc
         (np.zeros((4, 30)), np.zeros(3, dtype=int), "one label per row"),
         (np.full((4, 30), np.nan), np.zeros(4, dtype=int), "NaN"),
         (np.zeros(30), np.zeros(1, dtype=int), "2-d array"),
+        # task="auto" regresses float y; a classifier still refuses it.
         (np.zeros((4, 30)), np.zeros(4), "class labels"),
     ],
 )
 def test_unusable_training_data_is_a_clear_error(X, y, fragment):
     with pytest.raises(ValueError, match=fragment):
-        wrapper(epochs=1).fit(X, y)
+        wrapper(epochs=1, task="classification").fit(X, y)
 
 
 def test_a_network_that_does_not_fit_the_labels_is_a_clear_error(breast_cancer):

@@ -1,5 +1,5 @@
-"""PyTorch classifiers as anonymizers, optionally trained with DP-SGD
-(Opacus).
+"""PyTorch classifiers and regressors as anonymizers, optionally trained
+with DP-SGD (Opacus).
 
 The package's parts, from the user's side down:
 

@@ -59,7 +59,8 @@ def output_width(module: torch.nn.Module, row: np.ndarray, device: Any) -> int:
         out = module(torch.as_tensor(row, dtype=torch.float32, device=device))
     if out.ndim != 2 or out.shape[0] != 1:
         raise ValueError(
-            "the network must map a batch (n, n_features) to logits (n, n_classes); "
+            "the network must map a batch (n, n_features) to (n, n_outputs) "
+            "(logits, or regression outputs); "
             f"for one row it returned shape {tuple(out.shape)}"
         )
     return int(out.shape[1])

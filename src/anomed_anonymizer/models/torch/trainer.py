@@ -52,41 +52,71 @@ class Fitted:
     """What a completed fit gives the wrapper."""
 
     module: torch.nn.Module
-    classes: np.ndarray
+    #: The labels of a classifier's outputs; ``None`` for a regressor.
+    classes: np.ndarray | None
     n_features: int
     privacy: dict[str, Any] | None
+    n_outputs: int
 
 
-def fit(settings: TorchWrapper, X: np.ndarray, y: np.ndarray) -> Fitted:
+def fit(
+    settings: TorchWrapper,
+    X: np.ndarray,
+    y: np.ndarray,
+    task: str = "classification",
+) -> Fitted:
     """Train a fresh network on checked ``X`` and ``y`` with ``settings``
     (the wrapper's parameters), under its seed.
+
+    ``task="classification"`` takes labels ``y`` of shape ``(n,)``;
+    ``"regression"`` takes (scaled) float targets of shape ``(n, k)``.
 
     Raises
     ------
     ValueError
-        If the network's output does not match the labels, or Opacus cannot
-        train it privately (the message says which layer and how to fix it).
+        If the network's output does not match the labels or target columns,
+        or Opacus cannot train it privately (the message says which layer and
+        how to fix it).
     """
     device = network.device_for(settings.device)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, enabled=settings.seed is not None):
         if settings.seed is not None:
             torch.manual_seed(settings.seed)
-        return _fit(settings, X, y, device)
+        return _fit(settings, X, y, device, task)
 
 
 def _fit(
-    settings: TorchWrapper, X: np.ndarray, y: np.ndarray, device: torch.device
+    settings: TorchWrapper,
+    X: np.ndarray,
+    y: np.ndarray,
+    device: torch.device,
+    task: str,
 ) -> Fitted:
     n, n_features = X.shape
-    labels = np.unique(y)
-    module = network.build(settings.module, n_features, len(labels)).to(device)
-    classes = _classes(labels, y, network.output_width(module, X[:1], device))
     dp = settings.dp
-    loader = make_loader(
-        X, np.searchsorted(classes, y), settings.batch_size, dp, settings.seed
-    )
-    loss = settings.loss if settings.loss is not None else torch.nn.CrossEntropyLoss()
+    classes: np.ndarray | None
+    if task == "regression":
+        n_outputs = y.shape[1]
+        module = network.build(settings.module, n_features, n_outputs).to(device)
+        width = network.output_width(module, X[:1], device)
+        if width != n_outputs:
+            raise ValueError(
+                f"the network returns {width} outputs per row, but the regression "
+                f"targets have {n_outputs} per row: make its last layer "
+                f"{n_outputs} wide (a factory gets n_outputs={n_outputs})"
+            )
+        classes, targets = None, y.astype(np.float32)
+        default_loss: Any = torch.nn.MSELoss()
+    else:
+        labels = np.unique(y)
+        module = network.build(settings.module, n_features, len(labels)).to(device)
+        classes = _classes(labels, y, network.output_width(module, X[:1], device))
+        n_outputs = len(classes)
+        targets = np.searchsorted(classes, y)
+        default_loss = torch.nn.CrossEntropyLoss()
+    loader = make_loader(X, targets, settings.batch_size, dp, settings.seed)
+    loss = settings.loss if settings.loss is not None else default_loss
     optimizer = make_optimizer(settings.optimizer, module)
     module.train()
     trained, engine, delta = module, None, None
@@ -95,12 +125,13 @@ def _fit(
             dp, module, optimizer, loader, loss, n, settings.epochs, device
         )
     _logger.info(
-        "training %s on %d examples x %d features, %d classes, %d epochs, "
+        "training %s on %d examples x %d features, %d %s, %d epochs, "
         "batch size %d, on %s%s",
         type(module).__name__,
         n,
         n_features,
-        len(classes),
+        n_outputs,
+        "classes" if classes is not None else "regression outputs",
         settings.epochs,
         settings.batch_size,
         device,
@@ -122,7 +153,7 @@ def _fit(
             privacy["noise_multiplier"],
             steps,
         )
-    return Fitted(module.eval(), classes, n_features, privacy)
+    return Fitted(module.eval(), classes, n_features, privacy, n_outputs)
 
 
 def make_loader(

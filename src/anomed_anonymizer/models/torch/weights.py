@@ -18,12 +18,25 @@ from typing import Any
 from ...errors import AnomedError
 from ...files import save_atomically
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "UnsafeWeightsError", "read", "write"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "READ_VERSIONS",
+    "UnsafeWeightsError",
+    "read",
+    "write",
+]
 
-#: The ``"format"`` entry of every weights file.
+#: The ``"format"`` entry of every weights file (regressors' too: the name
+#: predates them, and files already deployed carry it).
 FORMAT = "anomed-anonymizer/torch-classifier"
-#: The ``"version"`` entry this release writes (and the only one it reads).
-FORMAT_VERSION = 1
+#: The newest ``"version"``: 2 adds regressors (``"task": "regression"``,
+#: ``"n_outputs"``, ``"target_shape"``, ``"target_scale"`` instead of
+#: ``"classes"``). Classifiers are still written as version 1, so releases
+#: before regression read them.
+FORMAT_VERSION = 2
+#: The versions this release reads.
+READ_VERSIONS = (1, 2)
 
 
 class UnsafeWeightsError(AnomedError, ValueError):
@@ -39,12 +52,16 @@ class UnsafeWeightsError(AnomedError, ValueError):
     )
 
 
-def write(state: dict[str, Any], filepath: str | Path) -> None:
+def write(
+    state: dict[str, Any], filepath: str | Path, version: int = FORMAT_VERSION
+) -> None:
     """Save ``state`` (``"format"`` and ``"version"`` added) to ``filepath``,
     atomically."""
     import torch
 
-    state = {"format": FORMAT, "version": FORMAT_VERSION, **state}
+    if version not in READ_VERSIONS:
+        raise ValueError(f"no weights format version {version!r}")
+    state = {"format": FORMAT, "version": version, **state}
     save_atomically(lambda path: torch.save(state, path), filepath)
 
 
@@ -79,10 +96,11 @@ def read(filepath: str | Path, device: Any) -> dict[str, Any]:
         raise ValueError(
             f"{filepath} is not a weights file written by TorchWrapper.save"
         )
-    if state.get("version") != FORMAT_VERSION:
+    if state.get("version") not in READ_VERSIONS:
         raise ValueError(
             f"{filepath} has format version {state.get('version')!r}; this "
-            f"anomed-anonymizer reads version {FORMAT_VERSION}"
+            "anomed-anonymizer reads versions "
+            + ", ".join(str(version) for version in READ_VERSIONS)
         )
     return state
 

@@ -50,10 +50,16 @@ def test_demo_with_the_dp_sgd_mlp_prints_utility_privacy_and_the_budget_spent(
     assert "random forest, no DP: Privacy budget: none reported" in out
 
 
-def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path):
+@pytest.mark.parametrize("template", ["torch", "torch-regression"])
+def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path, template):
     target = tmp_path / "my_dp_sgd"
-    result = run("init", str(target), "--template=torch")
+    result = run("init", str(target), f"--template={template}")
     assert result.returncode == 0, result.stderr
+    # What it tells the user to run installs torch's CPU build, not CUDA's.
+    assert (
+        "pip install -r requirements.txt --extra-index-url "
+        "https://download.pytorch.org/whl/cpu" in result.stdout
+    )
     assert sorted(p.name for p in target.iterdir()) == [
         ".dockerignore",
         "Dockerfile",

@@ -44,6 +44,15 @@ from .._common import CommandError, quiet_request_logs
 )
 @click.option("--target", help="Target column of a .csv/.parquet (array of a .npz).")
 @click.option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"]),
+    default="auto",
+    show_default=True,
+    help="What the model does; auto: a float (or multi-column) target is "
+    "regression, attacked through its loss (loss threshold, LiRA), the report "
+    "giving MSE and MAE on held-out rows.",
+)
+@click.option(
     "--reference-models",
     type=click.IntRange(0),
     default=16,

@@ -345,7 +345,7 @@ class MembershipAudit:
         keep_n = np.sort(rng.permutation(len(X_n))[:size])
         if isinstance(predict, str):
             target = name or predict
-            predict = RemotePredictor(predict, timeout=self.timeout)
+            predict = RemotePredictor(predict, timeout=self.timeout, multi_output=True)
         else:
             target = name or getattr(predict, "__qualname__", "model")
         attack = self._loss_threshold(

@@ -27,8 +27,17 @@ def noisy_regression(n: int, outputs: int = 1, seed: int = 0):
     return X, y
 
 
+def eight_features(feature_array: np.ndarray) -> None:
+    if feature_array.ndim != 2 or feature_array.shape[1] != 8:
+        raise ValueError("expected shape (n_samples, 8)")
+
+
 def wrapped(estimator) -> anon.WrappedAnonymizer:
-    return anon.WrappedAnonymizer(estimator, serializer=anon.pickle_anonymizer)
+    return anon.WrappedAnonymizer(
+        estimator,
+        serializer=anon.pickle_anonymizer,
+        feature_array_validator=eight_features,
+    )
 
 
 def one_nn():
@@ -185,7 +194,9 @@ def test_classification_audit_unchanged_by_the_task_option():
     kwargs = dict(
         reference_models=0, n_bootstrap=50, boundary_queries=0, one_run_canaries=0
     )
-    model = wrapped(DecisionTreeClassifier())
+    model = anon.WrappedAnonymizer(
+        DecisionTreeClassifier(), serializer=anon.pickle_anonymizer
+    )
     auto = MembershipAudit(**kwargs).run(model, X, y)
     explicit = MembershipAudit(task="classification", **kwargs).run(model, X, y)
     assert auto.utility is None and "utility" not in auto.to_dict()
@@ -246,3 +257,21 @@ def test_cli_audits_a_regressor_and_reports_mse_and_mae(tmp_path):
     )
     assert result.exit_code == 1
     assert "expected X of shape (n, features) and y of shape (n,)" in result.output
+
+
+@pytest.mark.slow
+def test_http_and_in_process_regression_audits_agree(tmp_path):
+    from .test_black_box import served
+
+    X, y = noisy_regression(200, outputs=3)
+    audit = MembershipAudit(reference_models=0, n_bootstrap=100, seed=0)
+    local = audit.run(one_nn(), X, y)
+    m, n = audit.members_, audit.non_members_
+    with served(audit.target_, tmp_path) as url:
+        remote = audit.run_black_box(f"{url}/predict", X[m], y[m], X[n], y[n])
+    here, there = local.attack("loss threshold"), remote.attack("loss threshold")
+    assert there.verdict == here.verdict == "leaks"
+    assert there.metrics.auc == pytest.approx(here.metrics.auc)
+    assert remote.utility["held_out"]["mse"] == pytest.approx(
+        local.utility["held_out"]["mse"]
+    )

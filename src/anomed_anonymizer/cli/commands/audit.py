@@ -134,6 +134,11 @@ def audit(ctx, anonymizer, **options) -> None:
     confidence interval; the claimed DP budget, whether two fits differ (a DP
     model's must), and a one-run DP audit (audited epsilon >= x beside the
     claim). The JSON also names the most exposed training rows.
+
+    A regressor (a float or multi-column target, or --task regression) is
+    attacked through its loss instead: the loss-threshold attack and LiRA on
+    the loss of reference models; the report adds its MSE and MAE on the
+    held-out half.
     """
     from ...wire import ChallengeError
     from ..audit import AuditOptions, run_audit

@@ -595,25 +595,28 @@ def determinism_check(
     if budget is None:
         return Check(name, "skipped", "the model claims no DP budget"), claimed
     outputs = [_probe_outputs(model, probe) for model in models]
-    what = "probabilities" if probability_model(models[0]) is not None else "labels"
+    if probability_model(models[0]) is not None:
+        what = "probabilities"
+    else:  # a regressor predicts numbers, a classifier labels
+        what = "predictions" if outputs[0][0].dtype.kind == "f" else "labels"
     same = all(
         np.array_equal(a, b, equal_nan=True) for a, b in zip(*outputs, strict=True)
     )
     if not same:
         detail = f"two fits on the same data gave different {what} on {len(probe)} rows"
         return Check(name, "passed", detail), claimed
-    if what == "labels":
+    if what != "probabilities":
         identical_files = _same_saved_bytes(models)
         if identical_files is None:
             detail = (
-                f"two fits gave the same labels on {len(probe)} rows and the "
+                f"two fits gave the same {what} on {len(probe)} rows and the "
                 "model cannot save, so its weights cannot be compared"
             )
             return Check(name, "inconclusive", detail), claimed
         if not identical_files:
-            detail = "same labels, but the saved models differ"
+            detail = f"same {what}, but the saved models differ"
             return Check(name, "passed", detail), claimed
-        what = "labels and saved model files"
+        what = f"{what} and saved model files"
     detail = (
         f"the claimed ε = {budget.epsilon:.3g} cannot hold: training is "
         f"deterministic given the data (two fits gave identical {what} on "

@@ -237,6 +237,101 @@ def test_emulate_challenge_unknown_target_is_one_line(tmp_path):
     assert_one_line_error(result, "no column 'y'")
 
 
+def test_emulate_challenge_as_a_regression_scores_the_chosen_metrics(tmp_path):
+    from anomed_anonymizer.wire import decode_named_arrays
+
+    port = free_port()
+    server = start_server(
+        "emulator",
+        [
+            CLI,
+            "emulate-challenge",
+            "--task=regression",
+            "--metric=mae",
+            "--metric=r2",
+            f"--port={port}",
+        ],
+        port,
+        tmp_path,
+    )
+    try:
+        training = decode_named_arrays(
+            requests.get(f"{server.url}/data/anonymizer/training", timeout=10).content
+        )
+        assert training["X"].shape == (840, 10)  # glucose: the regression default
+        assert training["y"].shape == (840, 12) and training["y"].dtype == np.float64
+        tuning = decode_named_arrays(
+            requests.get(f"{server.url}/data/anonymizer/tuning", timeout=10).content
+        )
+        prediction = np.broadcast_to(training["y"].mean(axis=0), (len(tuning["X"]), 12))
+        response = requests.post(
+            f"{server.url}/utility/anonymizer",
+            params={"data_split": "tuning"},
+            data=encode_named_arrays({"prediction": np.ascontiguousarray(prediction)}),
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        assert list(response.json()) == ["mae", "r2"]
+        assert response.json()["r2"] < 0.05  # the mean predicts nothing
+    finally:
+        server.stop()
+    assert "regression, 12 output(s), scored by mae, r2" in server.log()
+
+
+@pytest.mark.slow
+def test_the_dp_linear_regression_example_is_served_fitted_and_scored(tmp_path):
+    """The user's path for a regression challenge: the emulator's glucose
+    curves, the diffprivlib example served by ``serve``, its budget served."""
+    port = free_port()
+    challenge = start_server(
+        "emulator",
+        [CLI, "emulate-challenge", "--task=regression", f"--port={port}"],
+        port,
+        tmp_path,
+    )
+    port = free_port()
+    server = start_server(
+        "anonymizer",
+        [
+            CLI,
+            "serve",
+            "anomed_anonymizer.examples.dp_linear_regression:application",
+            f"--port={port}",
+        ],
+        port,
+        tmp_path,
+        env={
+            "CHALLENGE_HOST": challenge.host,
+            "ANOMED_MODEL_FILE": str(tmp_path / "model.pkl"),
+            "ANOMED_EPSILON": "5",
+        },
+        cwd=tmp_path,
+    )
+    try:
+        fit = requests.post(f"{server.url}/fit", timeout=120)
+        assert fit.status_code == 201, fit.text + server.log()[-2000:]
+        privacy = requests.get(f"{server.url}/privacy", timeout=30).json()
+        assert privacy["epsilon"] == 5.0 and privacy["delta"] == 0.0
+        evaluation = requests.post(
+            f"{server.url}/evaluate", params={"data_split": "tuning"}, timeout=120
+        )
+        assert evaluation.status_code == 201, evaluation.text + challenge.log()[-2000:]
+        assert set(evaluation.json()["evaluation"]) == {"mse", "mae"}
+    finally:
+        server.stop()
+        challenge.stop()
+
+
+def test_emulate_challenge_metric_of_a_classification_is_one_line():
+    result = run("emulate-challenge", "--dataset=iris", "--metric=mae")
+    assert_one_line_error(result, "--metric scores a regression", "--task regression")
+
+
+def test_emulate_challenge_task_of_a_tabular_challenge_is_one_line():
+    result = run("emulate-challenge", "--kind=tabular", "--task=regression")
+    assert_one_line_error(result, "--task and --metric are for --kind supervised")
+
+
 # -- demo ----------------------------------------------------------------------
 
 

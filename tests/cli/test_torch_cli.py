@@ -50,10 +50,55 @@ def test_demo_with_the_dp_sgd_mlp_prints_utility_privacy_and_the_budget_spent(
     assert "random forest, no DP: Privacy budget: none reported" in out
 
 
-def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path):
+def test_demo_of_a_regression_shows_the_leak_and_what_dp_costs(tmp_path):
+    result = run(
+        "demo", "--task=regression", "--epsilon=3", f"--plot={tmp_path / 'r.png'}"
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "Starting the challenge emulator (glucose) ..." in out
+    assert re.search(r"^model\s+MSE\s+attack", out, re.M), out
+    rows = {
+        line.split("  ")[0]: line
+        for line in out.splitlines()
+        if line.startswith(("MLP, no DP ", "DP-SGD MLP, ε=3 "))
+    }
+    assert set(rows) == {"MLP, no DP", "DP-SGD MLP, ε=3"}, out
+    for row in rows.values():
+        assert re.search(r"\d+\.\d/\d+\.\d\s+loss threshold", row), row
+    # The baseline memorises its training curves (measured AUC 0.95 [0.93,
+    # 0.96]); 360 members and as many non-members find it every time.
+    assert rows["MLP, no DP"].rstrip().endswith("leaks"), rows
+    auc = re.search(
+        r"loss threshold\s+(\d\.\d\d) \[(\d\.\d\d), (\d\.\d\d)\]",
+        rows["DP-SGD MLP, ε=3"],
+    )
+    # eps = 3 caps the AUC at 0.95; what DP-SGD leaves is far below that.
+    assert float(auc[2]) < 0.6, rows
+    spent = re.search(
+        r"^DP-SGD MLP, ε=3: Privacy budget spent: epsilon = ([0-9.]+)", out, re.M
+    )
+    assert spent and 0 < float(spent[1]) <= 3.0, out
+    assert "--template torch-regression" in out
+    assert (tmp_path / "r.png").is_file()
+
+
+def test_demo_refuses_a_classifier_model_for_a_regression():
+    result = run("demo", "--task=regression", "--model=nb-dp")
+    assert result.returncode == 1
+    assert "--model chooses a classifier" in result.stderr
+
+
+@pytest.mark.parametrize("template", ["torch", "torch-regression"])
+def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path, template):
     target = tmp_path / "my_dp_sgd"
-    result = run("init", str(target), "--template=torch")
+    result = run("init", str(target), f"--template={template}")
     assert result.returncode == 0, result.stderr
+    # What it tells the user to run installs torch's CPU build, not CUDA's.
+    assert (
+        "pip install -r requirements.txt --extra-index-url "
+        "https://download.pytorch.org/whl/cpu" in result.stdout
+    )
     assert sorted(p.name for p in target.iterdir()) == [
         ".dockerignore",
         "Dockerfile",

@@ -60,6 +60,31 @@ def regression_challenge(peers, platform, work_dir, regression_data):
 
 
 @pytest.fixture(scope="module")
+def emulated_regression_challenge(platform, work_dir, regression_data):
+    """Our emulator, through the console script, on the same data and seed."""
+    port = free_port()
+    server = start_server(
+        "emulated-regression-challenge",
+        [
+            str(Path(sys.executable).with_name("anomed-anonymizer")),
+            "emulate-challenge",
+            f"--dataset={regression_data}",
+            "--task=regression",
+            "--metric=mae",
+            "--metric=mse",
+            "--seed=42",
+            "--mia-length=5",
+            f"--port={port}",
+        ],
+        port,
+        work_dir,
+        env={"ANOMED_HOST": platform.server.host},
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def regressor(regression_challenge, work_dir):
     app_dir = work_dir / "ridge_app"
     app_dir.mkdir()
@@ -135,8 +160,8 @@ def test_a_prediction_of_the_wrong_shape_is_refused_by_the_real_challenge(
 ):
     """What the real challenge does with a 1-d prediction for a 3-output
     target: the author's evaluator raises and the challenge answers a bare
-    500 (our emulator answers 400 naming both shapes). Our server must never
-    send one: the test above checks the shape it sends."""
+    500 (our emulator answers 500 too, naming both shapes). Our server must
+    never send one: the test above checks the shape it sends."""
     answer = requests.post(
         f"{regression_challenge.url}/utility/anonymizer",
         params={"anonymizer": "a", "data_split": "tuning"},
@@ -144,3 +169,48 @@ def test_a_prediction_of_the_wrong_shape_is_refused_by_the_real_challenge(
         timeout=60,
     )
     assert answer.status_code == 500
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/data/anonymizer/training",
+        "/data/anonymizer/tuning",
+        "/data/anonymizer/validation",
+        "/data/deanonymizer/members",
+        "/data/deanonymizer/non-members",
+        "/data/attack-success-evaluation?anonymizer=a&deanonymizer=b&data_split=tuning",
+    ],
+)
+def test_our_emulator_serves_the_real_regression_challenges_arrays(
+    regression_challenge, emulated_regression_challenge, route
+):
+    real = requests.get(regression_challenge.url + route, timeout=60)
+    ours = requests.get(emulated_regression_challenge.url + route, timeout=60)
+    assert real.status_code == ours.status_code == 200
+    real_arrays, our_arrays = un_npz(real.content), un_npz(ours.content)
+    for name in ("X", "y"):
+        assert our_arrays[name].dtype == real_arrays[name].dtype, name
+        np.testing.assert_array_equal(our_arrays[name], real_arrays[name])
+
+
+@pytest.mark.parametrize("split", ["tuning", "validation"])
+def test_our_emulator_scores_a_regression_as_the_real_challenge(
+    regression_challenge, emulated_regression_challenge, regression_data, split
+):
+    _, y = held_out(regression_data)[split]
+    prediction = y + np.random.default_rng(3).normal(0.0, 2.0, y.shape)
+    route = f"/utility/anonymizer?anonymizer=a&data_split={split}"
+    real = post(regression_challenge.url + route, data=npz(prediction=prediction))
+    ours = post(
+        emulated_regression_challenge.url + route, data=npz(prediction=prediction)
+    )
+    assert real.status_code == ours.status_code == 201
+    assert ours.json() == pytest.approx(real.json(), rel=1e-12)
+    assert list(ours.json()) == ["mae", "mse"]
+    wrong = npz(prediction=prediction[:, 0])
+    real, ours = (
+        post(regression_challenge.url + route, data=wrong),
+        post(emulated_regression_challenge.url + route, data=wrong),
+    )
+    assert real.status_code == ours.status_code == 500

@@ -96,6 +96,48 @@ def test_wrapper_refuses_bad_settings_naming_them(kwargs, fragment):
         wrapper(**kwargs)
 
 
+def test_the_old_module_path_still_works_and_says_where_the_names_went():
+    import warnings
+
+    import anomed_anonymizer.models.pytorch as old_home
+    from anomed_anonymizer._moved import REMOVAL_VERSION
+
+    for name in ("TorchWrapper", "DPSGD", "UnsafeWeightsError"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert getattr(old_home, name) is getattr(anon.models, name)
+        (warning,) = caught
+        assert warning.category is FutureWarning
+        assert f"anomed_anonymizer.models.torch.{name}" in str(warning.message)
+        assert REMOVAL_VERSION in str(warning.message)
+
+
+def test_a_weights_file_of_the_single_module_release_still_loads(
+    breast_cancer, tmp_path
+):
+    # What anomed_anonymizer.models.pytorch wrote (format version 1), built
+    # by hand: the file format is a contract with files already deployed.
+    X_train, X_test, y_train, _ = breast_cancer
+    model = wrapper(epochs=1)
+    model.fit(X_train, y_train)
+    path = tmp_path / "old.pt"
+    torch.save(
+        {
+            "format": "anomed-anonymizer/torch-classifier",
+            "version": 1,
+            "state_dict": dict(model.module_.state_dict()),
+            "n_features": 30,
+            "classes": [0, 1],
+            "classes_dtype": y_train.dtype.str,
+            "privacy": None,
+        },
+        path,
+    )
+    loaded = wrapper().load(path)
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+    assert loaded.classes_.dtype == y_train.dtype
+
+
 def test_importing_the_package_does_not_import_torch():
     code = (
         "import sys, anomed_anonymizer as a; a.TorchWrapper; a.DPSGD(epsilon=1.0); "
@@ -218,15 +260,18 @@ def test_a_seeded_dp_run_is_reproducible_warned_and_recorded(breast_cancer, capl
 def test_dp_sgd_samples_its_noise_the_floating_point_safe_way(breast_cancer):
     # Opacus' secure-mode sampling (a sum of four Gaussians per coordinate).
     X_train, _, y_train, _ = breast_cancer
-    model = wrapper(epochs=1, dp=anon.DPSGD(noise_multiplier=1.0))
+    from anomed_anonymizer.models.torch import trainer
+
+    dp = anon.DPSGD(noise_multiplier=1.0)
     network = mlp(X_train.shape[1], 2)
-    _, optimizer, *_ = model._make_private(
-        torch,
+    _, optimizer, *_ = trainer.make_private(
+        dp,
         network,
         sgd(network.parameters()),
-        model._loader(torch, X_train, y_train),
+        trainer.make_loader(X_train, y_train, 64, dp, seed=0),
         nn.CrossEntropyLoss(),
         len(X_train),
+        1,
         torch.device("cpu"),
     )
     assert optimizer.secure_mode is True
@@ -265,12 +310,13 @@ def test_integer_labels_index_the_outputs_even_if_a_class_is_missing(breast_canc
         (np.zeros((4, 30)), np.zeros(3, dtype=int), "one label per row"),
         (np.full((4, 30), np.nan), np.zeros(4, dtype=int), "NaN"),
         (np.zeros(30), np.zeros(1, dtype=int), "2-d array"),
+        # task="auto" regresses float y; a classifier still refuses it.
         (np.zeros((4, 30)), np.zeros(4), "class labels"),
     ],
 )
 def test_unusable_training_data_is_a_clear_error(X, y, fragment):
     with pytest.raises(ValueError, match=fragment):
-        wrapper(epochs=1).fit(X, y)
+        wrapper(epochs=1, task="classification").fit(X, y)
 
 
 def test_a_network_that_does_not_fit_the_labels_is_a_clear_error(breast_cancer):
@@ -523,5 +569,8 @@ def test_the_dp_mlp_example_is_an_unfitted_anonymizer_for_any_dataset(monkeypatc
     )
     model.fit(X_train, y_train)
     assert model.privacy_budget().epsilon <= 3.0
-    assert np.mean(model.predict(X_test) == y_test) > 0.6
+    # The noise is secret (no seed), so accuracy varies run to run: 15 fits
+    # gave 0.61 to 0.89 (mean 0.74). The majority class is 0.41; 0.45 is
+    # far below every fit and still says the model learned something.
+    assert np.mean(model.predict(X_test) == y_test) > 0.45
     assert not hasattr(example.anonymizer, "module_")

@@ -341,7 +341,7 @@ def check_torch(env: Env, work: Path) -> None:
 
 def check_examples(env: Env, work: Path) -> None:
     chain_supervised(env, first_python_block(), work)
-    for template in ("supervised", "tabular", "torch"):
+    for template in ("supervised", "tabular", "torch", "torch-regression"):
         scaffold = work / f"my_{template}"
         sh([env.cli, "init", scaffold, f"--template={template}"], work)
         fresh = Env(work / f"venv-scaffold-{template}")
@@ -502,6 +502,7 @@ TEMPLATE_EXTRAS = {
     # The CPU build (on this machine's disk); pinned without its "+cpu" label,
     # so that a plain install works anywhere and an index picks the build.
     "torch": ("[torch,emulator]", ["torch==2.13.0"]),
+    "torch-regression": ("[torch,emulator]", ["torch==2.13.0"]),
 }
 
 

@@ -3,9 +3,11 @@
 :class:`MembershipAudit` attacks a target with label-only attacks (what
 AnoMed's attackers get from ``/predict``) and, where the model exposes scores,
 with LiRA and RMIA on reference models; every figure comes with a confidence
-interval (needs the ``audit`` extra). :class:`OneRunAudit` trains once with
-mislabelled canaries and bounds epsilon from below (Steinke, Nasr & Jagielski
-2023), to set beside the epsilon a DP model claims.
+interval (needs the ``audit`` extra). A regressor is attacked through its
+loss (:mod:`.regression`: loss threshold, LiRA on the loss).
+:class:`OneRunAudit` trains once with mislabelled canaries and bounds epsilon
+from below (Steinke, Nasr & Jagielski 2023), to set beside the epsilon a DP
+model claims.
 :func:`audit_server_factory` serves ART's attack with the routes of an AnoMed
 deanonymizer.
 """

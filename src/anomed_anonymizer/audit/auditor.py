@@ -22,6 +22,14 @@ from .label_only import (
 from .metrics import evaluate_scores
 from .one_run import OneRunAudit
 from .reference import membership_design, train_reference_models
+from .regression import (
+    SKIPPED_FOR_REGRESSION,
+    lira_regression,
+    per_example_loss,
+    regression_utility,
+    residuals,
+    resolve_task,
+)
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_attack, rmia_scores
 from .splits import balance_indices, member_split
@@ -74,7 +82,14 @@ class MembershipAudit:
         Canaries of the one-run DP audit (:class:`~.one_run.OneRunAudit`)
         that :meth:`run` adds: one more training, whose mislabelled canaries
         give "audited ε ≥ x" beside the claimed ε. ``None`` takes
-        ``min(1000, n / 2)``; 0 skips it.
+        ``min(1000, n / 2)``; 0 skips it. Classification only.
+    task : {"auto", "classification", "regression"}, optional
+        What the model does; ``"auto"`` reads it from ``y``
+        (:func:`~.regression.resolve_task`: float or ``(n, k)`` targets are
+        regression). A regressor is attacked through its loss (the
+        loss-threshold attack and LiRA on reference models, see
+        :mod:`.regression`); the attacks that need classes are skipped with
+        a note, and the report gains ``utility`` (MSE and MAE).
 
     Attributes
     ----------
@@ -98,6 +113,7 @@ class MembershipAudit:
         boundary_queries: int = 100,
         timeout: float = 60.0,
         one_run_canaries: int | None = None,
+        task: str = "auto",
     ) -> None:
         self.reference_models = reference_models
         self.n_jobs = n_jobs
@@ -110,6 +126,8 @@ class MembershipAudit:
         self.boundary_queries = boundary_queries
         self.timeout = timeout
         self.one_run_canaries = one_run_canaries
+        resolve_task(np.zeros(1), task)  # a clear error for an unknown task now
+        self.task = task
 
     def run(
         self,
@@ -149,9 +167,12 @@ class MembershipAudit:
             If the data are too few, malformed, or rejected by the
             anonymizer's own ``validate_input`` (the message says why).
         """
-        X, y = _check_data(X, y)
+        task = resolve_task(y, self.task)
+        X, y = _check_data(X, y, task=task)
         _validate(anonymizer, X)
         self._check_reference_models()
+        if task == "regression":
+            return self._run_regression(anonymizer, X, y, name, progress)
         self._check_boundary_queries()
         self.members_, self.non_members_ = member_split(y, self.seed)
         half = len(self.members_)
@@ -218,12 +239,15 @@ class MembershipAudit:
         -------
         AuditReport
         """
-        X_m, y_m = _check_data(X_members, y_members, "members")
-        X_n, y_n = _check_data(X_non_members, y_non_members, "non-members")
+        task = resolve_task(y_members, self.task)
+        X_m, y_m = _check_data(X_members, y_members, "members", task)
+        X_n, y_n = _check_data(X_non_members, y_non_members, "non-members", task)
         if X_m.shape[1] != X_n.shape[1]:
             raise ValueError(
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
+        if task == "regression":
+            return self._black_box_regression(predict, X_m, y_m, X_n, y_n, name)
         self._check_boundary_queries()
         keep_m, keep_n = balance_indices(y_m, y_n, seed=self.seed)
         sets = X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
@@ -252,6 +276,111 @@ class MembershipAudit:
             "--members/--non-members, or the challenge's training data/non-members)"
         )
         return report
+
+    # -- regression ------------------------------------------------------------
+
+    def _run_regression(self, anonymizer, X, y, name, progress) -> AuditReport:
+        """:meth:`run` for a regressor: random halves, attacks on the loss."""
+        # One "class": member_split then draws seeded random halves.
+        self.members_, self.non_members_ = member_split(np.zeros(len(y)), self.seed)
+        half = len(self.members_)
+        if half < _MIN_PER_SET:
+            raise ValueError(
+                f"{len(X)} samples are too few: the audit needs at least "
+                f"{_MIN_PER_SET} members and as many non-members"
+            )
+        m, n = self.members_, self.non_members_
+        started = time.perf_counter()
+        self.target_ = fit_copy(anonymizer, X[m], y[m], self.seed)
+        settings = self._settings(
+            fit_seconds=round(time.perf_counter() - started, 3),
+            task="regression",
+            boundary_queries=0,
+        )
+        target_residuals = residuals(self.target_, X, y)
+        attacks = [self._loss_threshold(target_residuals[m], target_residuals[n])]
+        notes = [SKIPPED_FOR_REGRESSION]
+        if self.reference_models == 0:
+            notes.append("LiRA skipped: --reference-models 0.")
+        else:
+            design = membership_design(len(X), self.reference_models, self.seed)
+            reference = train_reference_models(
+                anonymizer,
+                X,
+                y,
+                design,
+                n_jobs=self.n_jobs,
+                seed=self.seed + 1,
+                progress=progress,
+                signal=residuals,
+            )
+            for online in (False, True):
+                mode = "online" if online else "offline"
+                scores, details = lira_regression(
+                    target_residuals, reference, design, online
+                )
+                attacks.append(
+                    self._result(
+                        f"LiRA ({mode})", "scores", scores[m], scores[n], details
+                    )
+                )
+        target = name or type(anonymizer).__name__
+        check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
+        if privacy_budget_of(self.target_) is not None:
+            check, claimed = determinism_check(anonymizer, X[m], y[m], X)
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = m, n
+        report = AuditReport(half, half, attacks, target, settings, notes)
+        report.indices_into = "rows of the audited data X (CLI: --dataset)"
+        report.checks.append(check)
+        report.privacy = claimed
+        report.utility = regression_utility(self.target_, X[m], y[m], X[n], y[n])
+        return report
+
+    def _black_box_regression(self, predict, X_m, y_m, X_n, y_n, name):
+        """:meth:`run_black_box` for a regressor: the loss-threshold attack."""
+        size = min(len(X_m), len(X_n))
+        rng = np.random.default_rng(self.seed)
+        keep_m = np.sort(rng.permutation(len(X_m))[:size])
+        keep_n = np.sort(rng.permutation(len(X_n))[:size])
+        if isinstance(predict, str):
+            target = name or predict
+            predict = RemotePredictor(predict, timeout=self.timeout, multi_output=True)
+        else:
+            target = name or getattr(predict, "__qualname__", "model")
+        attack = self._loss_threshold(
+            residuals(predict, X_m[keep_m], y_m[keep_m]),
+            residuals(predict, X_n[keep_n], y_n[keep_n]),
+        )
+        attack.member_indices, attack.non_member_indices = keep_m, keep_n
+        notes = [SKIPPED_FOR_REGRESSION]
+        if not len(X_m) == len(X_n) == size:
+            notes.append(
+                f"Balanced from {len(X_m)} members and {len(X_n)} non-members to "
+                f"{size} of each (seeded)."
+            )
+        notes.append("Black box: the loss-threshold attack only (no reference models).")
+        settings = self._settings(reference_models=0, task="regression")
+        settings["boundary_queries"] = 0
+        report = AuditReport(size, size, [attack], target, settings, notes)
+        report.indices_into = (
+            "rows of X_members (non-members: of X_non_members) as given (CLI: "
+            "--members/--non-members, or the challenge's training data/non-members)"
+        )
+        report.utility = regression_utility(
+            predict, X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+        )
+        return report
+
+    def _loss_threshold(self, member_residuals, non_member_residuals):
+        """Yeom et al.'s attack: minus the per-example squared error."""
+        return self._result(
+            "loss threshold",
+            "predictions",
+            -per_example_loss(member_residuals),
+            -per_example_loss(non_member_residuals),
+            details={"loss": "squared error, mean over outputs"},
+        )
 
     # -- attacks -------------------------------------------------------------
 
@@ -466,25 +595,28 @@ def determinism_check(
     if budget is None:
         return Check(name, "skipped", "the model claims no DP budget"), claimed
     outputs = [_probe_outputs(model, probe) for model in models]
-    what = "probabilities" if probability_model(models[0]) is not None else "labels"
+    if probability_model(models[0]) is not None:
+        what = "probabilities"
+    else:  # a regressor predicts numbers, a classifier labels
+        what = "predictions" if outputs[0][0].dtype.kind == "f" else "labels"
     same = all(
         np.array_equal(a, b, equal_nan=True) for a, b in zip(*outputs, strict=True)
     )
     if not same:
         detail = f"two fits on the same data gave different {what} on {len(probe)} rows"
         return Check(name, "passed", detail), claimed
-    if what == "labels":
+    if what != "probabilities":
         identical_files = _same_saved_bytes(models)
         if identical_files is None:
             detail = (
-                f"two fits gave the same labels on {len(probe)} rows and the "
+                f"two fits gave the same {what} on {len(probe)} rows and the "
                 "model cannot save, so its weights cannot be compared"
             )
             return Check(name, "inconclusive", detail), claimed
         if not identical_files:
-            detail = "same labels, but the saved models differ"
+            detail = f"same {what}, but the saved models differ"
             return Check(name, "passed", detail), claimed
-        what = "labels and saved model files"
+        what = f"{what} and saved model files"
     detail = (
         f"the claimed ε = {budget.epsilon:.3g} cannot hold: training is "
         f"deterministic given the data (two fits gave identical {what} on "
@@ -513,9 +645,23 @@ def _same_saved_bytes(models: list[Any]) -> bool | None:
     return all(content == contents[0] for content in contents)
 
 
-def _check_data(X, y, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
+def _check_data(
+    X, y, what: str = "data", task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+    if task == "regression":
+        if X.ndim != 2 or y.ndim not in (1, 2) or len(X) != len(y):
+            raise ValueError(
+                f"{what}: expected X of shape (n, features) and y of shape (n,) "
+                f"or (n, outputs), got {X.shape} and {y.shape}"
+            )
+        if y.dtype.kind not in "biuf" or not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"{what}: a regression target must hold finite numbers "
+                f"(dtype {y.dtype})"
+            )
+        y = y.astype(np.float64)
+    elif X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
         raise ValueError(
             f"{what}: expected X of shape (n, features) and y of shape (n,), "
             f"got {X.shape} and {y.shape}"

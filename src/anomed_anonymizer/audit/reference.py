@@ -48,9 +48,10 @@ def _reference_signal(
     y: np.ndarray,
     keep: np.ndarray,
     seed: int,
+    signal: Callable[[Any, np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[int, np.ndarray]:
     model = fit_copy(anonymizer, X[keep], y[keep], seed)
-    return index, true_label_probability(model, X, y)
+    return index, np.asarray(signal(model, X, y), dtype=np.float64)
 
 
 def train_reference_models(
@@ -62,6 +63,7 @@ def train_reference_models(
     n_jobs: int | None = None,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    signal: Callable[[Any, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fit one copy of ``anonymizer`` per row of ``design``, in parallel.
 
@@ -80,21 +82,31 @@ def train_reference_models(
         Seeds each model's fit (model ``i`` gets ``seed + i``).
     progress : Callable[[int], None] | None, optional
         Called with 1 whenever a model is done.
+    signal : Callable | None, optional
+        ``signal(fitted_model, X, y)``: what each model says about each
+        sample, ``(n_samples, ...)``; default
+        :func:`~.targets.true_label_probability`. A module-level function,
+        so that joblib can send it to other processes.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_models, n_samples)``: the probability each model gives each
-        sample's true label.
+        ``(n_models, n_samples, ...)``: each model's signal (by default the
+        probability each model gives each sample's true label).
     """
+    signal = true_label_probability if signal is None else signal
     tasks = (
-        delayed(_reference_signal)(i, anonymizer, X, y, keep, seed + i)
+        delayed(_reference_signal)(i, anonymizer, X, y, keep, seed + i, signal)
         for i, keep in enumerate(design)
     )
-    signals = np.empty(design.shape, dtype=np.float64)
+    signals: np.ndarray | None = None
     runner = Parallel(n_jobs=n_jobs, batch_size=1, return_as="generator_unordered")
-    for index, signal in runner(tasks):
-        signals[index] = signal
+    for index, values in runner(tasks):
+        if signals is None:
+            signals = np.empty((len(design), *values.shape), dtype=np.float64)
+        signals[index] = values
         if progress is not None:
             progress(1)
+    if signals is None:
+        return np.empty(design.shape, dtype=np.float64)
     return signals

@@ -232,6 +232,10 @@ class AuditReport:
         ε ≥ x" beside the claim; ``None`` where it did not run.
     indices_into : str
         What the attacks' row indices index, in words (see :mod:`.exposure`).
+    utility : dict | None
+        The audited model's utility, for a regressor
+        ``{"held_out": {"mse": ..., "mae": ...}, "training": {...}}``
+        (:func:`~.regression.regression_utility`); ``None`` for a classifier.
     """
 
     n_members: int
@@ -244,6 +248,7 @@ class AuditReport:
     privacy: dict[str, Any] | None = None
     one_run: dict[str, Any] | None = None
     indices_into: str = "positions of the scores"
+    utility: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # One family: every attack of this audit, tested on the same samples.
@@ -297,7 +302,7 @@ class AuditReport:
         ``include_scores`` every attack also lists each sample's score and
         row, and its own most exposed members.
         """
-        return {
+        report = {
             "target": self.target,
             "n_members": self.n_members,
             "n_non_members": self.n_non_members,
@@ -310,6 +315,9 @@ class AuditReport:
             "attacks": [attack.to_dict(include_scores) for attack in self.attacks],
             "most_exposed_members": self._most_exposed(),
         }
+        if self.utility is not None:  # a regressor's MSE and MAE
+            report["utility"] = self.utility
+        return report
 
     def _most_exposed(self) -> dict[str, Any] | None:
         if not self.attacks:

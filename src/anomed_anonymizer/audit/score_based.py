@@ -35,6 +35,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 __all__ = [
+    "gaussian_lira",
     "lira_attack",
     "lira_scores",
     "logit_confidence",
@@ -172,6 +173,34 @@ def lira_attack(
         clip = resolution_clip(target, reference)
     observed = logit_confidence(target, clip)
     values = logit_confidence(reference, clip)
+    scores, details = gaussian_lira(observed, values, design, online)
+    details["logit_clip"] = clip
+    return scores, details
+
+
+def gaussian_lira(
+    observed: np.ndarray, values: np.ndarray, design: np.ndarray, online: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """LiRA's test on any approximately Gaussian statistic (higher: more
+    member-like), without the logit of :func:`lira_attack`.
+
+    Parameters
+    ----------
+    observed : numpy.ndarray
+        ``(n_samples,)``: the target model's statistic per sample.
+    values : numpy.ndarray
+        ``(n_models, n_samples)``: the reference models' statistics.
+    design : numpy.ndarray
+        ``(n_models, n_samples)`` booleans: which model trained on which sample.
+    online : bool
+        Likelihood ratio of IN and OUT Gaussians, or OUT only (one-sided).
+
+    Returns
+    -------
+    tuple[numpy.ndarray, dict]
+        The scores, and ``lira_variance`` and ``variance_prior_weight`` as
+        :func:`lira_attack` reports them.
+    """
     mean_out, std_out, weight_out = _gaussian(values, ~design)
     weights = {"out": weight_out}
     if online:
@@ -185,7 +214,6 @@ def lira_attack(
     details = {
         "lira_variance": "pooled" if pooled else "moderated",
         "variance_prior_weight": {side: round(w, 4) for side, w in weights.items()},
-        "logit_clip": clip,
     }
     return scores, details
 

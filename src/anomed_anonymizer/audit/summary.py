@@ -83,6 +83,7 @@ def markdown_summary(report: AuditReport) -> str:
             f"since {report.n_non_members} non-members cannot resolve it (FPR "
             f"{needs} non-members)."
         )
+    lines.extend(_utility_lines(report))
     lines.extend(_lira_lines(report))
     lines.extend(_privacy_lines(report))
     lines.extend(f"- {note}" for note in report.notes)
@@ -117,9 +118,28 @@ def _lira_lines(report: AuditReport) -> list[str]:
             "each sample's variance moderated towards a prior fitted to all "
             f"samples (the prior's weight: {weights}; 1 would be pooling)"
         )
+    if "logit_clip" not in details:  # a regressor's LiRA: no probabilities
+        return [f"- LiRA on the loss: {how}."]
     return [
         f"- LiRA: {how}; probabilities of exactly 0 or 1, if any, clipped at "
         f"{details['logit_clip']:.3g} (half the smallest step of the others)."
+    ]
+
+
+def _utility_lines(report: AuditReport) -> list[str]:
+    """A regressor's MSE and MAE, held out and on its training rows."""
+    utility = report.utility
+    if not utility:
+        return []
+
+    def figures(split: str) -> str:
+        return ", ".join(
+            f"{name.upper()} {value:.4g}" for name, value in utility[split].items()
+        )
+
+    return [
+        f"- Utility (regression): held out {figures('held_out')}; on the "
+        f"training rows {figures('training')}."
     ]
 
 

@@ -41,6 +41,9 @@ class RemotePredictor:
         ``http://HOST/predict`` of the anonymizer under audit.
     timeout : float, optional
         Seconds to wait for each answer.
+    multi_output : bool, optional
+        Accept ``(rows, outputs)`` answers too (a regressor's curves), not
+        only one value per row.
 
     Examples
     --------
@@ -48,9 +51,12 @@ class RemotePredictor:
     'http://127.0.0.1:8000/predict'
     """
 
-    def __init__(self, predict_url: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, predict_url: str, timeout: float = 60.0, multi_output: bool = False
+    ) -> None:
         self.predict_url = predict_url
         self.timeout = timeout
+        self.multi_output = multi_output
         self._client = ChallengeClient(download_timeout=timeout, upload_timeout=timeout)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
@@ -72,6 +78,8 @@ class RemotePredictor:
             self.predict_url, {"X": X}, required=("prediction",)
         )
         prediction = np.asarray(answer["prediction"])
+        if self.multi_output and prediction.ndim == 2 and len(prediction) == len(X):
+            return prediction
         if prediction.shape != (len(X),):
             raise ChallengeProtocolError(
                 f"{self.predict_url} answered {len(X)} rows with a prediction of "

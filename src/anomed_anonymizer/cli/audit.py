@@ -45,6 +45,7 @@ class AuditOptions:
     markdown_path: Path | None = None
     plot_path: Path | None = None
     chdir: Path = Path(".")
+    task: str = "auto"
 
 
 def base_url(address: str) -> str:
@@ -94,6 +95,7 @@ def run_audit(options: AuditOptions) -> int:
         boundary_queries=options.boundary_queries,
         n_jobs=options.n_jobs,
         seed=options.seed,
+        task=options.task,
     )
     started = time.perf_counter()
     run = _black_box if options.url else _in_process
@@ -113,15 +115,21 @@ def run_audit(options: AuditOptions) -> int:
 
 
 def _in_process(audit, options: AuditOptions):
+    from ..audit.regression import resolve_task
     from ..emulator import load_dataset
 
     if not options.anonymizer:
         raise click.UsageError("give MODULE:OBJECT (an unfitted anonymizer) or --url")
     anonymizer = load_anonymizer(options.anonymizer, options.chdir)
     data = load_dataset(options.dataset, options.target)
+    if resolve_task(data.y, options.task) == "regression":
+        outputs = 1 if data.y.ndim == 1 else data.y.shape[1]
+        targets = f"regression, {outputs} output{'s' if outputs > 1 else ''}"
+    else:
+        targets = f"{data.n_classes} classes"
     click.echo(
         f"auditing {options.anonymizer} on {data.name}: {len(data.X)} samples, "
-        f"{data.X.shape[1]} features, {data.n_classes} classes",
+        f"{data.X.shape[1]} features, {targets}",
         err=True,
     )
     with _progress(options.reference_models) as advance:

@@ -8,6 +8,11 @@ every model through the challenge, has the challenge score its utility, then
 audits each served ``/predict`` with the label-only attacks of
 :mod:`anomed_anonymizer.audit`: the model's training samples (members)
 against as many samples it never saw, every figure with its interval.
+
+``task="regression"`` does the same for a regression challenge (glucose
+curves by default): a non-private MLP beside DP-SGD MLPs
+(:mod:`anomed_anonymizer.examples.demo_regression`), scored by MSE and MAE,
+audited with the loss-threshold attack.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ __all__ = [
 ]
 
 _DEMO_APP = "anomed_anonymizer.examples.demo_app:application"
+_REGRESSION_APP = "anomed_anonymizer.examples.demo_regression:application"
+
+#: What the demo can show: a classification or a regression challenge.
+TASKS = ("classification", "regression")
 
 #: The DP models the demo can serve: (app, description, model file suffix,
 #: environment).
@@ -83,6 +92,9 @@ class Task:
     n_classes: int
     members: tuple[np.ndarray, np.ndarray]
     non_members: tuple[np.ndarray, np.ndarray]
+    kind: str = "classification"
+    #: A regression's public (centre, scale) of the targets.
+    target_scale: tuple[float, float] = (0.0, 1.0)
 
 
 @dataclass
@@ -97,8 +109,34 @@ class DemoResult:
     plot: Path | None = None
 
 
-def model_specs(epsilons: Sequence[float], seed: int, model: str = "nb-dp") -> list:
-    """The non-private baseline, then the DP ``model`` at each epsilon."""
+def model_specs(
+    epsilons: Sequence[float],
+    seed: int,
+    model: str = "nb-dp",
+    task: str = "classification",
+) -> list:
+    """The non-private baseline, then the DP ``model`` at each epsilon (for a
+    regression: an MLP without DP, then DP-SGD MLPs)."""
+    if task == "regression":
+        return [
+            ModelSpec(
+                "baseline",
+                "MLP, no DP",
+                {"ANOMED_MODEL": "mlp", "ANOMED_SEED": str(seed)},
+                _REGRESSION_APP,
+                ".pt",
+            ),
+            *(
+                ModelSpec(
+                    f"dp-epsilon-{epsilon:g}",
+                    f"DP-SGD MLP, ε={epsilon:g}",
+                    {"ANOMED_MODEL": "mlp-dp", "ANOMED_EPSILON": str(epsilon)},
+                    _REGRESSION_APP,
+                    ".pt",
+                )
+                for epsilon in epsilons
+            ),
+        ]
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, not {model!r}")
     app, description, suffix, env = MODELS[model]
@@ -131,6 +169,7 @@ def run_demo(
     target: str | None = None,
     plot: Path | None = Path("anomed-demo-roc.png"),
     model: str = "nb-dp",
+    task: str = "classification",
 ) -> DemoResult:
     """Start the servers, fit, evaluate and audit every model, print the table.
 
@@ -153,7 +192,11 @@ def run_demo(
     plot : pathlib.Path | None
         Where to draw the ROC curves (PNG); ``None`` draws none.
     model : str
-        The DP model shown beside the baseline, a key of :data:`MODELS`.
+        The DP model shown beside the baseline, a key of :data:`MODELS`
+        (classification only).
+    task : str
+        ``"classification"`` or ``"regression"`` (default dataset: the
+        glucose curves; MLPs with and without DP-SGD).
 
     Returns
     -------
@@ -169,8 +212,12 @@ def run_demo(
     servers: list[ServerProcess] = []
     keep_logs = keep_running
     try:
-        specs = model_specs(epsilons, seed, model)
-        result = _run(dataset, specs, seed, challenge, target, plot, work, servers)
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+        specs = model_specs(epsilons, seed, model, task)
+        result = _run(
+            dataset, specs, seed, challenge, target, plot, work, servers, task
+        )
         if keep_running:
             _wait_for_ctrl_c(result, servers, work)
         return result
@@ -183,16 +230,20 @@ def run_demo(
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(dataset, specs, seed, challenge, target, plot, work, servers) -> DemoResult:
+def _run(
+    dataset, specs, seed, challenge, target, plot, work, servers, kind
+) -> DemoResult:
     result = DemoResult()
     if challenge is None:
-        dataset = dataset or "breast-cancer"
-        servers.append(_start_emulator(dataset, target, seed, work))
+        dataset = dataset or ("glucose" if kind == "regression" else "breast-cancer")
+        servers.append(_start_emulator(dataset, target, seed, work, kind))
         challenge_url = servers[-1].url
     else:
         challenge_url = base_url(challenge)
         _check_reachable(challenge_url)
-    task = _learn_task(challenge_url, dataset, target, seed, emulated=challenge is None)
+    task = _learn_task(
+        challenge_url, dataset, target, seed, emulated=challenge is None, kind=kind
+    )
     anonymizers = {}
     for spec in specs:
         click.echo(f"Starting the anonymizer: {spec.label} ...")
@@ -209,20 +260,25 @@ def _run(dataset, specs, seed, challenge, target, plot, work, servers) -> DemoRe
     for label, budget in result.budgets.items():
         click.echo(f"{label}: {format_budget(budget)}")
     if plot is not None:
-        result.plot = _plot(result, plot)
+        result.plot = _plot(result, plot, task.kind)
         click.echo(f"\nROC curves (log-log): {result.plot}")
     click.echo(_next_steps(task))
     return result
 
 
 def _start_emulator(
-    dataset: str, target: str | None, seed: int, work: Path
+    dataset: str,
+    target: str | None,
+    seed: int,
+    work: Path,
+    kind: str = "classification",
 ) -> ServerProcess:
     click.echo(f"Starting the challenge emulator ({dataset}) ...")
     port = free_port()
     argv = _cli(
         "emulate-challenge",
         f"--dataset={dataset}",
+        f"--task={kind}",
         f"--seed={seed}",
         f"--port={port}",
         "--workers=1",
@@ -241,6 +297,7 @@ def _start_anonymizer(
         "CHALLENGE_HOST": challenge_url.split("://", 1)[1],
         "ANOMED_FEATURE_BOUNDS": json.dumps(task.bounds),
         "ANOMED_N_CLASSES": str(task.n_classes),
+        "ANOMED_TARGET_SCALE": json.dumps(list(task.target_scale)),
         "ANOMED_MODEL_FILE": str(work / f"{spec.key}{spec.suffix}"),
         # Small networks train fastest on one thread per worker; more threads
         # than cores slow torch down many times over.
@@ -276,9 +333,11 @@ def _learn_task(
     target: str | None,
     seed: int,
     emulated: bool,
+    kind: str = "classification",
 ) -> Task:
     """Members (the training data the models get) and as many non-members,
-    plus the public feature bounds the DP model needs."""
+    plus the public feature bounds (and a regression's target scale) the DP
+    model needs."""
     from ..emulator import MIAChallenge
     from ..wire import ChallengeClient, ChallengeError
 
@@ -287,7 +346,9 @@ def _learn_task(
         training = client.fetch_named_arrays(
             f"{challenge_url}/data/anonymizer/training", required=("X", "y")
         )
-        data = _public_dataset(dataset, target, training["X"].shape[1], challenge_url)
+        data = _public_dataset(
+            dataset, target, training["X"].shape[1], challenge_url, kind
+        )
         if emulated:  # our emulator: every held-out sample is a known non-member
             mia = MIAChallenge(data, seed=seed)
             held_out = [
@@ -302,22 +363,40 @@ def _learn_task(
     except ChallengeError as exc:
         raise DemoError(f"the challenge at {challenge_url} failed: {exc}") from exc
     members = (training["X"], training["y"])
+    if kind == "regression":
+        y = np.asarray(data.y, dtype=np.float64)
+        # The public dataset's spread, as its bounds: learning (y - mean) / std.
+        scale = (float(y.mean()), float(y.std()) or 1.0)
+        return Task(data.name, data.bounds, 0, members, tuple(held_out), kind, scale)
     return Task(data.name, data.bounds, data.n_classes, members, tuple(held_out))
 
 
-def _public_dataset(dataset: str | None, target: str | None, n_features: int, url: str):
+def _public_dataset(
+    dataset: str | None,
+    target: str | None,
+    n_features: int,
+    url: str,
+    kind: str = "classification",
+):
     """The dataset whose public bounds fit what the challenge serves."""
-    from ..emulator import EMBEDDED_DATASETS, load_dataset
+    from ..emulator import EMBEDDED_DATASETS, REGRESSION_DATASETS, load_dataset
 
     if dataset is not None:
         data = load_dataset(dataset, target)
+        if kind == "regression":
+            data = data.as_task("regression")
         if data.X.shape[1] != n_features:
             raise DemoError(
                 f"the challenge at {url} serves {n_features} features, but "
                 f"{data.name} has {data.X.shape[1]}: pass the --dataset it serves"
             )
         return data
-    for name in EMBEDDED_DATASETS:
+    candidates = (
+        REGRESSION_DATASETS
+        if kind == "regression"
+        else [n for n in EMBEDDED_DATASETS if n not in REGRESSION_DATASETS]
+    )
+    for name in candidates:
         data = load_dataset(name)
         if data.X.shape[1] == n_features:
             click.echo(
@@ -326,7 +405,7 @@ def _public_dataset(dataset: str | None, target: str | None, n_features: int, ur
             return data
     raise DemoError(
         f"the challenge at {url} serves {n_features} features, which matches no "
-        f"embedded dataset ({', '.join(EMBEDDED_DATASETS)}): pass --dataset FILE "
+        f"embedded dataset ({', '.join(candidates)}): pass --dataset FILE "
         "(with --target COL for a table) holding its data; the DP model takes its "
         "feature bounds from it"
     )
@@ -423,30 +502,32 @@ def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ())
     """Utility and the label-only audit, one block of rows per model."""
     reports = list(result.reports.values())
     n = reports[0].n_members if reports else 0
+    metric = "MSE" if task.kind == "regression" else "accuracy"
     lines = [
         f"Results for {task.name}: each model audited on {n} of its training "
         f"samples vs {n} samples it never saw (95% intervals)",
-        f"{'model':<24}{'accuracy':>14}  {'attack':<32}{'AUC [95% CI]':<20}"
+        f"{'model':<24}{metric:>14}  {'attack':<32}{'AUC [95% CI]':<20}"
         f"{'TPR@1%FPR':<11}{'advantage [95% CI]':<21}{'ε ≥':<6}verdict",
         "-" * 138,
     ]
     for label, report in result.reports.items():
-        accuracy = _accuracy(result.utility.get(label, {}))
+        accuracy = _utility(result.utility.get(label, {}), task.kind)
         for index, attack in enumerate(report.attacks):
             lines.append(
                 _table_row(
                     label if index == 0 else "", accuracy if index == 0 else "", attack
                 )
             )
-    lines.append(_table_footer(n, epsilons))
+    lines.append(_table_footer(n, epsilons, task.kind))
     return "\n".join(lines)
 
 
-def _accuracy(utility: dict[str, dict[str, float]]) -> str:
-    values = [
-        utility.get(split, {}).get("accuracy") for split in ("tuning", "validation")
-    ]
-    return "/".join(f"{v:.2f}" if isinstance(v, int | float) else "-" for v in values)
+def _utility(utility: dict[str, dict[str, float]], kind: str = "classification") -> str:
+    key, places = ("mse", 1) if kind == "regression" else ("accuracy", 2)
+    values = [utility.get(split, {}).get(key) for split in ("tuning", "validation")]
+    return "/".join(
+        f"{v:.{places}f}" if isinstance(v, int | float) else "-" for v in values
+    )
 
 
 def _table_row(label: str, accuracy: str, attack) -> str:
@@ -463,12 +544,20 @@ def _table_row(label: str, accuracy: str, attack) -> str:
     )
 
 
-def _table_footer(n: int, epsilons: Sequence[float]) -> str:
+def _table_footer(
+    n: int, epsilons: Sequence[float], kind: str = "classification"
+) -> str:
     ceilings = ", ".join(f"ε={e:g}: {1 / (1 + math.exp(-e)):.2f}" for e in epsilons)
+    utility = (
+        "MSE: the challenge's mean squared error on its tuning/validation data "
+        "(lower is better). loss threshold: members' predictions lie closer to "
+        "their targets (Yeom et al. 2018)."
+        if kind == "regression"
+        else "accuracy: the challenge's score on its tuning/validation data."
+    )
     lines = [
-        "accuracy: the challenge's score on its tuning/validation data. "
-        "advantage: TPR - FPR, not accuracy, so an attack that calls everyone a "
-        "member scores 0.",
+        f"{utility} advantage: TPR - FPR, not accuracy, so an attack that calls "
+        "everyone a member scores 0.",
         "verdict, corrected for the attacks tried per model (Holm): leaks = AUC "
         "above 0.5 (one-sided test); signal with flipped sign = the AUC interval "
         "lies below 0.5 (members score lower: a signal, not privacy); no leak "
@@ -496,19 +585,34 @@ def format_budget(budget: dict[str, Any]) -> str:
     )
 
 
-def _plot(result: DemoResult, path: Path) -> Path:
+def _plot(result: DemoResult, path: Path, kind: str = "classification") -> Path:
     from ..audit import plot_roc
 
     strongest = {label: [r.strongest().name] for label, r in result.reports.items()}
     return plot_roc(
         result.reports,
         path,
-        title="Strongest label-only attack per model",
+        title=(
+            "Loss-threshold attack per model"
+            if kind == "regression"
+            else "Strongest label-only attack per model"
+        ),
         attacks=strongest,
     )
 
 
 def _next_steps(task: Task) -> str:
+    if task.kind == "regression":
+        return (
+            "\nNext:\n"
+            "  anomed-anonymizer init my_anonymizer --template torch-regression\n"
+            "      scaffold a DP-SGD regression submission (app.py, Dockerfile, "
+            "smoke test)\n"
+            f"  anomed-anonymizer audit app:anonymizer --dataset {task.name} "
+            "--plot roc.png\n"
+            "      audit your unfitted regressor in process: the loss-threshold "
+            "attack and LiRA on the loss with reference models"
+        )
     return (
         "\nNext:\n"
         "  anomed-anonymizer init my_anonymizer\n"

@@ -10,7 +10,7 @@ from .wheel import DISTRIBUTION, build_wheel
 
 __all__ = ["TEMPLATES", "pinned_requirements", "scaffold"]
 
-TEMPLATES = ("supervised", "tabular", "torch")
+TEMPLATES = ("supervised", "tabular", "torch", "torch-regression")
 
 
 def pinned_requirements(template: str) -> list[str]:

@@ -15,11 +15,9 @@ from collections.abc import Callable
 import falcon
 import numpy as np
 
-from ..web import create_app, read_body
+from ..web import create_app, npz_body
 from ..wire import (
     PayloadError,
-    PayloadTooLargeError,
-    decode_named_arrays,
     encode_named_arrays,
 )
 from .platform import (
@@ -30,7 +28,7 @@ from .platform import (
     score_forwarder,
     scored,
 )
-from .supervised import MIAChallenge, evaluate_membership_inference, strict_accuracy
+from .supervised import MIAChallenge, evaluate_membership_inference
 
 __all__ = ["supervised_challenge_app"]
 
@@ -67,18 +65,9 @@ class _Utility:
         self._max_upload_bytes = max_upload_bytes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = self._max_upload_bytes
-        try:
-            prediction = decode_named_arrays(
-                read_body(req, limit),
-                required=("prediction",),
-                max_decompressed_bytes=limit,
-            )["prediction"]
-        except PayloadTooLargeError:
-            raise  # 413
-        except PayloadError as exc:
-            _logger.warning("unusable prediction upload: %s", exc)
-            raise malformed("Expected a NumPy array with name 'prediction'.") from exc
+        prediction = npz_body(
+            req, self._max_upload_bytes, required=("prediction",), invalid=_unusable
+        )["prediction"]
         truth = self._ground_truth(req)
         evaluation = scored(
             self._evaluate,
@@ -90,6 +79,11 @@ class _Utility:
             ),
         )
         answer_with_score(req, resp, evaluation, self._forward)
+
+
+def _unusable(exc: PayloadError) -> falcon.HTTPBadRequest:
+    _logger.warning("unusable prediction upload: %s", exc)
+    return malformed("Expected a NumPy array with name 'prediction'.")
 
 
 def supervised_challenge_app(
@@ -151,7 +145,7 @@ def supervised_challenge_app(
         "/utility/anonymizer",
         _Utility(
             lambda req: challenge.targets(req.get_param("data_split", required=True)),
-            strict_accuracy,
+            challenge.evaluate,
             score_forwarder("anonymizer", host),
             max_upload_bytes,
         ),

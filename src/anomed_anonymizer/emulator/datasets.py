@@ -13,9 +13,11 @@ import pandas as pd
 from ..tabular._checks import listing
 from ..wire import PayloadError, decode_named_arrays
 from .adult import adult_like
+from .glucose import GLUCOSE_SEED, glucose_curves
 
 __all__ = [
     "EMBEDDED_DATASETS",
+    "REGRESSION_DATASETS",
     "Dataset",
     "load_dataset",
     "load_table",
@@ -23,8 +25,17 @@ __all__ = [
     "read_table",
 ]
 
-#: Datasets that scikit-learn ships (no download needed).
-EMBEDDED_DATASETS = ("iris", "breast-cancer", "wine", "digits")
+#: Embedded regression datasets: scikit-learn's ``diabetes`` (1 output) and
+#: ``linnerud`` (3 outputs), and synthetic post-meal ``glucose`` curves
+#: (10 features, 12 outputs in mg/dl; see :mod:`.glucose`).
+REGRESSION_DATASETS = ("diabetes", "linnerud", "glucose")
+
+#: Datasets that need no download: scikit-learn's classification sets, then
+#: :data:`REGRESSION_DATASETS`.
+EMBEDDED_DATASETS = ("iris", "breast-cancer", "wine", "digits", *REGRESSION_DATASETS)
+
+#: The tasks a supervised challenge can pose.
+TASKS = ("classification", "regression")
 
 _TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -40,7 +51,8 @@ class Dataset:
     X : numpy.ndarray
         Features, ``(n_samples, n_features)``.
     y : numpy.ndarray
-        Targets, ``(n_samples,)``.
+        Targets: ``(n_samples,)``, or ``(n_samples, n_outputs)`` for a
+        multi-output regression.
     """
 
     name: str
@@ -48,9 +60,43 @@ class Dataset:
     y: np.ndarray
 
     @property
+    def task(self) -> str:
+        """``"regression"`` for floating-point targets, else ``"classification"``."""
+        return "regression" if self.y.dtype.kind == "f" else "classification"
+
+    @property
+    def n_outputs(self) -> int:
+        """Target columns: 1 for ``(n,)`` targets, ``k`` for ``(n, k)``."""
+        return 1 if self.y.ndim == 1 else int(np.prod(self.y.shape[1:]))
+
+    @property
     def n_classes(self) -> int:
-        """Number of distinct targets."""
-        return len(np.unique(self.y))
+        """Number of distinct targets (rows, for multi-column targets)."""
+        if self.y.ndim == 1:
+            return len(np.unique(self.y))
+        return len(np.unique(self.y.reshape(len(self.y), -1), axis=0))
+
+    def as_task(self, task: str) -> Dataset:
+        """This data posed as ``task`` (see :data:`TASKS`).
+
+        A regression needs numeric targets, served as float64; a
+        classification takes the targets as they are.
+
+        Raises
+        ------
+        ValueError
+            If ``task`` is unknown, or a regression's targets are not numbers.
+        """
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        if task == "classification" or self.y.dtype == np.float64:
+            return self
+        if self.y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{self.name}: a regression needs numeric targets, got dtype "
+                f"{self.y.dtype}"
+            )
+        return Dataset(self.name, self.X, self.y.astype(np.float64))
 
     @property
     def bounds(self) -> tuple[list[float], list[float]]:
@@ -127,8 +173,9 @@ def load_dataset(source: str, target: str | None = None) -> Dataset:
     source : str
         One of :data:`EMBEDDED_DATASETS`, or a path.
     target : str | None, optional
-        For tables: the target column (required). For ``.npz``: the name of
-        the target array (default ``y``; features are ``X``).
+        For tables: the target column (required), or several separated by
+        commas for a multi-output target ``(n, k)``. For ``.npz``: the name
+        of the target array (default ``y``; features are ``X``).
 
     Returns
     -------
@@ -145,6 +192,9 @@ def load_dataset(source: str, target: str | None = None) -> Dataset:
     --------
     >>> load_dataset("iris").X.shape
     (150, 4)
+    >>> glucose = load_dataset("glucose")
+    >>> glucose.task, glucose.X.shape, glucose.y.shape
+    ('regression', (1200, 10), (1200, 12))
     """
     if source in EMBEDDED_DATASETS:
         return _embedded(source)
@@ -222,16 +272,22 @@ def read_table(path: str | Path, text_columns: Iterable[str] = ()) -> pd.DataFra
 def _embedded(name: str) -> Dataset:
     from sklearn import datasets
 
+    if name == "glucose":
+        X, y, _ = glucose_curves(seed=GLUCOSE_SEED)
+        return Dataset(name, X, y)
     loader = {
         "iris": datasets.load_iris,
         "breast-cancer": datasets.load_breast_cancer,
         "wine": datasets.load_wine,
         "digits": datasets.load_digits,
+        "diabetes": datasets.load_diabetes,
+        "linnerud": datasets.load_linnerud,
     }[name]
     bunch = loader()
-    return Dataset(
-        name, np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target)
-    )
+    y = np.asarray(bunch.target)
+    if name in REGRESSION_DATASETS:
+        y = y.astype(np.float64)
+    return Dataset(name, np.asarray(bunch.data, dtype=np.float64), y)
 
 
 def _from_npz(path: Path, target: str) -> Dataset:
@@ -244,15 +300,24 @@ def _from_npz(path: Path, target: str) -> Dataset:
         raise ValueError(
             f"{path.name}: X must be a 2-d numeric array, got {X.shape} {X.dtype}"
         )
-    return Dataset(path.name, X.astype(np.float64), arrays[target])
+    y = arrays[target]
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(
+            f"{path.name}: {target} must have one row per row of X ({len(X)}), "
+            f"got shape {y.shape}"
+        )
+    return Dataset(path.name, X.astype(np.float64), y)
 
 
 def _from_table(name: str, table: pd.DataFrame, target: str) -> Dataset:
-    if target not in table.columns:
+    targets = [column.strip() for column in target.split(",") if column.strip()]
+    missing = [column for column in targets if column not in table.columns]
+    if missing or not targets:
         raise ValueError(
-            f"{name} has no column {target!r} (columns: {listing(table.columns)})"
+            f"{name} has no column {', '.join(map(repr, missing or [target]))} "
+            f"(columns: {listing(table.columns)})"
         )
-    features = table.drop(columns=[target])
+    features = table.drop(columns=targets)
     non_numeric = [
         c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
     ]
@@ -263,4 +328,18 @@ def _from_table(name: str, table: pd.DataFrame, target: str) -> Dataset:
         )
     if features.isna().any().any():
         raise ValueError(f"{name}: features contain missing values")
-    return Dataset(name, features.to_numpy(dtype=np.float64), table[target].to_numpy())
+    if len(targets) == 1:
+        y = table[targets[0]].to_numpy()
+    else:
+        not_numbers = [
+            c for c in targets if not pd.api.types.is_numeric_dtype(table[c])
+        ]
+        if not_numbers:
+            raise ValueError(
+                f"{name}: a target of several columns must be numeric; "
+                f"{listing(not_numbers)} is not"
+            )
+        y = table[targets].to_numpy(dtype=np.float64)
+    if pd.isna(y).any():
+        raise ValueError(f"{name}: the target {listing(targets)} has missing values")
+    return Dataset(name, features.to_numpy(dtype=np.float64), y)

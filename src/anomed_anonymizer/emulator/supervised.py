@@ -5,17 +5,26 @@ The splits and the member/non-member partitions follow the same algorithms and
 random streams, so that for the same data and seed both serve identical arrays
 (the interop tests compare them). The metrics are the same too, including
 ``fpr = fp / n`` as upstream defines it.
+
+The anonymizer's utility is whatever ``anonymizer_evaluator`` the challenge's
+author chose: :func:`strict_accuracy` for a classification (upstream's
+``strict_binary_accuracy``), regression metrics of
+:mod:`anomed_anonymizer.scoring` (MAE, MSE, ...) for a regression.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ..scoring import regression_evaluator
 from .datasets import Dataset
+
+Evaluator = Callable[[np.ndarray, np.ndarray], dict[str, float]]
 
 __all__ = [
     "MIAChallenge",
@@ -131,14 +140,28 @@ class MIAChallenge:
     test_size : float
         Fraction of the data held out from training (then halved into tuning
         and validation).
+    evaluator : callable | None
+        The challenge's ``anonymizer_evaluator(prediction, ground_truth) ->
+        {name: value}``, raising ``ValueError`` for a prediction it cannot
+        score. ``None`` picks by the dataset's task: :func:`strict_accuracy`
+        for a classification, MSE and MAE
+        (:func:`anomed_anonymizer.scoring.regression_evaluator`) for a
+        regression.
     """
 
     dataset: Dataset
     seed: int = 42
     mia_evaluation_length: int | None = 5
     test_size: float = 0.3
+    evaluator: Evaluator | None = None
 
     def __post_init__(self) -> None:
+        if self.evaluator is None:
+            self.evaluator = (
+                regression_evaluator()
+                if self.dataset.task == "regression"
+                else strict_accuracy
+            )
         X, y = self.dataset.X, self.dataset.y
         X_train, X_other, y_train, y_other = train_test_split(
             X, y, test_size=self.test_size, random_state=self.seed
@@ -159,6 +182,18 @@ class MIAChallenge:
                 f"mia_evaluation_length must be between 1 and {largest} for "
                 f"{len(X)} samples, got {self.mia_evaluation_length}"
             )
+
+    def evaluate(
+        self, prediction: np.ndarray, ground_truth: np.ndarray
+    ) -> dict[str, float]:
+        """Score an anonymizer's prediction as the challenge does.
+
+        Raises
+        ------
+        ValueError
+            If the evaluator cannot score it (shape or dtype mismatch, ...).
+        """
+        return self.evaluator(prediction, ground_truth)
 
     def targets(self, data_split: str) -> np.ndarray:
         """Ground truth of ``tuning``; any other split means ``validation``

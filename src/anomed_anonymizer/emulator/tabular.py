@@ -33,8 +33,8 @@ import pandas as pd
 
 from ..tabular._checks import column_kind
 from ..tabular.metrics import score_release
-from ..web import create_app, read_body
-from ..wire import PayloadError, PayloadTooLargeError, decode_table, encode_table
+from ..web import create_app, parquet_body, parquet_bytes, refuse_larger
+from ..wire import PayloadError, encode_table
 from .platform import (
     MAX_UPLOAD_BYTES,
     answer_with_score,
@@ -143,13 +143,7 @@ class _AnonymizerUtility:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = self._max_upload_bytes
-        if req.content_length is not None and req.content_length > limit:
-            raise PayloadTooLargeError(
-                f"the body has {req.content_length} bytes, more than the limit "
-                f"of {limit}",
-                size=req.content_length,
-                limit=limit,
-            )
+        refuse_larger(req.content_length, limit)
         # No part can be larger than the body: the app's multipart handler
         # buffers parts up to the same limit (see tabular_challenge_app).
         parts = {}
@@ -158,12 +152,7 @@ class _AnonymizerUtility:
         missing = [name for name in ("anon_data", "anon_scheme") if name not in parts]
         if missing:
             raise malformed(f"multipart parts missing: {', '.join(missing)}")
-        try:
-            table = decode_table(parts["anon_data"], max_decompressed_bytes=limit)
-        except PayloadTooLargeError:
-            raise  # 413
-        except PayloadError as exc:
-            raise malformed(str(exc)) from exc
+        table = parquet_bytes(parts["anon_data"], limit, invalid=_malformed)
         evaluation = scored(
             self._challenge.evaluate_utility, table, parts["anon_scheme"]
         )
@@ -179,15 +168,13 @@ class _DeanonymizerUtility:
         self._max_upload_bytes = max_upload_bytes
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit = self._max_upload_bytes
-        try:
-            table = decode_table(read_body(req, limit), max_decompressed_bytes=limit)
-        except PayloadTooLargeError:
-            raise  # 413
-        except PayloadError as exc:
-            raise malformed(str(exc)) from exc
+        table = parquet_body(req, self._max_upload_bytes, invalid=_malformed)
         evaluation = scored(self._challenge.evaluate_privacy, table)
         answer_with_score(req, resp, evaluation, self._forward)
+
+
+def _malformed(exc: PayloadError) -> falcon.HTTPBadRequest:
+    return malformed(str(exc))
 
 
 def tabular_challenge_app(

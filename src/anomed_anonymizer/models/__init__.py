@@ -5,7 +5,6 @@ from .base import SupervisedLearningAnonymizer
 from .batching import batch_views
 from .persistence import pickle_anonymizer, unpickle_anonymizer
 from .privacy import PrivacyAccounted, PrivacyBudget, privacy_budget_of, privacy_json
-from .pytorch import DPSGD, TorchWrapper, UnsafeWeightsError
 from .tabular import (
     SCHEMES,
     AnonymizationScheme,
@@ -13,6 +12,7 @@ from .tabular import (
     Reporting,
     TabularDataAnonymizer,
 )
+from .torch import DPSGD, TorchWrapper, UnsafeWeightsError
 from .wrappers import TFKerasWrapper, WrappedAnonymizer, check_servable
 
 __all__ = [

@@ -23,6 +23,7 @@ __all__ = [
     "PrivacyAccounted",
     "PrivacyBudget",
     "budget_from_record",
+    "distribution_version",
     "privacy_budget_of",
     "privacy_json",
 ]
@@ -236,7 +237,7 @@ def _diffprivlib_budget(models: list[Any], leaks: list[str]) -> PrivacyBudget:
     names = " + ".join(type(model).__name__ for model in models)
     details: dict[str, Any] = {
         "library": "diffprivlib",
-        "library_version": _version("diffprivlib"),
+        "library_version": distribution_version("diffprivlib"),
         "privacy_unit": "one training example",
         "steps": [
             {
@@ -277,7 +278,15 @@ def _diffprivlib_budget(models: list[Any], leaks: list[str]) -> PrivacyBudget:
     )
 
 
-def _version(distribution: str) -> str | None:
+def distribution_version(distribution: str) -> str | None:
+    """The installed version of ``distribution`` (a pip name, e.g.
+    ``"opacus"``), recorded beside a budget; ``None`` if it is not installed.
+
+    Examples
+    --------
+    >>> distribution_version("no-such-distribution") is None
+    True
+    """
     from importlib import metadata
 
     try:

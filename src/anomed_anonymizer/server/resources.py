@@ -27,13 +27,12 @@ from ..web import (
     AliveResource,
     current_settings,
     metrics,
+    npz_body,
     read_body,
-    read_body_file,
 )
 from ..wire import (
     PeerClient,
     PeerProtocolError,
-    decode_named_arrays,
     encode_named_arrays,
 )
 from .storage import ModelStore
@@ -337,14 +336,7 @@ class InferenceResource:
         batch_size = req.get_param_as_int(
             "batch_size", min_value=1, default=self._default_batch_size
         )
-        body = read_body_file(req, self._max_request_bytes)
-        X = decode_named_arrays(
-            body,
-            required=("X",),
-            only=("X",),
-            max_decompressed_bytes=self._max_request_bytes,
-        )["X"]
-        del body  # not needed while the model predicts
+        X = npz_body(req, self._max_request_bytes, required=("X",), only=("X",))["X"]
         validate_anonymizer_input_or_raise(
             X,
             anonymizer,

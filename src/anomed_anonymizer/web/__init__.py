@@ -8,6 +8,14 @@ this module, so none of them imports another's internals.
 """
 
 from .app import create_app
+from .bodies import (
+    npz_body,
+    parquet_body,
+    parquet_bytes,
+    read_body,
+    read_body_file,
+    refuse_larger,
+)
 from .errors import STATUSES, compose_error, register_error_handlers
 from .metrics import MetricsResource, metrics
 from .middleware import (
@@ -18,7 +26,7 @@ from .middleware import (
     current_request_id,
     install_request_id_logging,
 )
-from .resources import AliveResource, read_body, read_body_file
+from .resources import AliveResource
 from .settings import (
     DEFAULT_MAX_REQUEST_BYTES,
     REFIT_ENV,
@@ -44,8 +52,12 @@ __all__ = [
     "current_settings",
     "install_request_id_logging",
     "metrics",
+    "npz_body",
+    "parquet_body",
+    "parquet_bytes",
     "read_body",
     "read_body_file",
+    "refuse_larger",
     "register_error_handlers",
     "use_settings",
 ]

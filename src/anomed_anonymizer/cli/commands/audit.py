@@ -44,6 +44,15 @@ from .._common import CommandError, quiet_request_logs
 )
 @click.option("--target", help="Target column of a .csv/.parquet (array of a .npz).")
 @click.option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"]),
+    default="auto",
+    show_default=True,
+    help="What the model does; auto: a float (or multi-column) target is "
+    "regression, attacked through its loss (loss threshold, LiRA), the report "
+    "giving MSE and MAE on held-out rows.",
+)
+@click.option(
     "--reference-models",
     type=click.IntRange(0),
     default=16,
@@ -125,6 +134,11 @@ def audit(ctx, anonymizer, **options) -> None:
     confidence interval; the claimed DP budget, whether two fits differ (a DP
     model's must), and a one-run DP audit (audited epsilon >= x beside the
     claim). The JSON also names the most exposed training rows.
+
+    A regressor (a float or multi-column target, or --task regression) is
+    attacked through its loss instead: the loss-threshold attack and LiRA on
+    the loss of reference models; the report adds its MSE and MAE on the
+    held-out half.
     """
     from ...wire import ChallengeError
     from ..audit import AuditOptions, run_audit

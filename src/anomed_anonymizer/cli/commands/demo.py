@@ -63,6 +63,15 @@ from .._common import CommandError, quiet_request_logs, require
     help="Leave the servers up (their URLs and logs are printed) until Ctrl-C.",
 )
 @click.option(
+    "--task",
+    type=click.Choice(["classification", "regression"]),
+    default=None,
+    help="supervised: regression shows an MLP without DP beside DP-SGD MLPs on "
+    "a regression challenge, scored by MSE/MAE and audited with the "
+    "loss-threshold attack [default: regression for diabetes, linnerud and "
+    "glucose (the default with --task regression), else classification].",
+)
+@click.option(
     "--kind",
     type=click.Choice(["supervised", "tabular"]),
     default="supervised",
@@ -88,6 +97,7 @@ def demo(
     challenge,
     plot,
     keep_running,
+    task,
     kind,
     rows,
 ) -> None:
@@ -97,8 +107,23 @@ def demo(
     from ..demo import run_demo
 
     quiet_request_logs(ctx)
+    if task is None:
+        try:
+            from ...emulator import datasets
+        except ModuleNotFoundError:  # require() below names the extra
+            regression = False
+        else:
+            regression = dataset in datasets.REGRESSION_DATASETS
+        task = "regression" if regression else "classification"
+    if task == "regression" and ctx.get_parameter_source("model").name != "DEFAULT":
+        raise CommandError(
+            "--model chooses a classifier; --task regression shows MLPs with "
+            "and without DP-SGD (drop --model)"
+        )
     if kind == "tabular":
         require("the tabular demo", "audit-table", "anonymeter", "sklearn")
+    elif task == "regression":
+        require("the regression demo", "demo,torch", "sklearn", "torch", "opacus")
     elif model == "mlp-dp":
         require("the demo's mlp-dp", "demo,torch", "art", "sklearn", "torch", "opacus")
     else:
@@ -121,6 +146,7 @@ def demo(
                 target=target,
                 plot=plot,
                 model=model,
+                task=task,
             )
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc

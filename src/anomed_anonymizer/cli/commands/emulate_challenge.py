@@ -7,6 +7,11 @@ from __future__ import annotations
 import click
 
 from ...runtime.serving import ServeOptions
+from ...scoring import (
+    DEFAULT_REGRESSION_METRICS,
+    REGRESSION_METRICS,
+    regression_evaluator,
+)
 from .._common import CommandError, missing_extra, run_server, serve_options
 
 
@@ -24,12 +29,32 @@ from .._common import CommandError, missing_extra, run_server, serve_options
 @click.option(
     "--dataset",
     default=None,
-    help="supervised: iris (default), breast-cancer, wine, digits or a "
+    help="supervised: iris (default; glucose with --task regression), "
+    "breast-cancer, wine, digits; regression: diabetes (1 output), linnerud "
+    "(3), glucose (synthetic post-meal glucose curves, 12 outputs); or a "
     ".npz/.csv/.parquet file; tabular: adult (a synthetic Adult-like "
     "table, default) or a .csv/.parquet file.",
 )
 @click.option(
-    "--target", help="Target column of a .csv/.parquet (target array of a .npz)."
+    "--target",
+    help="Target column of a .csv/.parquet, or several separated by commas "
+    "for a multi-output target (target array of a .npz).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["auto", "classification", "regression"]),
+    default="auto",
+    show_default=True,
+    help="supervised: what the challenge scores. auto: regression for "
+    "floating-point targets, else classification (strict accuracy).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    type=click.Choice(list(REGRESSION_METRICS)),
+    help="regression: a metric of the anonymizer's utility; repeat for "
+    "several [default: mse and mae].",
 )
 @click.option("--sensitive", help="tabular: a column the attacker's background lacks.")
 @click.option(
@@ -66,6 +91,8 @@ def emulate_challenge(
     kind,
     dataset,
     target,
+    task,
+    metrics,
     sensitive,
     text_columns,
     rows,
@@ -83,6 +110,11 @@ def emulate_challenge(
         raise missing_extra(exc, "emulator", "the challenge emulator") from exc
 
     options = ServeOptions(host=host, port=port, workers=workers, threads=2)
+    if kind == "tabular" and (task != "auto" or metrics):
+        raise CommandError(
+            "--task and --metric are for --kind supervised; a tabular challenge "
+            "scores the reconstruction of its table"
+        )
     try:
         if kind == "tabular":
             columns = [c.strip() for c in text_columns.split(",") if c.strip()]
@@ -95,14 +127,31 @@ def emulate_challenge(
                 lambda: emulator.tabular_challenge_app(challenge), options, banner
             )
             return
-        data = emulator.load_dataset(dataset or "iris", target)
-        mia = emulator.MIAChallenge(data, seed=seed, mia_evaluation_length=mia_length)
+        default = "glucose" if task == "regression" else "iris"
+        data = emulator.load_dataset(dataset or default, target)
+        if task != "auto":
+            data = data.as_task(task)
+        if metrics and data.task != "regression":
+            raise CommandError(
+                f"--metric scores a regression, but {data.name} is a "
+                "classification (its targets are not floating-point); add "
+                "--task regression to score its targets as numbers"
+            )
+        evaluator = regression_evaluator(metrics) if metrics else None
+        mia = emulator.MIAChallenge(
+            data, seed=seed, mia_evaluation_length=mia_length, evaluator=evaluator
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     except ModuleNotFoundError as exc:
         raise missing_extra(exc, "emulator", "the challenge emulator") from exc
+    if data.task == "regression":
+        scored_by = ", ".join(metrics or DEFAULT_REGRESSION_METRICS)
+        what = f"regression, {data.n_outputs} output(s), scored by {scored_by}"
+    else:
+        what = f"{data.n_classes} classes, scored by strict accuracy"
     banner = (
         f"challenge: {data.name}, {len(data.X)} samples, {data.X.shape[1]} features, "
-        f"{data.n_classes} classes, seed {seed}"
+        f"{what}, seed {seed}"
     )
     run_server(lambda: emulator.supervised_challenge_app(mia), options, banner)

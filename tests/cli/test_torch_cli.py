@@ -99,11 +99,14 @@ def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path, template):
         "pip install -r requirements.txt --extra-index-url "
         "https://download.pytorch.org/whl/cpu" in result.stdout
     )
+    attack = ["Dockerfile.attack"] if template == "torch" else []
     assert sorted(p.name for p in target.iterdir()) == [
         ".dockerignore",
         "Dockerfile",
+        *attack,
         "README.md",
         "app.py",
+        "compose.yaml",
         "requirements.txt",
         "test_smoke.py",
         "wheels",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from importlib import metadata, resources
 from pathlib import Path
@@ -83,7 +84,15 @@ def scaffold(
             f"{directory} is not empty; use --force to write into it anyway"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    values = {"name": directory.resolve().name}
+    wheels = directory / "wheels"
+    for stale in wheels.glob(f"{DISTRIBUTION.replace('-', '_')}-*.whl"):
+        stale.unlink()  # --force over an older scaffold: one version only
+    wheel = build_wheel(wheels)
+    values = {
+        "name": directory.resolve().name,
+        "image": _image_name(directory),
+        "wheel": wheel.name,
+    }
     written = []
     for entry in sorted(source.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".tmpl"):
@@ -92,12 +101,16 @@ def scaffold(
         target = directory / (".dockerignore" if name == "dockerignore" else name)
         target.write_text(string.Template(entry.read_text()).safe_substitute(values))
         written.append(target)
-    wheels = directory / "wheels"
-    for stale in wheels.glob(f"{DISTRIBUTION.replace('-', '_')}-*.whl"):
-        stale.unlink()  # --force over an older scaffold: one version only
-    wheel = build_wheel(wheels)
     written.append(wheel)
     requirements = directory / "requirements.txt"
     requirements.write_text(_requirements(template, wheel.name))
     written.append(requirements)
     return sorted(written)
+
+
+def _image_name(directory: Path) -> str:
+    """The folder's name as an image and compose project name: lower case,
+    ``[a-z0-9_.-]``, starting with a letter or digit (``My App`` ->
+    ``my-app``)."""
+    name = re.sub(r"[^a-z0-9_.-]+", "-", directory.resolve().name.lower())
+    return name.strip("-._") or "anonymizer"

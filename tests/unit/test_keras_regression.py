@@ -94,6 +94,9 @@ def test_a_model_of_the_wrong_output_width_is_refused_before_training():
         np.testing.assert_array_equal(weight, old)
     with pytest.raises(ValueError, match=r"width 2.*1 column.*Dense\(1\)"):
         wrapper.fit(X, y[:, 0])
+    # float labels meant as classes: the message names the way out
+    with pytest.raises(ValueError, match="task='classification'"):
+        wrapper.fit(X, np.zeros(len(X)))
 
 
 def test_a_regressor_refuses_bad_targets_and_classifier_options():

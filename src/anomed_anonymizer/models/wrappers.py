@@ -468,6 +468,11 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
                 f"targets y have {k} column(s) (shape (n{', ' if target_shape else ''}"
                 f"{', '.join(map(str, target_shape))})): end the model in a layer "
                 f"of {k} unit(s), e.g. keras.layers.Dense({k})"
+                + (
+                    "; or, if y holds class labels, pass task='classification'"
+                    if self.task == "auto"
+                    else ""
+                )
             )
 
     def save(self, filepath: str | Path) -> None:

@@ -174,7 +174,7 @@ class KerasLikeModel:
 def test_tfkeras_wrapper_forwards_fit_kwargs_batch_size_and_save(tmp_path):
     model = KerasLikeModel()
     wrapper = anon.TFKerasWrapper(model, lambda X: None, epochs=3, verbose=0)
-    wrapper.fit(np.ones((4, 2)), np.zeros(4))
+    wrapper.fit(np.ones((4, 2)), np.zeros(4, dtype=np.int64))  # class labels
     assert wrapper.predict(np.ones((4, 2)), batch_size=2).shape == (4, 3)
     wrapper.save(tmp_path / "m.keras")
     assert model.calls == [

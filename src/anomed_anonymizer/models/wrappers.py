@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import sys
 import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -234,13 +236,22 @@ def _accepts_batch_size(function: Callable[..., Any]) -> bool:
     return "batch_size" in parameters
 
 
+_KERAS_TASKS = ("auto", "classification", "regression")
+
+#: The entry a regressor's ``.keras`` file (a zip archive) gets beside Keras's
+#: own, which Keras ignores on loading; :meth:`TFKerasWrapper.load` reads it.
+_KERAS_METADATA = "anomed_anonymizer.json"
+
+
 class TFKerasWrapper(SupervisedLearningAnonymizer):
-    """Lift a *compiled* Keras model to an anonymizer.
+    """Lift a *compiled* Keras model to an anonymizer: a classifier, or a
+    regressor of one or several outputs.
 
     Parameters
     ----------
     tfkeras_model : Any
-        A compiled ``keras.Model`` (tf.keras or Keras 3).
+        A compiled ``keras.Model`` (tf.keras or Keras 3), with the loss of its
+        task (e.g. ``"sparse_categorical_crossentropy"`` or ``"mse"``).
     feature_array_validator : Callable[[numpy.ndarray], None]
         Used by :meth:`validate_input`.
     predict_labels : bool, optional
@@ -249,28 +260,57 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
         axis), or ``output >= 0.5`` for a model with one sigmoid output, as
         ``label_dtype``. A classifier needs this: AnoMed challenges score
         predictions only if they have the dtype of their labels. By default
-        ``False`` (the raw outputs, as upstream).
+        ``False`` (the raw outputs, as upstream). Not for a regressor.
     label_dtype : numpy.typing.DTypeLike, optional
         The dtype of the labels ``predict_labels`` returns; by default
         ``int64``, the dtype of the integer targets AnoMed challenges serve.
         :meth:`fit` refuses training labels of another dtype, saying which to
         pass.
+    task : {"auto", "classification", "regression"}, optional
+        ``"auto"`` (default) regresses float ``y`` and classifies integer,
+        boolean and string ``y`` (and any ``y`` if ``predict_labels`` is
+        set); ``"regression"`` also takes integer ``y`` as numbers. A
+        classifier behaves as upstream; a regressor takes targets of shape
+        ``(n,)`` or ``(n, k)``, needs a model whose output has width 1 or
+        ``k``, and :meth:`predict` returns float64 of the targets' shape.
     **kwargs : Any
         Passed to ``tfkeras_model.fit`` (e.g. ``epochs=10, verbose=0``); do
         not set ``x`` or ``y``.
+
+    Attributes
+    ----------
+    task_ : str | None
+        ``"classification"`` or ``"regression"``, what the fit did (or what
+        :meth:`load` read); ``None`` before.
+    target_shape_ : tuple[int, ...] | None
+        A regressor's target shape per row: ``()`` for ``y`` of shape
+        ``(n,)``, ``(k,)`` for ``(n, k)``.
 
     Raises
     ------
     TypeError
         If ``feature_array_validator`` is not callable.
     ValueError
-        If ``kwargs`` sets ``x`` or ``y``.
+        If ``kwargs`` sets ``x`` or ``y``, ``task`` is unknown, or
+        ``task="regression"`` comes with ``predict_labels=True``.
 
     Notes
     -----
     Load the saved model with ``keras.models.load_model`` and wrap it again
-    with the same options; Keras 3 requires ``model_filepath`` to end in
+    with the same options, or with :meth:`load`, which also restores a
+    regressor's target shape; Keras 3 requires ``model_filepath`` to end in
     ``.keras`` (the app factory checks this before training).
+
+    Examples
+    --------
+    A regressor of 3 targets (e.g. the emulator's ``linnerud``), compiled with
+    ``model.compile(optimizer="adam", loss="mse")`` and a last layer
+    ``keras.layers.Dense(3)``, is ``TFKerasWrapper(model, validate)``: a fit
+    on float ``y`` of shape ``(n, 3)`` regresses, and ``predict(X)`` returns
+    float64 of shape ``(len(X), 3)``.
+
+    >>> TFKerasWrapper(None, print, task="regression").task
+    'regression'
     """
 
     def __init__(
@@ -280,6 +320,7 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
         *,
         predict_labels: bool = False,
         label_dtype: npt.DTypeLike = np.int64,
+        task: str = "auto",
         **kwargs: Any,
     ) -> None:
         if not callable(feature_array_validator):
@@ -294,11 +335,23 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
                     f"do not pass {reserved!r} to TFKerasWrapper: the server "
                     "supplies the training data"
                 )
+        if task not in _KERAS_TASKS:
+            raise ValueError(
+                f"task must be one of {', '.join(_KERAS_TASKS)}, got {task!r}"
+            )
+        if task == "regression" and predict_labels:
+            raise ValueError(
+                'predict_labels=True needs a classifier: a regressor (task="'
+                'regression") predicts the targets, so leave predict_labels=False'
+            )
         self._model = tfkeras_model
         self._feature_array_validator = feature_array_validator
         self._predict_labels = bool(predict_labels)
         self._label_dtype = np.dtype(label_dtype)
         self._additional_fit_params = kwargs
+        self.task = task
+        self.task_: str | None = None
+        self.target_shape_: tuple[int, ...] | None = None
 
     @property
     def model(self) -> Any:
@@ -308,26 +361,60 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Fit the Keras model with the keyword arguments given at construction.
 
+        Parameters
+        ----------
+        X : numpy.ndarray
+            Features, one row per sample.
+        y : numpy.ndarray
+            Labels; or regression targets, shape ``(n,)`` or ``(n, k)``, real
+            numbers (see ``task``), passed to Keras in that shape.
+
         Raises
         ------
         ValueError
             If ``predict_labels`` is set and ``y`` is not of ``label_dtype``
-            (the predictions would be refused by the challenge).
+            (the predictions would be refused by the challenge); for a
+            regressor, if ``y`` is not of shape ``(n,)`` or ``(n, k)``, not
+            real or not finite, or the model's output is not of width ``k``
+            (1 for ``(n,)``).
         """
         y = np.asarray(y)
-        if self._predict_labels and y.dtype != self._label_dtype:
-            raise ValueError(
-                f"the training labels have dtype {y.dtype} but label_dtype is "
-                f"{self._label_dtype}: pass label_dtype=numpy.{y.dtype} to "
-                "TFKerasWrapper (and to the one your model_loader builds), so "
-                "that predictions have the challenge's dtype"
-            )
+        task = self.task
+        if task == "auto":
+            regress = y.dtype.kind == "f" and not self._predict_labels
+            task = "regression" if regress else "classification"
+        if task == "classification":
+            if self._predict_labels and y.dtype != self._label_dtype:
+                raise ValueError(
+                    f"the training labels have dtype {y.dtype} but label_dtype is "
+                    f"{self._label_dtype}: pass label_dtype=numpy.{y.dtype} to "
+                    "TFKerasWrapper (and to the one your model_loader builds), so "
+                    "that predictions have the challenge's dtype"
+                )
+            self._model.fit(x=X, y=y, **self._additional_fit_params)
+            self.task_, self.target_shape_ = "classification", None
+            return
+        X = np.asarray(X)
+        y = _check_keras_targets(y, len(X))
+        target_shape = tuple(y.shape[1:])
+        self._check_output_width(X, target_shape)
         self._model.fit(x=X, y=y, **self._additional_fit_params)
+        self.task_, self.target_shape_ = "regression", target_shape
 
     def predict(self, X: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Predict with the Keras model (quietly): its outputs, or class labels
-        of ``label_dtype`` if ``predict_labels`` was set."""
+        of ``label_dtype`` if ``predict_labels`` was set; a regressor's
+        float64 of the targets' shape ``(n,)`` or ``(n, k)``.
+
+        Raises
+        ------
+        ValueError
+            For a regressor whose model's output does not fit the targets'
+            shape.
+        """
         output = np.asarray(self._model.predict(x=X, batch_size=batch_size, verbose=0))
+        if self._is_regressor():
+            return self._regression_output(output)
         if not self._predict_labels:
             return output
         if output.ndim >= 2 and output.shape[-1] > 1:
@@ -336,9 +423,107 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
             labels = output.reshape(len(output), -1)[:, 0] >= 0.5
         return labels.astype(self._label_dtype)
 
+    def _is_regressor(self) -> bool:
+        return (self.task_ or self.task) == "regression"
+
+    def _regression_output(self, output: np.ndarray) -> np.ndarray:
+        """The model's ``output`` as float64 of shape ``(n, *target_shape_)``;
+        without a known target shape (a model wrapped again after loading):
+        ``(n,)`` for width 1, else ``(n, k)``."""
+        n = len(output)
+        width = int(np.prod(output.shape[1:], dtype=np.int64))
+        shape = self.target_shape_
+        if shape is None:
+            shape = () if width == 1 else (width,)
+        if output.ndim > 2 or width != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(
+                f"the Keras model outputs shape {output.shape}, which does not fit "
+                f"regression targets of shape ({n}, {', '.join(map(str, shape))})"
+                f"{'' if shape else ' i.e. (n,)'}: its last layer needs "
+                f"{max(1, int(np.prod(shape, dtype=np.int64)))} unit(s)"
+            )
+        return output.astype(np.float64, copy=False).reshape(n, *shape)
+
+    def _check_output_width(self, X: np.ndarray, target_shape: tuple[int, ...]) -> None:
+        """Raise ``ValueError`` unless the model's output has width ``k``."""
+        k = target_shape[0] if target_shape else 1
+        try:
+            output_shape = tuple(self._model.output_shape)
+        except (AttributeError, ValueError, TypeError, RuntimeError):
+            # not built (or several outputs): ask the model itself
+            output_shape = _output_shape(self._model.predict(x=X[:1], verbose=0))
+        if (
+            not output_shape
+            or not all(isinstance(d, int) or d is None for d in output_shape)
+            or len(output_shape) > 2
+        ):
+            raise ValueError(
+                f"a Keras regressor needs one output tensor of shape (n, {k}); "
+                f"the model's output is {output_shape}"
+            )
+        width = output_shape[1] if len(output_shape) == 2 else 1
+        if width != k:
+            raise ValueError(
+                f"the Keras model's output has width {width}, but the regression "
+                f"targets y have {k} column(s) (shape (n{', ' if target_shape else ''}"
+                f"{', '.join(map(str, target_shape))})): end the model in a layer "
+                f"of {k} unit(s), e.g. keras.layers.Dense({k})"
+                + (
+                    "; or, if y holds class labels, pass task='classification'"
+                    if self.task == "auto"
+                    else ""
+                )
+            )
+
     def save(self, filepath: str | Path) -> None:
-        """Save the Keras model to ``filepath``."""
+        """Save the Keras model to ``filepath``; a regressor's ``.keras`` file
+        also records its task and target shape (an entry Keras ignores), which
+        :meth:`load` reads."""
         self._model.save(filepath)
+        if self.task_ == "regression" and zipfile.is_zipfile(filepath):
+            metadata = {
+                "format": 1,
+                "task": "regression",
+                "target_shape": list(self.target_shape_ or ()),
+            }
+            with zipfile.ZipFile(filepath, "a") as archive:
+                archive.writestr(_KERAS_METADATA, json.dumps(metadata))
+
+    @classmethod
+    def load(
+        cls,
+        filepath: str | Path,
+        feature_array_validator: Callable[[np.ndarray], None],
+        **kwargs: Any,
+    ) -> TFKerasWrapper:
+        """Load a model :meth:`save` wrote (with ``keras.models.load_model``)
+        and wrap it with ``kwargs`` (the constructor's options); a regressor
+        comes back as one, with its target shape. Files without the
+        wrapper's record (classifiers, files of earlier versions) load as
+        ``TFKerasWrapper(keras.models.load_model(filepath), ...)``.
+
+        Raises
+        ------
+        ValueError
+            If the file holds a regressor but ``kwargs`` ask for a classifier
+            (``task="classification"`` or ``predict_labels=True``).
+        """
+        import keras
+
+        wrapper = cls(
+            keras.models.load_model(filepath), feature_array_validator, **kwargs
+        )
+        metadata = _keras_metadata(filepath)
+        if metadata.get("task") == "regression":
+            if wrapper.task == "classification" or wrapper._predict_labels:
+                raise ValueError(
+                    f"{Path(filepath).name} holds a regressor, but the options ask "
+                    "for a classifier: drop task='classification' and "
+                    "predict_labels=True"
+                )
+            wrapper.task_ = "regression"
+            wrapper.target_shape_ = tuple(int(d) for d in metadata["target_shape"])
+        return wrapper
 
     def validate_input(self, feature_array: np.ndarray) -> None:
         """Validate with the given validator."""
@@ -358,6 +543,41 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
                 f"model_filepath {str(filepath)!r} does not: use e.g. "
                 f"{Path(filepath).with_suffix('.keras').name!r}"
             )
+
+
+def _check_keras_targets(y: np.ndarray, n: int) -> np.ndarray:
+    """Regression targets ``y`` of shape ``(n,)`` or ``(n, k)``, as float."""
+    if y.ndim not in (1, 2) or len(y) != n or (y.ndim == 2 and y.shape[1] == 0):
+        raise ValueError(
+            f"regression targets y must have shape ({n},) or ({n}, k) with k >= 1, "
+            f"one row per row of X; got shape {y.shape}"
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"regression targets y must be real numbers, got dtype {y.dtype}"
+        )
+    if y.dtype.kind != "f":
+        y = y.astype(np.float64)
+    if not np.isfinite(y).all():
+        raise ValueError("the regression targets y hold NaN or infinite values")
+    return y
+
+
+def _output_shape(output: Any) -> tuple[Any, ...]:
+    """The shape of one Keras output (``()`` for several, e.g. a list)."""
+    if isinstance(output, (list, tuple, dict)):
+        return ()
+    return (None, *np.shape(output)[1:])
+
+
+def _keras_metadata(filepath: str | Path) -> dict[str, Any]:
+    """The wrapper's record in a ``.keras`` file, ``{}`` if it has none."""
+    if not zipfile.is_zipfile(filepath):
+        return {}
+    with zipfile.ZipFile(filepath) as archive:
+        if _KERAS_METADATA not in archive.namelist():
+            return {}
+        return json.loads(archive.read(_KERAS_METADATA))
 
 
 def _keras_major(model: Any) -> int:

@@ -72,9 +72,7 @@ def score_forwarder(kind: str, anomed_host: str | None) -> Forward:
     ValueError
         If ``anomed_host`` is none of these (at start, not at the first score).
     """
-    base = (
-        peer_url("ANOMED_HOST", {"ANOMED_HOST": anomed_host}) if anomed_host else ""
-    )
+    base = peer_url("ANOMED_HOST", {"ANOMED_HOST": anomed_host}) if anomed_host else ""
 
     def forward(req: falcon.Request, evaluation: dict[str, float]) -> None:
         if not base:

@@ -251,3 +251,52 @@ def test_few_rows_give_no_verdict_beyond_the_data():
     result = attribute_inference(model.predict, Xa, ya, Xm, ym, SENSITIVE)
     assert result.verdict.startswith("too few member rows to tell")
     assert "n=8" in result.verdict
+
+
+GLUCOSE_APP = """
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import anomed_anonymizer as anon
+
+memorising = anon.WrappedAnonymizer(
+    make_pipeline(StandardScaler(), KNeighborsRegressor(n_neighbors=1)),
+    serializer=anon.pickle_anonymizer,
+)
+"""
+
+
+@pytest.mark.slow
+def test_cli_audit_attribute_prints_a_table_and_writes_the_json(tmp_path):
+    from click.testing import CliRunner
+
+    from anomed_anonymizer.cli.main import main
+
+    (tmp_path / "app.py").write_text(GLUCOSE_APP)
+    X, y, _ = glucose_curves(n_people=60, meals_per_person=4, seed=5)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    command = [
+        "audit",
+        "app:memorising",
+        f"--chdir={tmp_path}",
+        f"--dataset={tmp_path / 'data.npz'}",
+        "--reference-models=0",
+        "--one-run-canaries=0",
+    ]
+    result = CliRunner().invoke(
+        main, [*command, "--attribute=6", f"--json={tmp_path / 'audit.json'}"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Attribute inference on column 6 (categorical, accuracy" in result.output
+    assert "members " in result.output and "held out" in result.output
+    report = json.loads((tmp_path / "audit.json").read_text())
+    attribute = report["attribute_inference"]
+    assert attribute["sensitive"] == 6
+    assert attribute["members"]["n"] == report["n_members"]
+    assert attribute["n_aux"] + attribute["non_members"]["n"] == report["n_non_members"]
+    assert f"n={report['n_members']}" in attribute["verdict"]
+    assert report["attacks"]  # the membership report is still all there
+    result = CliRunner().invoke(main, [*command, "--attribute=10"])
+    assert result.exit_code == 1
+    assert "sensitive=10 is out of range: X has 10 columns" in result.output

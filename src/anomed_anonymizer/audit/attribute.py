@@ -10,9 +10,10 @@ other features and ``y`` without the model. So the attack is set beside that
 interval, separately on the model's training rows (members) and on rows it
 never saw (non-members).
 
-- Baseline: a scikit-learn ``HistGradientBoosting`` model trained on the
-  attacker's auxiliary rows to predict ``s`` from the other features and
-  ``y``.
+- Baseline: a scikit-learn model trained on the attacker's auxiliary rows
+  to predict ``s`` from the other features and ``y`` (one-hot labels for a
+  classifier): the better in 3-fold cross-validation of a linear model
+  (logistic or ridge regression) and ``HistGradientBoosting``.
 - Attack (candidate values, Fredrikson et al. 2014 as Jayaraman & Evans
   run it): put each candidate value of ``s`` into the target row, query
   ``predict``, keep the candidates whose prediction matches the true ``y``
@@ -61,6 +62,15 @@ MIN_ROWS = 20
 
 _CONFIDENCE = 0.95
 
+# Resampled row indices held at once by the bootstrap.
+_BOOTSTRAP_CELLS = 1 << 22
+
+# Fewer auxiliary rows than this and the baseline fits on one thread.
+_THREADED_ROWS = 10_000
+
+# Cross-validation folds that choose the baseline's model.
+_FOLDS = 3
+
 
 @dataclass(frozen=True)
 class SplitOutcome:
@@ -103,6 +113,9 @@ class AttributeInferenceResult:
         The values tried in each row.
     n_aux : int
         Auxiliary rows the baseline was trained on.
+    baseline_model : str
+        The baseline's model, the better of a linear one and gradient
+        boosting in cross-validation on the auxiliary rows.
     members : SplitOutcome
         On the model's training rows.
     non_members : SplitOutcome or None
@@ -119,6 +132,7 @@ class AttributeInferenceResult:
     target_task: str
     candidates: tuple[float, ...]
     n_aux: int
+    baseline_model: str
     members: SplitOutcome
     non_members: SplitOutcome | None
     verdict: str
@@ -284,9 +298,10 @@ def attribute_inference(
         target_task=target_task,
         candidates=tuple(float(value) for value in candidates),
         n_aux=len(X_aux),
+        baseline_model=baseline.name,
         members=members,
         non_members=non_members,
-        verdict=_verdict(members, attribute_task),
+        verdict=_verdict(members, non_members, attribute_task),
     )
 
 
@@ -337,46 +352,80 @@ class _Baseline:
             HistGradientBoostingClassifier,
             HistGradientBoostingRegressor,
         )
+        from sklearn.linear_model import LogisticRegression, RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from threadpoolctl import threadpool_limits
 
         self.sensitive = sensitive
         self.candidates = candidates
         self.labels = np.unique(y) if target_task == "classification" else None
         features = self._features(X, y)
         truth = np.asarray(X[:, sensitive], dtype=np.float64)
-        categorical = None
-        if self.labels is not None:
-            categorical = np.zeros(features.shape[1], dtype=bool)
-            categorical[-1] = len(self.labels) <= 255
         self.categorical = attribute_task == "categorical"
         if self.categorical:
-            self.model = HistGradientBoostingClassifier(
-                random_state=seed, categorical_features=categorical
-            )
+            models = {
+                "logistic regression": make_pipeline(
+                    StandardScaler(), LogisticRegression(max_iter=1000)
+                ),
+                "gradient boosting": HistGradientBoostingClassifier(random_state=seed),
+            }
+            scoring = "accuracy"
+            folds = min(_FOLDS, int(np.unique(truth, return_counts=True)[1].min()))
         else:
-            self.model = HistGradientBoostingRegressor(
-                random_state=seed, categorical_features=categorical
-            )
-        self.model.fit(features, truth)
+            models = {
+                "ridge regression": make_pipeline(StandardScaler(), RidgeCV()),
+                "gradient boosting": HistGradientBoostingRegressor(random_state=seed),
+            }
+            scoring = "neg_mean_absolute_error"
+            folds = _FOLDS
+        # The best imputer the attacker can build: chosen by cross-validation
+        # on the auxiliary rows (a flexible model alone overfits few rows).
+        self.name = next(iter(models))
+        # OpenMP threads cost more than they save on a few thousand rows.
+        self.threads = 1 if len(truth) < _THREADED_ROWS else None
+        with threadpool_limits(self.threads):
+            self._select(models, features, truth, folds, scoring)
+
+    def _select(self, models, features, truth, folds, scoring) -> None:
+        from sklearn.model_selection import cross_val_score
+
+        if folds >= 2 and len(truth) >= 2 * folds:
+            scores = {
+                name: float(
+                    np.mean(
+                        cross_val_score(
+                            model, features, truth, cv=folds, scoring=scoring
+                        )
+                    )
+                )
+                for name, model in models.items()
+            }
+            self.name = max(scores, key=scores.__getitem__)
+        self.model = models[self.name].fit(features, truth)
 
     def _features(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         others = np.delete(np.asarray(X, dtype=np.float64), self.sensitive, axis=1)
         if self.labels is None:
             target = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        else:  # labels as codes; one never seen in the aux rows is missing
-            index = np.searchsorted(self.labels, y)
-            index = np.clip(index, 0, len(self.labels) - 1)
-            known = self.labels[index] == y
-            target = np.where(known, index, np.nan).astype(np.float64)[:, None]
+        else:  # one-hot labels; one never seen in the aux rows is all zeros
+            target = (np.asarray(y)[:, None] == self.labels[None, :]).astype(np.float64)
         return np.hstack([others, target])
 
     def guess(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The baseline's value per row, and its preference of each candidate
         (probability, or minus the distance to its estimate)."""
+        from threadpoolctl import threadpool_limits
+
         features = self._features(X, y)
+        with threadpool_limits(self.threads):
+            return self._guess(features)
+
+    def _guess(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.categorical:
             proba = self.model.predict_proba(features)
             column = {value: i for i, value in enumerate(self.model.classes_)}
-            rank = np.zeros((len(X), len(self.candidates)))
+            rank = np.zeros((len(features), len(self.candidates)))
             for j, value in enumerate(self.candidates):
                 if value in column:
                     rank[:, j] = proba[:, column[value]]
@@ -445,9 +494,13 @@ def _score(
         base_loss = np.abs(baseline - truth)
         sign = -1.0
     n = len(truth)
-    rows = rng.integers(0, n, size=(n_bootstrap, n))
-    boot_attack = attack_loss[rows].mean(axis=1)
-    boot_base = base_loss[rows].mean(axis=1)
+    boot_attack = np.empty(n_bootstrap)
+    boot_base = np.empty(n_bootstrap)
+    step = max(1, _BOOTSTRAP_CELLS // n)  # resamples at a time: bounded memory
+    for start in range(0, n_bootstrap, step):
+        rows = rng.integers(0, n, size=(min(step, n_bootstrap - start), n))
+        boot_attack[start : start + len(rows)] = attack_loss[rows].mean(axis=1)
+        boot_base[start : start + len(rows)] = base_loss[rows].mean(axis=1)
     boot_advantage = sign * (boot_attack - boot_base)
     return SplitOutcome(
         n=n,
@@ -467,7 +520,9 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _verdict(members: SplitOutcome, attribute_task: str) -> str:
+def _verdict(
+    members: SplitOutcome, non_members: SplitOutcome | None, attribute_task: str
+) -> str:
     low, high = members.advantage_ci
     what = "accuracy" if attribute_task == "categorical" else "MAE"
     figures = (
@@ -475,6 +530,12 @@ def _verdict(members: SplitOutcome, attribute_task: str) -> str:
         f"{members.advantage:+.3f} (95% CI {low:+.3f} to {high:+.3f}, "
         f"n={members.n})"
     )
+    if non_members is not None:
+        low_out, high_out = non_members.advantage_ci
+        figures += (
+            f"; on held-out rows {non_members.advantage:+.3f} "
+            f"({low_out:+.3f} to {high_out:+.3f}, n={non_members.n})"
+        )
     if members.n < MIN_ROWS:
         return f"too few member rows to tell: {figures}"
     if low > 0:

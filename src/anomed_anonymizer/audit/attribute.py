@@ -401,7 +401,11 @@ class _Baseline:
                 )
                 for name, model in models.items()
             }
-            self.name = max(scores, key=scores.__getitem__)
+            # a model that cannot fit (e.g. NaN features for the linear one)
+            # scores NaN: it is never chosen over one that can
+            self.name = max(
+                scores, key=lambda name: np.nan_to_num(scores[name], nan=-np.inf)
+            )
         self.model = models[self.name].fit(features, truth)
 
     def _features(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -455,12 +459,12 @@ def _best_candidates(
         )
     answer = answer.reshape((c, n, *answer.shape[1:]))
     if target_task == "classification":
-        best = (answer == np.asarray(y)[None]).T
-        if best.ndim != 2:
+        if answer.ndim != 2:
             raise ValueError(
-                f"predict answered shape {answer.shape[1:]} per query; a "
+                f"predict answered shape {answer.shape[2:]} per row; a "
                 "classifier must give one label per row"
             )
+        best = (answer == np.asarray(y)[None]).T
     else:
         prediction = answer.astype(np.float64).reshape(c, n, -1)
         truth = np.asarray(y, dtype=np.float64).reshape(1, n, -1)

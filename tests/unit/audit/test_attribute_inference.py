@@ -258,6 +258,20 @@ def test_a_predict_answering_the_wrong_number_of_rows_is_refused():
         attribute_inference(lambda X: X[:5, 0], X, y, X, y, SENSITIVE)
 
 
+def test_a_classifier_answering_columns_is_refused():
+    X, y = secret_data(30, np.random.default_rng(0))
+    labels = (y > 0).astype(np.int64)
+    with pytest.raises(ValueError, match="one label per row"):
+        attribute_inference(
+            lambda X: np.zeros((len(X), 2), dtype=np.int64),
+            X,
+            labels,
+            X,
+            labels,
+            SENSITIVE,
+        )
+
+
 def test_few_rows_give_no_verdict_beyond_the_data():
     rng = np.random.default_rng(3)
     Xa, ya = secret_data(100, rng)

@@ -10,9 +10,12 @@ from below (Steinke, Nasr & Jagielski 2023), to set beside the epsilon a DP
 model claims.
 :func:`audit_server_factory` serves ART's attack with the routes of an AnoMed
 deanonymizer.
+:func:`attribute_inference` asks whether ``/predict`` reveals a sensitive
+feature beyond what imputation from the other features and ``y`` does.
 """
 
 from .app import audit_server_factory
+from .attribute import AttributeInferenceResult, attribute_inference
 from .auditor import MembershipAudit
 from .boundary import BoundaryDistanceAttack
 from .label_only import ARTBlackBoxAttack, NoiseRobustnessAttack
@@ -34,6 +37,7 @@ __all__ = [
     "ARTBlackBoxAttack",
     "AttackMetrics",
     "AttackResult",
+    "AttributeInferenceResult",
     "AuditReport",
     "BoundaryDistanceAttack",
     "CanarySet",
@@ -43,6 +47,7 @@ __all__ = [
     "OneRunAudit",
     "OneRunResult",
     "RemotePredictor",
+    "attribute_inference",
     "audit_server_factory",
     "epsilon_lower_bound",
     "evaluate_scores",

@@ -46,6 +46,7 @@ class AuditOptions:
     plot_path: Path | None = None
     chdir: Path = Path(".")
     task: str = "auto"
+    attribute: int | None = None
 
 
 def base_url(address: str) -> str:
@@ -102,8 +103,15 @@ def run_audit(options: AuditOptions) -> int:
     report = run(audit, options)
     report.settings["wall_seconds"] = round(time.perf_counter() - started, 1)
     click.echo(report.to_markdown())
+    attribute = None
+    if options.attribute is not None:
+        from .attribute import add_to_json, run_attribute
+
+        attribute = run_attribute(audit, options)
     if options.json_path:
         report.to_json(options.json_path, include_scores=options.scores)
+        if attribute is not None:
+            add_to_json(options.json_path, attribute)
         click.echo(f"JSON report: {options.json_path}")
     if options.markdown_path:
         options.markdown_path.write_text(report.to_markdown())

@@ -53,6 +53,16 @@ from .._common import CommandError, quiet_request_logs
     "giving MSE and MAE on held-out rows.",
 )
 @click.option(
+    "--attribute",
+    metavar="COL_INDEX",
+    type=click.IntRange(0),
+    default=None,
+    help="Then attack this feature column: attribute inference (query each "
+    "candidate value, keep the best match to the true target) against an "
+    "imputation baseline, on members and held-out rows; a table, and the "
+    "'attribute_inference' key of --json.",
+)
+@click.option(
     "--reference-models",
     type=click.IntRange(0),
     default=16,

@@ -13,10 +13,15 @@ apply. What does: how close the prediction comes to the true target.
   far below the OUT models' losses the target's loss lies (one-sided, on
   ``log`` loss, which is closer to Gaussian than the loss). The Gaussians'
   variances are moderated as in :func:`.score_based.gaussian_lira`.
+- ART's ``MembershipInferenceBlackBox`` with ``input_type="loss"``
+  (:class:`ARTLossAttack`): what the deanonymizer template would run on a
+  regressor, a random forest on the per-example loss and the true target.
+  Needs only ``predict``.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,6 +32,7 @@ from .score_based import gaussian_lira
 __all__ = [
     "SKIPPED_FOR_REGRESSION",
     "TASKS",
+    "ARTLossAttack",
     "lira_regression",
     "per_example_loss",
     "predictions",
@@ -40,10 +46,11 @@ TASKS = ("auto", "classification", "regression")
 
 #: The note an audit of a regressor gives for the attacks it cannot run.
 SKIPPED_FOR_REGRESSION = (
-    "Regression target: the label-only attacks (gap, ART black-box, noise "
-    "robustness, decision boundary), RMIA, the probability-based LiRA and the "
-    "one-run DP audit (mislabelled canaries) need classes or predict_proba and "
-    "were skipped; the loss-threshold attack and LiRA on the loss stand in."
+    "Regression target: the label-only attacks (gap, noise robustness, "
+    "decision boundary), RMIA, the probability-based LiRA and the one-run DP "
+    "audit (mislabelled canaries) need classes or predict_proba and were "
+    "skipped; the loss-threshold attack, ART's black-box attack on the loss "
+    "and LiRA on the loss stand in."
 )
 
 # Keeps log(loss) finite for a prediction that is exact, relative to the loss
@@ -186,3 +193,101 @@ def regression_utility(
         "held_out": evaluate(predictions(model, X_held_out, y_n), y_n),
         "training": evaluate(predictions(model, X_members, y_m), y_m),
     }
+
+
+def _art_regression():
+    """ART's attack and black-box regressor, without ART's import noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*not found", category=UserWarning)
+        from art.attacks.inference.membership_inference import (
+            MembershipInferenceBlackBox,
+        )
+        from art.estimators.regression.blackbox import BlackBoxRegressor
+    return MembershipInferenceBlackBox, BlackBoxRegressor
+
+
+def _given_loss(label: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """ART's ``loss_fn(y, pred)`` when ``pred`` already is the loss."""
+    return loss
+
+
+class ARTLossAttack:
+    """ART's ``MembershipInferenceBlackBox(input_type="loss")`` on a regressor.
+
+    ART's attack model (a random forest by default, the template's) learns
+    membership from two features per sample: the regressor's loss and the
+    true target. The loss is the squared error averaged over outputs (as
+    :func:`per_example_loss`), computed by the caller from one batch of
+    predictions and handed to ART as ``pred``, with a ``loss_fn`` of ART's
+    :class:`~art.estimators.regression.blackbox.BlackBoxRegressor` that
+    returns it: for one output this is exactly ART's own MSE loss, and a
+    served model is queried once, not at every fit and inference.
+
+    ART takes one target column (it reshapes ``y`` to ``(n, 1)``); a target
+    of ``k > 1`` outputs enters the attack model as its mean over outputs.
+
+    Parameters
+    ----------
+    n_features : int
+        Features per sample (ART's ``input_shape``).
+    attack_model_type : str, optional
+        ART's attack model, ``"rf"`` (the template's) by default.
+    seed : int, optional
+        Seeds the attack model (ART leaves it unseeded).
+    """
+
+    def __init__(
+        self, n_features: int, attack_model_type: str = "rf", seed: int = 0
+    ) -> None:
+        self.n_features = n_features
+        self.attack_model_type = attack_model_type
+        self.seed = seed
+        self.attack_: Any = None
+
+    def fit(
+        self,
+        member_residuals: np.ndarray,
+        y_members: np.ndarray,
+        non_member_residuals: np.ndarray,
+        y_non_members: np.ndarray,
+    ) -> ARTLossAttack:
+        """Train on known members and non-members: their residuals
+        ``y - prediction`` (``(n, k)``, :func:`residuals`) and targets."""
+        MembershipInferenceBlackBox, BlackBoxRegressor = _art_regression()
+        estimator = BlackBoxRegressor(
+            _not_queried, input_shape=(self.n_features,), loss_fn=_given_loss
+        )
+        attack = MembershipInferenceBlackBox(
+            estimator=estimator,
+            input_type="loss",
+            attack_model_type=self.attack_model_type,
+        )
+        if hasattr(attack.attack_model, "random_state"):
+            attack.attack_model.set_params(random_state=self.seed)
+        attack.fit(
+            y=_label(y_members),
+            test_y=_label(y_non_members),
+            pred=per_example_loss(member_residuals),
+            test_pred=per_example_loss(non_member_residuals),
+        )
+        self.attack_ = attack
+        return self
+
+    def membership_scores(self, residual: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The attack model's probability that each sample is a member."""
+        if self.attack_ is None:
+            raise RuntimeError("the attack is not fitted yet: call fit first")
+        scores = self.attack_.infer(
+            x=None, y=_label(y), pred=per_example_loss(residual), probabilities=True
+        )
+        return np.ravel(scores).astype(np.float64)
+
+
+def _label(y: np.ndarray) -> np.ndarray:
+    """The one target column ART takes: ``y``, or its mean over outputs."""
+    y = np.asarray(y, dtype=np.float64)
+    return y.reshape(len(y), -1).mean(axis=1)
+
+
+def _not_queried(x: np.ndarray) -> np.ndarray:  # pragma: no cover - never called
+    raise RuntimeError("the loss is computed before ART sees the model")

@@ -30,6 +30,7 @@ from .regression import (
     regression_utility,
     residuals,
     resolve_task,
+    rmia_regression,
 )
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_attack, rmia_scores
@@ -307,7 +308,7 @@ class MembershipAudit:
         ]
         notes = [SKIPPED_FOR_REGRESSION]
         if self.reference_models == 0:
-            notes.append("LiRA skipped: --reference-models 0.")
+            notes.append("LiRA and RMIA skipped: --reference-models 0.")
         else:
             design = membership_design(len(X), self.reference_models, self.seed)
             reference = train_reference_models(
@@ -330,6 +331,10 @@ class MembershipAudit:
                         f"LiRA ({mode})", "scores", scores[m], scores[n], details
                     )
                 )
+            scores, details = rmia_regression(target_residuals, reference, design)
+            attacks.append(
+                self._result("RMIA (loss)", "scores", scores[m], scores[n], details)
+            )
         target = name or type(anonymizer).__name__
         check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
         if privacy_budget_of(self.target_) is not None:

@@ -17,6 +17,10 @@ apply. What does: how close the prediction comes to the true target.
   (:class:`ARTLossAttack`): what the deanonymizer template would run on a
   regressor, a random forest on the per-example loss and the true target.
   Needs only ``predict``.
+- RMIA (Zarifzadeh et al. 2024) on the same reference models
+  (:func:`rmia_regression`): :func:`.score_based.rmia_scores` with a
+  Gaussian likelihood of the residual in place of the true label's
+  probability.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..scoring import regression_evaluator
-from .score_based import gaussian_lira
+from .score_based import gaussian_lira, rmia_scores
 
 __all__ = [
     "SKIPPED_FOR_REGRESSION",
@@ -37,8 +41,10 @@ __all__ = [
     "per_example_loss",
     "predictions",
     "regression_utility",
+    "residual_likelihood",
     "residuals",
     "resolve_task",
+    "rmia_regression",
 ]
 
 #: What ``task`` may be.
@@ -47,10 +53,10 @@ TASKS = ("auto", "classification", "regression")
 #: The note an audit of a regressor gives for the attacks it cannot run.
 SKIPPED_FOR_REGRESSION = (
     "Regression target: the label-only attacks (gap, noise robustness, "
-    "decision boundary), RMIA, the probability-based LiRA and the one-run DP "
-    "audit (mislabelled canaries) need classes or predict_proba and were "
+    "decision boundary), the probability-based LiRA and RMIA and the one-run "
+    "DP audit (mislabelled canaries) need classes or predict_proba and were "
     "skipped; the loss-threshold attack, ART's black-box attack on the loss "
-    "and LiRA on the loss stand in."
+    "and LiRA and RMIA on the loss stand in."
 )
 
 # Keeps log(loss) finite for a prediction that is exact, relative to the loss
@@ -175,6 +181,59 @@ def lira_regression(
     values = -np.log(reference_loss + floor)
     scores, details = gaussian_lira(observed, values, design, online=False)
     return scores, {"lira_statistic": "-log per-example squared error", **details}
+
+
+def residual_likelihood(residual: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``exp(-mean_j r_j^2 / (2 s_j^2))``: a Gaussian likelihood of each
+    sample's residuals ``r`` (``(..., n, k)``) with per-output scale ``s``,
+    in ``(0, 1]``; the mean over outputs (the ``k``-th root of the product
+    of the outputs' likelihoods) keeps it far above zero for many outputs.
+    The normalising constant is left out: it cancels in RMIA's ratios."""
+    scaled = np.square(residual) / (2 * np.square(scale))
+    return np.exp(-np.mean(scaled, axis=-1))
+
+
+def rmia_regression(
+    target: np.ndarray, reference: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """RMIA membership scores of a regressor (online: all reference models).
+
+    :func:`.score_based.rmia_scores` on :func:`residual_likelihood`: the
+    ratio of the target's likelihood of a sample to its average under the
+    reference models, compared with the population's ratios (the fraction
+    of them it exceeds). The scale of each output is the reference models'
+    root mean squared error on the samples they did not train on (the
+    population's error, not the memorised members').
+
+    Parameters
+    ----------
+    target : numpy.ndarray
+        ``(n_samples, k)``: the target model's residuals.
+    reference : numpy.ndarray
+        ``(n_models, n_samples, k)``: the reference models' residuals.
+    design : numpy.ndarray
+        ``(n_models, n_samples)`` booleans: which model trained on which sample.
+
+    Returns
+    -------
+    tuple[numpy.ndarray, dict]
+        The scores, and ``rmia_likelihood`` and ``likelihood_scale``.
+    """
+    out = np.broadcast_to(~design[..., None], reference.shape)
+    mean_square = np.where(out, np.square(reference), 0.0).sum(axis=(0, 1))
+    scale = np.sqrt(mean_square / np.maximum(out.sum(axis=(0, 1)), 1))
+    # An output every OUT model predicts exactly: any scale serves as well.
+    scale = np.where(scale > 0, scale, 1.0)
+    scores, _ = rmia_scores(
+        residual_likelihood(target, scale),
+        residual_likelihood(reference, scale),
+        design,
+        online=True,
+    )
+    return scores, {
+        "rmia_likelihood": "Gaussian of the residual, geometric mean over outputs",
+        "likelihood_scale": [round(float(s), 6) for s in scale],
+    }
 
 
 def regression_utility(

@@ -103,3 +103,37 @@ def test_multi_output_targets():
 def test_unfitted_attack_says_so():
     with pytest.raises(RuntimeError, match="call fit first"):
         ARTLossAttack(3).membership_scores(np.zeros((2, 1)), np.zeros(2))
+
+
+def test_rmia_on_the_loss_finds_a_memorising_regressor():
+    X, y = noisy_regression(300)
+    report = MembershipAudit(reference_models=4, n_bootstrap=200, seed=0).run(
+        one_nn(), X, y
+    )
+    rmia = report.attack("RMIA (loss)")
+    assert rmia.threat_model == "scores"
+    assert rmia.metrics.auc_ci[0] > 0.5
+    assert rmia.verdict == "leaks"
+    assert len(rmia.details["likelihood_scale"]) == 1
+
+
+def test_rmia_regression_tells_in_from_out():
+    from anomed_anonymizer.audit.reference import membership_design
+    from anomed_anonymizer.audit.regression import rmia_regression
+
+    rng = np.random.default_rng(0)
+    design = membership_design(60, 8, seed=0)
+    # Reference models fit their members closely, the others loosely.
+    reference = rng.normal(0, np.where(design, 0.1, 1.0)[..., None], (8, 60, 2))
+    members = np.arange(60) % 2 == 0
+    target = rng.normal(0, np.where(members, 0.1, 1.0)[:, None], (60, 2))
+    scores, details = rmia_regression(target, reference, design)
+    assert scores[members].mean() > scores[~members].mean()
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert len(details["likelihood_scale"]) == 2
+    # A model that predicts one output exactly everywhere still scores.
+    reference[..., 1] = 0.0
+    target[:, 1] = 0.0
+    scores, _ = rmia_regression(target, reference, design)
+    assert np.isfinite(scores).all()
+    assert scores[members].mean() > scores[~members].mean()

@@ -86,6 +86,7 @@ def test_loss_threshold_finds_a_memorising_regressor(memorised):
         "ART black-box (loss)",
         "LiRA (offline)",
         "LiRA (online)",
+        "RMIA (loss)",
     }
     assert any("need classes or predict_proba" in note for note in report.notes)
 

@@ -4,7 +4,8 @@
 AnoMed's attackers get from ``/predict``) and, where the model exposes scores,
 with LiRA and RMIA on reference models; every figure comes with a confidence
 interval (needs the ``audit`` extra). A regressor is attacked through its
-loss (:mod:`.regression`: loss threshold, LiRA on the loss).
+loss (:mod:`.regression`: loss threshold, ART's black-box attack on the
+loss, LiRA on the loss).
 :class:`OneRunAudit` trains once with mislabelled canaries and bounds epsilon
 from below (Steinke, Nasr & Jagielski 2023), to set beside the epsilon a DP
 model claims.

@@ -24,11 +24,13 @@ from .one_run import OneRunAudit
 from .reference import membership_design, train_reference_models
 from .regression import (
     SKIPPED_FOR_REGRESSION,
+    ARTLossAttack,
     lira_regression,
     per_example_loss,
     regression_utility,
     residuals,
     resolve_task,
+    rmia_regression,
 )
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_attack, rmia_scores
@@ -298,10 +300,15 @@ class MembershipAudit:
             boundary_queries=0,
         )
         target_residuals = residuals(self.target_, X, y)
-        attacks = [self._loss_threshold(target_residuals[m], target_residuals[n])]
+        attacks = [
+            self._loss_threshold(target_residuals[m], target_residuals[n]),
+            self._art_loss(
+                X.shape[1], target_residuals[m], y[m], target_residuals[n], y[n]
+            ),
+        ]
         notes = [SKIPPED_FOR_REGRESSION]
         if self.reference_models == 0:
-            notes.append("LiRA skipped: --reference-models 0.")
+            notes.append("LiRA and RMIA skipped: --reference-models 0.")
         else:
             design = membership_design(len(X), self.reference_models, self.seed)
             reference = train_reference_models(
@@ -324,6 +331,10 @@ class MembershipAudit:
                         f"LiRA ({mode})", "scores", scores[m], scores[n], details
                     )
                 )
+            scores, details = rmia_regression(target_residuals, reference, design)
+            attacks.append(
+                self._result("RMIA (loss)", "scores", scores[m], scores[n], details)
+            )
         target = name or type(anonymizer).__name__
         check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
         if privacy_budget_of(self.target_) is not None:
@@ -348,21 +359,24 @@ class MembershipAudit:
             predict = RemotePredictor(predict, timeout=self.timeout, multi_output=True)
         else:
             target = name or getattr(predict, "__qualname__", "model")
-        attack = self._loss_threshold(
-            residuals(predict, X_m[keep_m], y_m[keep_m]),
-            residuals(predict, X_n[keep_n], y_n[keep_n]),
-        )
-        attack.member_indices, attack.non_member_indices = keep_m, keep_n
+        sets = X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
+        res_m, res_n = residuals(predict, *sets[:2]), residuals(predict, *sets[2:])
+        attacks = [
+            self._loss_threshold(res_m, res_n),
+            self._art_loss(X_m.shape[1], res_m, sets[1], res_n, sets[3]),
+        ]
+        for attack in attacks:
+            attack.member_indices, attack.non_member_indices = keep_m, keep_n
         notes = [SKIPPED_FOR_REGRESSION]
         if not len(X_m) == len(X_n) == size:
             notes.append(
                 f"Balanced from {len(X_m)} members and {len(X_n)} non-members to "
                 f"{size} of each (seeded)."
             )
-        notes.append("Black box: the loss-threshold attack only (no reference models).")
+        notes.append("Black box: the attacks on the loss only (no reference models).")
         settings = self._settings(reference_models=0, task="regression")
         settings["boundary_queries"] = 0
-        report = AuditReport(size, size, [attack], target, settings, notes)
+        report = AuditReport(size, size, attacks, target, settings, notes)
         report.indices_into = (
             "rows of X_members (non-members: of X_non_members) as given (CLI: "
             "--members/--non-members, or the challenge's training data/non-members)"
@@ -380,6 +394,35 @@ class MembershipAudit:
             -per_example_loss(member_residuals),
             -per_example_loss(non_member_residuals),
             details={"loss": "squared error, mean over outputs"},
+        )
+
+    def _art_loss(self, n_features, member_residuals, y_m, non_member_residuals, y_n):
+        """ART's black-box attack on the loss, cross-fitted on halves."""
+
+        def art(train_m, train_n, test_m, test_n):
+            attack = ARTLossAttack(n_features, seed=self.seed)
+            attack.fit(
+                member_residuals[train_m],
+                y_m[train_m],
+                non_member_residuals[train_n],
+                y_n[train_n],
+            )
+            return (
+                attack.membership_scores(member_residuals[test_m], y_m[test_m]),
+                attack.membership_scores(non_member_residuals[test_n], y_n[test_n]),
+            )
+
+        # One stratum: the folds are seeded random halves.
+        strata_m, strata_n = np.zeros(len(y_m)), np.zeros(len(y_n))
+        scores = cross_fitted_scores(art, strata_m, strata_n, self.seed)
+        decision = {
+            "input_type": "loss",
+            "attack_model_type": "rf",
+            "template_tpr": float(np.mean(scores[0] > 0.5)),
+            "template_fpr": float(np.mean(scores[1] > 0.5)),
+        }
+        return self._result(
+            "ART black-box (loss)", "predictions", *scores, details=decision
         )
 
     # -- attacks -------------------------------------------------------------

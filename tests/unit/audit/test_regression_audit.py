@@ -81,7 +81,13 @@ def test_loss_threshold_finds_a_memorising_regressor(memorised):
     assert report.settings["task"] == "regression"
     # The attacks that need classes did not run, and the report says so.
     names = {attack.name for attack in report.attacks}
-    assert names == {"loss threshold", "LiRA (offline)", "LiRA (online)"}
+    assert names == {
+        "loss threshold",
+        "ART black-box (loss)",
+        "LiRA (offline)",
+        "LiRA (online)",
+        "RMIA (loss)",
+    }
     assert any("need classes or predict_proba" in note for note in report.notes)
 
 
@@ -149,7 +155,10 @@ def test_black_box_regression_with_a_predict_function():
     report = MembershipAudit(n_bootstrap=100).run_black_box(
         model.predict, X[:150], y[:150], X[150:], y[150:]
     )
-    assert [a.name for a in report.attacks] == ["loss threshold"]
+    assert [a.name for a in report.attacks] == [
+        "loss threshold",
+        "ART black-box (loss)",
+    ]
     assert report.attack("loss threshold").metrics.auc_ci[0] > 0.5
     assert report.utility["held_out"]["mse"] == pytest.approx(
         mse(model.predict(X[150:]), y[150:])
@@ -269,9 +278,10 @@ def test_http_and_in_process_regression_audits_agree(tmp_path):
     m, n = audit.members_, audit.non_members_
     with served(audit.target_, tmp_path) as url:
         remote = audit.run_black_box(f"{url}/predict", X[m], y[m], X[n], y[n])
-    here, there = local.attack("loss threshold"), remote.attack("loss threshold")
-    assert there.verdict == here.verdict == "leaks"
-    assert there.metrics.auc == pytest.approx(here.metrics.auc)
+    for name in ("loss threshold", "ART black-box (loss)"):
+        here, there = local.attack(name), remote.attack(name)
+        assert there.verdict == here.verdict == "leaks"
+        assert there.metrics.auc == pytest.approx(here.metrics.auc)
     assert remote.utility["held_out"]["mse"] == pytest.approx(
         local.utility["held_out"]["mse"]
     )

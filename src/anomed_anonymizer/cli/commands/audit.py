@@ -49,8 +49,8 @@ from .._common import CommandError, quiet_request_logs
     default="auto",
     show_default=True,
     help="What the model does; auto: a float (or multi-column) target is "
-    "regression, attacked through its loss (loss threshold, LiRA), the report "
-    "giving MSE and MAE on held-out rows.",
+    "regression, attacked through its loss (loss threshold, ART on the loss, "
+    "LiRA), the report giving MSE and MAE on held-out rows.",
 )
 @click.option(
     "--attribute",

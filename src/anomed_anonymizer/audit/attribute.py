@@ -20,11 +20,18 @@ never saw (non-members).
   best (least squared error for a regressor; the true label for a
   classifier). The candidates: the distinct values of a categorical column
   in the auxiliary rows, or a grid of its quantiles for a continuous one.
-  Among the best candidates the baseline decides (the most probable class,
-  or the value nearest the baseline's estimate); where the model gives no
-  signal (every candidate matches equally) the attack answers the
-  baseline's guess. The attack therefore knows everything the baseline
-  knows, and its advantage is what the model adds.
+  The attack weighs that match against what the baseline already knows, as
+  a Bayesian attacker does: the baseline's belief is the prior (its class
+  probabilities; a Gaussian around its estimate, of its residual spread on
+  the auxiliary rows, for a continuous column) and the match is the
+  likelihood (a Gaussian of the residual, of the model's own error spread
+  on the auxiliary rows with their true values; for a classifier, its
+  accuracy there for a matching label and the rest shared out for another);
+  the guess is the posterior's mode. So a noisy model cannot talk the attack
+  out of a confident baseline, a model whose answer depends on ``s`` far more
+  than its noise decides, and where the model gives no signal (every
+  candidate matches equally) the attack is the baseline. Its advantage is
+  what the model adds.
 
 ART's ``AttributeInferenceBlackBox`` is not run: it trains an attack model
 on the model's outputs for the auxiliary rows, which needs an ART estimator
@@ -265,18 +272,18 @@ def attribute_inference(
     baseline = _Baseline(
         X_aux, y_aux, sensitive, attribute_task, target_task, candidates, seed
     )
+    noise = _model_noise(predictor, X_aux, y_aux, target_task)
     rng = np.random.default_rng(seed)
     outcomes = []
     for _, X, y in splits:
         truth = np.asarray(X[:, sensitive], dtype=np.float64)
-        base_guess, base_rank = baseline.guess(X, y)
-        best, informative = _best_candidates(
-            predictor, X, y, sensitive, candidates, target_task
+        base_guess, log_prior = baseline.guess(X, y)
+        log_likelihood, informative = _candidate_likelihoods(
+            predictor, X, y, sensitive, candidates, target_task, noise
         )
-        # Among the best candidates the baseline decides; no signal: baseline.
-        rank = np.where(best, base_rank, -np.inf)
+        posterior = log_prior + log_likelihood
         attack_guess = np.where(
-            informative, candidates[np.argmax(rank, axis=1)], base_guess
+            informative, candidates[np.argmax(posterior, axis=1)], base_guess
         )
         outcomes.append(
             _score(
@@ -407,6 +414,9 @@ class _Baseline:
                 scores, key=lambda name: np.nan_to_num(scores[name], nan=-np.inf)
             )
         self.model = models[self.name].fit(features, truth)
+        if not self.categorical:  # the prior's spread: its residuals on aux
+            residual = truth - self.model.predict(features)
+            self.variance = max(float(np.mean(residual**2)), 1e-12)
 
     def _features(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         others = np.delete(np.asarray(X, dtype=np.float64), self.sensitive, axis=1)
@@ -417,8 +427,9 @@ class _Baseline:
         return np.hstack([others, target])
 
     def guess(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The baseline's value per row, and its preference of each candidate
-        (probability, or minus the distance to its estimate)."""
+        """The baseline's value per row, and its log-belief in each candidate
+        (log probability; for a continuous column a Gaussian around its
+        estimate, of its residual spread on the auxiliary rows)."""
         from threadpoolctl import threadpool_limits
 
         features = self._features(X, y)
@@ -429,25 +440,24 @@ class _Baseline:
         if self.categorical:
             proba = self.model.predict_proba(features)
             column = {value: i for i, value in enumerate(self.model.classes_)}
-            rank = np.zeros((len(features), len(self.candidates)))
+            belief = np.zeros((len(features), len(self.candidates)))
             for j, value in enumerate(self.candidates):
                 if value in column:
-                    rank[:, j] = proba[:, column[value]]
-            return self.model.classes_[np.argmax(proba, axis=1)], rank
+                    belief[:, j] = proba[:, column[value]]
+            log_belief = np.log(np.clip(belief, 1e-12, None))
+            return self.model.classes_[np.argmax(proba, axis=1)], log_belief
         estimate = self.model.predict(features)
-        return estimate, -np.abs(self.candidates[None, :] - estimate[:, None])
+        distance = self.candidates[None, :] - estimate[:, None]
+        return estimate, -(distance**2) / (2 * self.variance)
 
 
-def _best_candidates(
+def _answers(
     predict: Callable[[np.ndarray], Any],
     X: np.ndarray,
-    y: np.ndarray,
     sensitive: int,
     candidates: np.ndarray,
-    target_task: str,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which candidates match ``y`` best per row (``(n, c)``), and the rows
-    where that tells anything (not every candidate equally good)."""
+) -> np.ndarray:
+    """The model's answer for every row with every candidate, ``(c, n, ...)``."""
     n, c = len(X), len(candidates)
     queries = np.repeat(np.asarray(X, dtype=np.float64)[None], c, axis=0)
     queries[:, :, sensitive] = candidates[:, None]
@@ -457,27 +467,78 @@ def _best_candidates(
             f"predict answered {len(answer)} rows for {c * n} queries: it must "
             "give one prediction per row"
         )
-    answer = answer.reshape((c, n, *answer.shape[1:]))
+    return answer.reshape((c, n, *answer.shape[1:]))
+
+
+def _squared_errors(answer: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per output squared errors of float answers ``(c, n, k)`` against ``y``."""
+    prediction = answer.astype(np.float64).reshape(*answer.shape[:2], -1)
+    truth = np.asarray(y, dtype=np.float64).reshape(1, len(y), -1)
+    if prediction.shape[2] != truth.shape[2]:
+        raise ValueError(
+            f"predict answered {prediction.shape[2]} outputs per row but y "
+            f"has {truth.shape[2]}"
+        )
+    return (prediction - truth) ** 2
+
+
+def _model_noise(
+    predict: Callable[[np.ndarray], Any], X: np.ndarray, y: np.ndarray, task: str
+) -> tuple[float, ...]:
+    """How well the model answers rows it was not trained on, with their true
+    sensitive values: a regressor's residual variance per output, or a
+    classifier's accuracy and number of labels (the likelihood's scale)."""
+    answer = np.asarray(predict(np.asarray(X, dtype=np.float64)))
+    if len(answer) != len(X):
+        raise ValueError(
+            f"predict answered {len(answer)} rows for {len(X)} queries: it must "
+            "give one prediction per row"
+        )
+    if task == "classification":
+        if answer.ndim != 1:
+            raise ValueError(
+                f"predict answered shape {answer.shape[1:]} per row; a "
+                "classifier must give one label per row"
+            )
+        labels = max(len(np.unique(y)), 2)
+        accuracy = float(np.mean(answer.reshape(len(y)) == np.asarray(y)))
+        # Keep both likelihoods positive and the match the likelier.
+        low, high = 1.0 / labels + 1e-3, 1.0 - 1e-3
+        return (min(max(accuracy, low), high), float(labels))
+    errors = _squared_errors(answer[None], y)[0]
+    return tuple(np.maximum(errors.mean(axis=0), 1e-12).tolist())
+
+
+def _candidate_likelihoods(
+    predict: Callable[[np.ndarray], Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    sensitive: int,
+    candidates: np.ndarray,
+    target_task: str,
+    noise: tuple[float, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The log-likelihood of ``y`` under each candidate per row (``(n, c)``),
+    and the rows where the candidates differ at all."""
+    answer = _answers(predict, X, sensitive, candidates)
     if target_task == "classification":
         if answer.ndim != 2:
             raise ValueError(
                 f"predict answered shape {answer.shape[2:]} per row; a "
                 "classifier must give one label per row"
             )
-        best = (answer == np.asarray(y)[None]).T
+        accuracy, labels = noise
+        match = (answer == np.asarray(y)[None]).T
+        log_likelihood = np.where(
+            match, np.log(accuracy), np.log((1 - accuracy) / (labels - 1))
+        )
     else:
-        prediction = answer.astype(np.float64).reshape(c, n, -1)
-        truth = np.asarray(y, dtype=np.float64).reshape(1, n, -1)
-        if prediction.shape[2] != truth.shape[2]:
-            raise ValueError(
-                f"predict answered {prediction.shape[2]} outputs per row but y "
-                f"has {truth.shape[2]}"
-            )
-        error = np.mean((prediction - truth) ** 2, axis=2).T
-        least = error.min(axis=1, keepdims=True)
-        best = error <= least + 1e-9 * (1.0 + np.abs(least))
-    informative = best.any(axis=1) & ~best.all(axis=1)
-    return best, informative
+        errors = _squared_errors(answer, y)  # (c, n, k)
+        variance = np.asarray(noise, dtype=np.float64).reshape(1, 1, -1)
+        log_likelihood = -np.sum(errors / (2 * variance), axis=2).T
+    spread = log_likelihood.max(axis=1) - log_likelihood.min(axis=1)
+    informative = spread > 1e-9 * (1.0 + np.abs(log_likelihood).max(axis=1))
+    return log_likelihood, informative
 
 
 def _score(

@@ -502,7 +502,7 @@ def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ())
     """Utility and the label-only audit, one block of rows per model."""
     reports = list(result.reports.values())
     n = reports[0].n_members if reports else 0
-    metric = "MSE" if task.kind == "regression" else "accuracy"
+    metric = "MSE/MAE (val.)" if task.kind == "regression" else "accuracy"
     lines = [
         f"Results for {task.name}: each model audited on {n} of its training "
         f"samples vs {n} samples it never saw (95% intervals)",
@@ -523,10 +523,16 @@ def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ())
 
 
 def _utility(utility: dict[str, dict[str, float]], kind: str = "classification") -> str:
-    key, places = ("mse", 1) if kind == "regression" else ("accuracy", 2)
-    values = [utility.get(split, {}).get(key) for split in ("tuning", "validation")]
+    if kind == "regression":  # validation MSE and MAE
+        validation = utility.get("validation", {})
+        values = [(validation.get("mse"), 1), (validation.get("mae"), 2)]
+    else:
+        values = [
+            (utility.get(split, {}).get("accuracy"), 2)
+            for split in ("tuning", "validation")
+        ]
     return "/".join(
-        f"{v:.{places}f}" if isinstance(v, int | float) else "-" for v in values
+        f"{v:.{places}f}" if isinstance(v, int | float) else "-" for v, places in values
     )
 
 
@@ -549,9 +555,9 @@ def _table_footer(
 ) -> str:
     ceilings = ", ".join(f"ε={e:g}: {1 / (1 + math.exp(-e)):.2f}" for e in epsilons)
     utility = (
-        "MSE: the challenge's mean squared error on its tuning/validation data "
-        "(lower is better). loss threshold: members' predictions lie closer to "
-        "their targets (Yeom et al. 2018)."
+        "MSE/MAE: the challenge's mean squared and mean absolute error on its "
+        "validation data (lower is better). loss threshold: members' "
+        "predictions lie closer to their targets (Yeom et al. 2018)."
         if kind == "regression"
         else "accuracy: the challenge's score on its tuning/validation data."
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...wire import PeerClient, PeerError, PeerRejectedError, encode_named_arrays
 from ...wire.predict import predict_url, remote_predict
-from .._common import CommandError
+from .._common import CommandError, quiet_request_logs
 from ..addresses import ADDRESS
 
 __all__ = ["format_rows", "predict", "read_features"]
@@ -60,7 +60,8 @@ __all__ = ["format_rows", "predict", "read_features"]
     show_default=True,
     help="Seconds to wait for each answer.",
 )
-def predict(address, csv_file, npz_file, batch_size, output, timeout) -> None:
+@click.pass_context
+def predict(ctx, address, csv_file, npz_file, batch_size, output, timeout) -> None:
     """POST the features to URL's /predict and write its predictions.
 
     URL is the anonymizer: http://HOST:PORT, HOST:PORT, or the full
@@ -79,6 +80,7 @@ def predict(address, csv_file, npz_file, batch_size, output, timeout) -> None:
         raise click.BadParameter(
             f"{output!r}: write '-', a .csv or a .npz file", param_hint="'--output'"
         )
+    quiet_request_logs(ctx)
     X = read_features(csv_file, "csv") if csv_file else read_features(npz_file, "npz")
     url = predict_url(address.url)
     client = PeerClient(
@@ -96,12 +98,15 @@ def predict(address, csv_file, npz_file, batch_size, output, timeout) -> None:
         raise CommandError(_rejection(url, exc)) from exc
     except PeerError as exc:
         raise CommandError(str(exc)) from exc
-    if suffix == ".npz":
-        Path(output).write_bytes(encode_named_arrays({"prediction": prediction}))
-    elif suffix == ".csv":
-        with open(output, "w", newline="") as file:
-            _write_csv(prediction, file)
-    else:
+    try:
+        if suffix == ".npz":
+            Path(output).write_bytes(encode_named_arrays({"prediction": prediction}))
+        elif suffix == ".csv":
+            with open(output, "w", newline="") as file:
+                _write_csv(prediction, file)
+    except OSError as exc:
+        raise CommandError(f"--output {output}: {exc.strerror or exc}") from exc
+    if not suffix:
         for line in format_rows(prediction):
             click.echo(line)
 

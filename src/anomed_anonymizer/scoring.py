@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_REGRESSION_METRICS",
     "REGRESSION_METRICS",
     "Evaluator",
+    "accuracy",
     "check_regression_prediction",
     "mae",
     "mse",
@@ -81,6 +82,27 @@ def check_regression_prediction(
             f"{prediction.size}; a regression metric needs finite numbers."
         )
     return prediction, ground_truth
+
+
+def accuracy(prediction: np.ndarray, ground_truth: np.ndarray) -> float:
+    """Strict accuracy: the share of rows predicted exactly (every output of a
+    row equal), as ``anomed_challenge.strict_binary_accuracy`` scores them.
+
+    Examples
+    --------
+    >>> accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2]))
+    0.75
+    """
+    prediction, ground_truth = np.asarray(prediction), np.asarray(ground_truth)
+    if len(prediction) == 0 or len(prediction) != len(ground_truth):
+        raise ValueError(
+            f"accuracy needs as many predictions as labels, at least one; got "
+            f"{len(prediction)} and {len(ground_truth)}"
+        )
+    matches = prediction.reshape(len(prediction), -1) == ground_truth.reshape(
+        len(ground_truth), -1
+    )
+    return float(np.mean(np.all(matches, axis=1)))
 
 
 def mae(prediction: np.ndarray, ground_truth: np.ndarray) -> float:

@@ -42,6 +42,7 @@ from .targets import (
     probability_model,
     true_label_probability,
 )
+from .utility import classification_utility
 
 __all__ = ["MembershipAudit"]
 
@@ -202,6 +203,9 @@ class MembershipAudit:
         report.indices_into = "rows of the audited data X (CLI: --dataset)"
         report.checks.append(check)
         report.privacy = claimed
+        report.utility = classification_utility(
+            self.target_.predict, X[m], y[m], X[n], y[n]
+        )
         if self.one_run_canaries != 0:
             one_run = OneRunAudit(
                 canaries=self.one_run_canaries,

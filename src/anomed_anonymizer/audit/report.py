@@ -233,9 +233,14 @@ class AuditReport:
     indices_into : str
         What the attacks' row indices index, in words (see :mod:`.exposure`).
     utility : dict | None
-        The audited model's utility, for a regressor
+        The audited model's utility on the held-out rows (the non-members)
+        and on its training rows: for a regressor
         ``{"held_out": {"mse": ..., "mae": ...}, "training": {...}}``
-        (:func:`~.regression.regression_utility`); ``None`` for a classifier.
+        (:func:`~.regression.regression_utility`), for a classifier audited
+        in-process ``{"held_out": {"accuracy": ...}, "training": {...}}``
+        (:func:`~.utility.classification_utility`, strict accuracy as the
+        challenge scores it); ``None`` where not measured (a served
+        classifier's black-box audit).
     """
 
     n_members: int
@@ -315,7 +320,7 @@ class AuditReport:
             "attacks": [attack.to_dict(include_scores) for attack in self.attacks],
             "most_exposed_members": self._most_exposed(),
         }
-        if self.utility is not None:  # a regressor's MSE and MAE
+        if self.utility is not None:  # accuracy, or a regressor's MSE and MAE
             report["utility"] = self.utility
         return report
 

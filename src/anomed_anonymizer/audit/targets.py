@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..wire import ChallengeClient, ChallengeProtocolError
+from ..wire.predict import remote_predict
 
 __all__ = [
     "Predictor",
@@ -27,9 +28,6 @@ __all__ = [
 
 #: Features in, one predicted label per row out.
 Predictor = Callable[[np.ndarray], np.ndarray]
-
-# Rows of float64 features per /predict request: bounded bodies, few requests.
-_REQUEST_BYTES = 8 << 20
 
 
 class RemotePredictor:
@@ -60,7 +58,8 @@ class RemotePredictor:
         self._client = ChallengeClient(download_timeout=timeout, upload_timeout=timeout)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        """Predict ``X`` in requests of at most a few MiB each.
+        """Predict ``X`` in requests of at most a few MiB each
+        (:func:`~anomed_anonymizer.wire.predict.remote_predict`).
 
         Raises
         ------
@@ -69,18 +68,12 @@ class RemotePredictor:
             per row.
         """
         X = np.asarray(X)
-        rows = max(1, _REQUEST_BYTES // max(1, X[:1].nbytes))
-        answers = [self._predict_chunk(X[i : i + rows]) for i in range(0, len(X), rows)]
-        return np.concatenate(answers) if answers else np.empty(0)
-
-    def _predict_chunk(self, X: np.ndarray) -> np.ndarray:
-        answer = self._client.exchange_named_arrays(
-            self.predict_url, {"X": X}, required=("prediction",)
-        )
-        prediction = np.asarray(answer["prediction"])
-        if self.multi_output and prediction.ndim == 2 and len(prediction) == len(X):
+        prediction = remote_predict(self.predict_url, X, client=self._client)
+        if len(X) == 0:
+            return np.empty(0)
+        if self.multi_output and prediction.ndim == 2:
             return prediction
-        if prediction.shape != (len(X),):
+        if prediction.ndim != 1:
             raise ChallengeProtocolError(
                 f"{self.predict_url} answered {len(X)} rows with a prediction of "
                 f"shape {prediction.shape}; the label-only audit needs one label "

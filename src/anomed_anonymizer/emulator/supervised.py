@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..scoring import regression_evaluator
+from ..scoring import accuracy, regression_evaluator
 from .datasets import Dataset
 
 Evaluator = Callable[[np.ndarray, np.ndarray], dict[str, float]]
@@ -80,10 +80,7 @@ def strict_accuracy(
             f"Shape mismatch of prediction {prediction.shape} and ground_truth "
             f"{ground_truth.shape}"
         )
-    matches = prediction.reshape(len(prediction), -1) == ground_truth.reshape(
-        len(ground_truth), -1
-    )
-    return {"accuracy": float(np.mean(np.all(matches, axis=1)))}
+    return {"accuracy": accuracy(prediction, ground_truth)}
 
 
 def evaluate_membership_inference(

@@ -340,6 +340,9 @@ def _challenge_of(
         data = dataset
     else:
         data = emulator.load_dataset(dataset or "iris")
+    # As many attack-evaluation rows as the data allows (at most 100): the
+    # fixed default of 5 refuses small test data.
+    options.setdefault("mia_evaluation_length", None)
     challenge = emulator.MIAChallenge(data, seed=seed, **options)
     return "supervised", challenge, emulator.supervised_challenge_app
 
@@ -387,7 +390,8 @@ def make_local_challenge() -> Iterator[Callable[..., LocalChallenge]]:
     - ``seed``: seeds the splits.
     - ``options``: passed on to
       :class:`~anomed_anonymizer.emulator.MIAChallenge` (e.g.
-      ``evaluator=``, ``mia_evaluation_length=``) or
+      ``evaluator=``, ``mia_evaluation_length=``, by default as many as
+      the data allows, at most 100) or
       :class:`~anomed_anonymizer.emulator.ReconstructionChallenge` (e.g.
       ``sensitive=``).
 

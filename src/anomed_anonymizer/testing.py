@@ -16,7 +16,10 @@ process (Falcon's test client) and fails with the server's own description.
 
 Nothing heavy is imported until a fixture or helper is used, so the plugin
 costs a pytest run that does not use it next to nothing (the emulator needs
-the ``emulator`` extra: scikit-learn).
+the ``emulator`` extra: scikit-learn). Its checks raise ``AssertionError``
+themselves, so pytest need not rewrite this module (PYTEST_DONT_REWRITE: no
+warning where a test module imports it before listing it in
+``pytest_plugins``).
 
 Examples
 --------
@@ -304,6 +307,7 @@ def _challenge_of(
     y: Any,
     table: Any,
     dataset: Any,
+    target: str | None,
     seed: int,
     options: dict[str, Any],
 ) -> tuple[str, Any, Callable]:
@@ -339,7 +343,7 @@ def _challenge_of(
     elif isinstance(dataset, emulator.Dataset):
         data = dataset
     else:
-        data = emulator.load_dataset(dataset or "iris")
+        data = emulator.load_dataset(dataset or "iris", target)
     # As many attack-evaluation rows as the data allows (at most 100): the
     # fixed default of 5 refuses small test data.
     options.setdefault("mia_evaluation_length", None)
@@ -354,6 +358,7 @@ def local_challenge_server(
     *,
     table: Any = None,
     dataset: Any = None,
+    target: str | None = None,
     seed: int = 42,
     **options: Any,
 ) -> Iterator[LocalChallenge]:
@@ -361,7 +366,7 @@ def local_challenge_server(
 
     See ``make_local_challenge`` for the parameters.
     """
-    kind, challenge, app_of = _challenge_of(X, y, table, dataset, seed, options)
+    kind, challenge, app_of = _challenge_of(X, y, table, dataset, target, seed, options)
     local = LocalChallenge(kind=kind, challenge=challenge)
     # anomed_host="": scores go nowhere, whatever ANOMED_HOST says.
     app = app_of(challenge, anomed_host="")
@@ -375,7 +380,7 @@ def make_local_challenge() -> Iterator[Callable[..., LocalChallenge]]:
     """A factory of local challenges, each served until the test ends.
 
     ``make_local_challenge(X=None, y=None, *, table=None, dataset=None,
-    seed=42, **options) -> LocalChallenge``
+    target=None, seed=42, **options) -> LocalChallenge``
 
     - ``X``, ``y``: arrays served by a supervised challenge (split into
       training, tuning and validation as the platform splits them).
@@ -385,6 +390,8 @@ def make_local_challenge() -> Iterator[Callable[..., LocalChallenge]]:
       ``"diabetes"``, ``"glucose"``, ...; see
       :data:`anomed_anonymizer.emulator.EMBEDDED_DATASETS`), a file, or an
       :class:`anomed_anonymizer.emulator.Dataset`. Neither: Iris.
+    - ``target``: the target column of a ``dataset`` file (``.csv``,
+      ``.parquet``, ``.npz``).
     - ``table``: a pandas DataFrame (or ``"adult"``, a synthetic Adult-like
       table) makes it a tabular data-reconstruction challenge instead.
     - ``seed``: seeds the splits.

@@ -18,12 +18,6 @@ import pytest
 
 from anomed_anonymizer.wire import decode_named_arrays, encode_named_arrays
 
-# The package's pytest plugin (local_challenge, make_local_challenge). Its
-# entry point registers it only once the package is (re)installed; listed
-# here it is loaded either way, and once (the entry point is named as the
-# module).
-pytest_plugins = ["anomed_anonymizer.testing"]
-
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *args):

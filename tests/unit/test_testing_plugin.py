@@ -15,9 +15,10 @@ import anomed_anonymizer as anon
 from anomed_anonymizer.tabular import MondrianKAnonymizer
 from anomed_anonymizer.testing import AnonymizerClient, load_app
 
-# anomed_anonymizer.testing is loaded by tests/unit/conftest.py (before this
-# module imports it, so pytest can rewrite its asserts).
-pytest_plugins = ["pytester"]
+# The entry point registers the plugin only once the package is reinstalled;
+# listed here it is loaded either way, and once (the entry point is named as
+# the module).
+pytest_plugins = ["anomed_anonymizer.testing", "pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -194,15 +194,9 @@ class MembershipAudit:
         notes: list[str] = []
         attacks += self._score_attacks(anonymizer, X, y, notes, progress)
         target = name or type(anonymizer).__name__
-        check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
-        if privacy_budget_of(self.target_) is not None:
-            check, claimed = determinism_check(anonymizer, X[m], y[m], X)
-        for attack in attacks:
-            attack.member_indices, attack.non_member_indices = m, n
-        report = AuditReport(half, half, attacks, target, settings, notes)
-        report.indices_into = "rows of the audited data X (CLI: --dataset)"
-        report.checks.append(check)
-        report.privacy = claimed
+        report = self._in_process_report(
+            anonymizer, X, y, attacks, target, settings, notes
+        )
         report.utility = classification_utility(
             self.target_.predict, X[m], y[m], X[n], y[n]
         )
@@ -340,16 +334,25 @@ class MembershipAudit:
                 self._result("RMIA (loss)", "scores", scores[m], scores[n], details)
             )
         target = name or type(anonymizer).__name__
+        report = self._in_process_report(
+            anonymizer, X, y, attacks, target, settings, notes
+        )
+        report.utility = regression_utility(self.target_, X[m], y[m], X[n], y[n])
+        return report
+
+    def _in_process_report(self, anonymizer, X, y, attacks, target, settings, notes):
+        """The report of an in-process audit: its attacks on the member split,
+        the determinism check of a DP claim, and the claim."""
+        m, n = self.members_, self.non_members_
         check, claimed = Check(_DETERMINISM, "skipped", "no DP claim to check"), None
         if privacy_budget_of(self.target_) is not None:
             check, claimed = determinism_check(anonymizer, X[m], y[m], X)
         for attack in attacks:
             attack.member_indices, attack.non_member_indices = m, n
-        report = AuditReport(half, half, attacks, target, settings, notes)
+        report = AuditReport(len(m), len(n), attacks, target, settings, notes)
         report.indices_into = "rows of the audited data X (CLI: --dataset)"
         report.checks.append(check)
         report.privacy = claimed
-        report.utility = regression_utility(self.target_, X[m], y[m], X[n], y[n])
         return report
 
     def _black_box_regression(self, predict, X_m, y_m, X_n, y_n, name):

@@ -208,7 +208,9 @@ def test_classification_audit_unchanged_by_the_task_option():
     )
     auto = MembershipAudit(**kwargs).run(model, X, y)
     explicit = MembershipAudit(task="classification", **kwargs).run(model, X, y)
-    assert auto.utility is None and "utility" not in auto.to_dict()
+    # A classifier's utility is accuracy, whatever the task option says.
+    assert set(auto.utility["held_out"]) == {"accuracy"}
+    assert auto.utility == explicit.utility
     assert [a.name for a in auto.attacks] == [a.name for a in explicit.attacks]
     assert "gap" in {a.name for a in auto.attacks}
     for a, b in zip(auto.attacks, explicit.attacks, strict=True):

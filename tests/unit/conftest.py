@@ -10,33 +10,13 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import falcon
 import numpy as np
 import pytest
 
+from anomed_anonymizer.testing import serve_wsgi
 from anomed_anonymizer.wire import decode_named_arrays, encode_named_arrays
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class _ThreadingWSGIServer(WSGIServer):
-    daemon_threads = True
-
-    def process_request(self, request, client_address):
-        threading.Thread(
-            target=self._handle, args=(request, client_address), daemon=True
-        ).start()
-
-    def _handle(self, request, client_address):
-        try:
-            self.finish_request(request, client_address)
-        finally:
-            self.shutdown_request(request)
 
 
 @dataclass
@@ -118,25 +98,10 @@ class FakeChallenge:
             resp.complete = True
 
 
-@contextlib.contextmanager
-def serve_in_thread(app) -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port; yields its base URL."""
-    server = make_server(
-        "127.0.0.1",
-        0,
-        app,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve_in_thread(app):
+    """Serve a WSGI app on a free loopback port; yields its base URL (the
+    plugin's :func:`anomed_anonymizer.testing.serve_wsgi`)."""
+    return serve_wsgi(app)
 
 
 @pytest.fixture

@@ -129,6 +129,7 @@ def supervised_learning_anonymizer_server_factory(
         "Anonymizer server is alive!",
         control_routes=CONTROL_ROUTES,
         control_token=settings.control_token,
+        debug=settings.debug,
     )
     add_operational_routes(app, "supervised", store.saved_at)
     app.add_route(

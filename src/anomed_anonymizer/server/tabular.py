@@ -17,6 +17,7 @@ from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .releases import PersistingTabularDataAnonymizer, Release
 from .resources import (
+    challenge_call,
     counted_fit,
     refits_refused,
     rejected_data,
@@ -71,7 +72,8 @@ class TabularFitResource:
         }
 
     def _fit(self, keep_existing: bool) -> Release:
-        leaky = self._client.fetch_table(self._url)
+        with challenge_call("leaky_data_url"):
+            leaky = self._client.fetch_table(self._url)
         shape = f"({leaky.shape[0]} rows x {leaky.shape[1]} columns)"
         try:
             release = self._anonymizer.anonymize(leaky, keep_existing=keep_existing)
@@ -116,12 +118,13 @@ class TabularEvaluationResource:
         # Table and scheme of one version: a /fit finishing meanwhile cannot
         # pair the old table with the new scheme.
         release = self._anonymizer.release()
-        evaluation = self._client.post_table_and_scheme(
-            self._url,
-            release.parquet,
-            release.scheme,
-            params={"anonymizer": self._anon_id},
-        )
+        with challenge_call("utility_evaluation_url"):
+            evaluation = self._client.post_table_and_scheme(
+                self._url,
+                release.parquet,
+                release.scheme,
+                params={"anonymizer": self._anon_id},
+            )
         resp.status = falcon.HTTP_CREATED
         resp.media = {
             "message": "The anonymized data's utility has been evaluated.",
@@ -218,6 +221,7 @@ def tabular_data_anonymizer_server_factory(
         "Anonymizer server is alive!",
         control_routes=CONTROL_ROUTES,
         control_token=settings.control_token,
+        debug=settings.debug,
     )
     add_operational_routes(app, "tabular", persisting.saved_at)
     app.add_route(

@@ -105,13 +105,16 @@ def test_a_validation_url_that_answers_500_names_validation_data_url(
     fake_challenge, tmp_path
 ):
     base = fake_challenge.url
-    # The mistake: the validation URL points at the training route.
-    app = _app(
-        base,
-        tmp_path,
-        validation_data_url=f"{base}/data/anonymizer/training",
-        settings=ServerSettings(),
-    )
+    from anomed_anonymizer.server import SuspiciousURLWarning
+
+    # The mistake: the validation URL points at the training route (warned).
+    with pytest.warns(SuspiciousURLWarning, match="validation_data_url"):
+        app = _app(
+            base,
+            tmp_path,
+            validation_data_url=f"{base}/data/anonymizer/training",
+            settings=ServerSettings(),
+        )
     client = falcon.testing.TestClient(app)
     assert client.simulate_post("/fit").status_code == 201
     fake_challenge.overrides["data/training"] = (falcon.HTTP_500, b"oops")
@@ -154,3 +157,54 @@ def test_a_validator_bug_on_predict_is_a_500_not_a_400(fake_challenge, tmp_path)
     )
     assert answer.status_code == 500, answer.text
     assert "raised KeyError" in answer.json["description"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"training_data_url": "http://None/data/anonymizer/training"}, "no usable"),
+        ({"tuning_data_url": "http:///data/anonymizer/tuning"}, "no usable host"),
+        (
+            {"validation_data_url": "http://http://challenge/data/validation"},
+            "names the scheme twice",
+        ),
+        (
+            {"validation_data_url": "http://c:80/data/anonymizer/training"},
+            "validation_data_url is the same URL as training_data_url",
+        ),
+    ],
+    ids=["host-None", "host-empty", "scheme-twice", "validation-is-training"],
+)
+def test_the_factory_warns_about_urls_that_cannot_be_right(
+    tmp_path, caplog, changes, fragment
+):
+    from anomed_anonymizer.server import SuspiciousURLWarning
+
+    with (
+        caplog.at_level(logging.WARNING),
+        pytest.warns(SuspiciousURLWarning, match=fragment),
+    ):
+        _app("http://c:80", tmp_path, **changes)
+    assert fragment in caplog.text
+
+
+def test_the_factory_is_silent_about_good_urls(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _app("http://challenge:8000", tmp_path)
+
+
+def test_the_tabular_factory_warns_about_a_host_of_none(tmp_path):
+    from anomed_anonymizer.server import SuspiciousURLWarning
+    from anomed_anonymizer.tabular import MondrianKAnonymizer
+
+    with pytest.warns(SuspiciousURLWarning, match="leaky_data_url"):
+        anon.tabular_data_anonymizer_server_factory(
+            anonymizer_identifier="t",
+            anonymizer_obj=MondrianKAnonymizer(["age"], k=2),
+            output_dir=tmp_path / "out",
+            leaky_data_url="http://None/data/anonymizer/leaky",
+            utility_evaluation_url="http://challenge/utility/anonymizer",
+        )

@@ -15,6 +15,7 @@ from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .resources import FitResource, InferenceResource
 from .storage import ModelStore
+from .urls import warn_about_urls
 
 __all__ = ["supervised_learning_anonymizer_server_factory"]
 
@@ -85,6 +86,12 @@ def supervised_learning_anonymizer_server_factory(
     falcon.App
         A WSGI app; serve it with gunicorn.
 
+    Warns
+    -----
+    SuspiciousURLWarning
+        For a URL whose host is ``None`` or empty, that names its scheme
+        twice, or a tuning or validation URL equal to the training URL.
+
     Raises
     ------
     ValueError
@@ -123,6 +130,14 @@ def supervised_learning_anonymizer_server_factory(
         upload_timeout=settings.upload_timeout,
         max_response_bytes=settings.response_limit,
         peer="the challenge",
+    )
+    warn_about_urls(
+        {
+            "training_data_url": training_data_url,
+            "tuning_data_url": tuning_data_url,
+            "validation_data_url": validation_data_url,
+            "utility_evaluation_url": utility_evaluation_url,
+        }
     )
     store = ModelStore(model_filepath, model_loader)
     app = create_app(

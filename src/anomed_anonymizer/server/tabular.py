@@ -23,6 +23,7 @@ from .resources import (
     rejected_data,
     unasked_refit_refused,
 )
+from .urls import warn_about_urls
 
 __all__ = [
     "TabularDataResource",
@@ -207,6 +208,12 @@ def tabular_data_anonymizer_server_factory(
             "anonymize(table) method: pass a TabularDataAnonymizer, e.g. "
             "anomed_anonymizer.tabular.MondrianKAnonymizer(quasi_identifiers, k=10)"
         )
+    warn_about_urls(
+        {
+            "leaky_data_url": leaky_data_url,
+            "utility_evaluation_url": utility_evaluation_url,
+        }
+    )
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
     settings = (settings or current_settings()).replace(
         download_timeout=download_timeout, upload_timeout=upload_timeout

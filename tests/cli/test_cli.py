@@ -88,6 +88,29 @@ def test_serve_missing_variable_is_one_line(tmp_path):
     assert_one_line_error(result, "application")
 
 
+def test_serve_an_anonymizer_instead_of_its_app_is_one_line(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "class Anonymizer:\n"
+        "    def fit(self, X, y):\n        pass\n"
+        "    def predict(self, X):\n        pass\n"
+        "my_anon = Anonymizer()\n"
+    )
+    result = run("serve", "app:my_anon", "--chdir", str(tmp_path))
+    assert_one_line_error(
+        result, "'app:my_anon' is not a WSGI app", "e.g. app:application"
+    )
+
+
+def test_serve_call_syntax_is_one_line(tmp_path):
+    (tmp_path / "app.py").write_text(
+        "def application(environ, start_response):\n    pass\n"
+    )
+    result = run("serve", "app:application()", "--chdir", str(tmp_path))
+    assert_one_line_error(
+        result, "calls the object", "pass the object the factory returns"
+    )
+
+
 def test_serve_app_path_without_colon_is_a_usage_error():
     result = run("serve", "just_a_module")
     assert result.returncode == 2

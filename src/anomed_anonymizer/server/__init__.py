@@ -16,6 +16,7 @@ from .tabular import (
     TabularFitResource,
     tabular_data_anonymizer_server_factory,
 )
+from .urls import SuspiciousURLWarning
 
 __all__ = [
     "AliveResource",
@@ -27,6 +28,7 @@ __all__ = [
     "PersistingTabularDataAnonymizer",
     "Release",
     "ReleaseStore",
+    "SuspiciousURLWarning",
     "TabularDataResource",
     "TabularEvaluationResource",
     "TabularFitResource",

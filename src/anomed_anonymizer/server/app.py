@@ -15,6 +15,7 @@ from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .resources import FitResource, InferenceResource
 from .storage import ModelStore
+from .urls import warn_about_urls
 
 __all__ = ["supervised_learning_anonymizer_server_factory"]
 
@@ -85,6 +86,12 @@ def supervised_learning_anonymizer_server_factory(
     falcon.App
         A WSGI app; serve it with gunicorn.
 
+    Warns
+    -----
+    SuspiciousURLWarning
+        For a URL whose host is ``None`` or empty, that names its scheme
+        twice, or a tuning or validation URL equal to the training URL.
+
     Raises
     ------
     ValueError
@@ -124,11 +131,20 @@ def supervised_learning_anonymizer_server_factory(
         max_response_bytes=settings.response_limit,
         peer="the challenge",
     )
+    warn_about_urls(
+        {
+            "training_data_url": training_data_url,
+            "tuning_data_url": tuning_data_url,
+            "validation_data_url": validation_data_url,
+            "utility_evaluation_url": utility_evaluation_url,
+        }
+    )
     store = ModelStore(model_filepath, model_loader)
     app = create_app(
         "Anonymizer server is alive!",
         control_routes=CONTROL_ROUTES,
         control_token=settings.control_token,
+        debug=settings.debug,
     )
     add_operational_routes(app, "supervised", store.saved_at)
     app.add_route(

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,7 +33,10 @@ from ..web import (
 )
 from ..wire import (
     PeerClient,
+    PeerError,
     PeerProtocolError,
+    PeerRejectedError,
+    PeerUnavailableError,
     encode_named_arrays,
 )
 from .storage import ModelStore
@@ -44,12 +48,14 @@ __all__ = [
     "FitResource",
     "InferenceResource",
     "bounded_batch_size",
+    "challenge_call",
     "counted_fit",
     "read_body",
     "refits_refused",
     "rejected_data",
     "unasked_refit_refused",
     "validate_anonymizer_input_or_raise",
+    "validator_bug",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -61,7 +67,45 @@ DATA_SPLITS = ("tuning", "validation")
 # A validator signals rejection with ValueError; one that crashes on a
 # malformed array (upstream's README example indexes shape[1] before checking
 # ndim, so a 1-d X raises IndexError) is rejecting it too, not failing itself.
-_VALIDATOR_REJECTIONS = (ValueError, TypeError, IndexError, KeyError, AttributeError)
+# Anything else (AttributeError, KeyError, NameError, ...) is a bug in the
+# user's validator: a 500 that says so, never "data rejected".
+_VALIDATOR_REJECTIONS = (ValueError, TypeError, IndexError)
+
+
+def validator_bug(exc: Exception, what: str = "request") -> falcon.HTTPError:
+    """The 500 for a validator that raised something other than a rejection
+    (:data:`_VALIDATOR_REJECTIONS`): a bug in the user's validator, not in the
+    data; its traceback goes to the log.
+
+    Parameters
+    ----------
+    exc : Exception
+        What the validator raised.
+    what : str, optional
+        Whose data it was validating ("request", "challenge's data").
+    """
+    _logger.error(
+        "the feature array validator raised %s\n%s",
+        type(exc).__name__,
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(),
+    )
+    return falcon.HTTPError(
+        status=falcon.HTTP_INTERNAL_SERVER_ERROR,
+        title="Bug in the feature array validator",
+        description=_validator_bug_description(exc, what),
+    )
+
+
+def _validator_bug_description(exc: Exception, what: str) -> str:
+    """What a validator's crash means, for the client.
+
+    Hook for more specific messages (e.g. an ``AttributeError`` naming a NumPy
+    alias that NumPy 2 removed): return them here, before the generic one.
+    """
+    return (
+        f"the feature array validator raised {type(exc).__name__}: {exc} — a bug "
+        f"in the validator, not in the {what}; its traceback is in the server log"
+    )
 
 
 def validate_anonymizer_input_or_raise(
@@ -86,8 +130,9 @@ def validate_anonymizer_input_or_raise(
     Raises
     ------
     falcon.HTTPError
-        If the validator raises ``ValueError`` (or crashes on the array with
-        ``TypeError``, ``IndexError``, ``KeyError`` or ``AttributeError``).
+        With ``error_status`` if the validator raises ``ValueError`` (or
+        crashes on the array with ``TypeError`` or ``IndexError``); a 500
+        naming the validator's bug if it raises anything else.
     """
     try:
         anonymizer.validate_input(feature_array)
@@ -99,6 +144,24 @@ def validate_anonymizer_input_or_raise(
             title="Invalid feature array",
             description=description,
         ) from exc
+    except Exception as exc:
+        raise validator_bug(exc) from exc
+
+
+def _validate_challenge_data(
+    anonymizer: SupervisedLearningAnonymizer,
+    X: np.ndarray,
+    description: str,
+    url: str,
+) -> None:
+    """Validate the challenge's ``X``: a rejection is a 502 naming it
+    (:func:`rejected_data`), a crash of the validator a 500 naming the bug."""
+    try:
+        anonymizer.validate_input(X)
+    except _VALIDATOR_REJECTIONS as exc:
+        raise rejected_data(description, url, exc) from exc
+    except Exception as exc:
+        raise validator_bug(exc, "challenge's data") from exc
 
 
 def rejected_data(description: str, url: str, exc: Exception) -> PeerProtocolError:
@@ -123,6 +186,40 @@ def rejected_data(description: str, url: str, exc: Exception) -> PeerProtocolErr
         title="Data rejected by the anonymizer",
         public=f"{description}: {reason}",
     )
+
+
+@contextlib.contextmanager
+def challenge_call(role: str) -> Iterator[None]:
+    """Name the setting to check in the public message of a
+    :class:`~anomed_anonymizer.wire.PeerError` raised in the block.
+
+    Parameters
+    ----------
+    role : str
+        The factory argument that gave the URL (``training_data_url``,
+        ``tuning_data_url``, ``validation_data_url``,
+        ``utility_evaluation_url``, ``leaky_data_url``); set as the error's
+        ``role``.
+    """
+    try:
+        yield
+    except PeerError as exc:
+        exc.role = role  # type: ignore[attr-defined]
+        public = exc.for_client()
+        if isinstance(exc, PeerUnavailableError):
+            hint = (
+                f"the challenge at {role} is unreachable or too slow: check "
+                f"{role} and CHALLENGE_HOST, which it is usually built from"
+            )
+        elif isinstance(exc, PeerRejectedError):
+            hint = (
+                f"the challenge answered {exc.status} for {role}: check that "
+                f"{role} points at the challenge's route for it"
+            )
+        else:
+            hint = f"the data came from {role}"
+        exc.public_message = f"{public} ({hint})"
+        raise
 
 
 def bounded_batch_size(n_rows: int, batch_size: int) -> int:
@@ -231,19 +328,18 @@ class FitResource:
         }
 
     def _fit_and_save(self) -> tuple[int, float]:
-        arrays = self._client.fetch_named_arrays(
-            self._training_data_url, required=("X", "y")
-        )
+        with challenge_call("training_data_url"):
+            arrays = self._client.fetch_named_arrays(
+                self._training_data_url, required=("X", "y")
+            )
         X, y = arrays["X"], arrays["y"]
-        try:
-            self._anonymizer.validate_input(X)
-        except _VALIDATOR_REJECTIONS as exc:
-            raise rejected_data(
-                f"the challenge's training features (shape {X.shape}, dtype "
-                f"{X.dtype}) were rejected by the anonymizer's validate_input",
-                self._training_data_url,
-                exc,
-            ) from exc
+        _validate_challenge_data(
+            self._anonymizer,
+            X,
+            f"the challenge's training features (shape {X.shape}, dtype "
+            f"{X.dtype}) were rejected by the anonymizer's validate_input",
+            self._training_data_url,
+        )
         _logger.info("fitting on X %s %s, y %s %s", X.shape, X.dtype, y.shape, y.dtype)
         started = time.perf_counter()
         self._anonymizer.fit(X, y)
@@ -368,7 +464,8 @@ class InferenceResource:
             )
         anonymizer = self._store.latest()
         url = self._split_urls[data_split]
-        X = self._client.fetch_named_arrays(url, required=("X",), only=("X",))["X"]
+        with challenge_call(f"{data_split}_data_url"):
+            X = self._client.fetch_named_arrays(url, required=("X",), only=("X",))["X"]
         prediction = self._predict_challenge_data(anonymizer, X, data_split, url)
         _logger.info(
             "evaluating on %s: X %s -> prediction %s %s",
@@ -377,11 +474,12 @@ class InferenceResource:
             prediction.shape,
             prediction.dtype,
         )
-        evaluation = self._client.post_named_arrays(
-            self._utility_url,
-            {"prediction": prediction},
-            params={"anonymizer": self._anon_id, "data_split": data_split},
-        )
+        with challenge_call("utility_evaluation_url"):
+            evaluation = self._client.post_named_arrays(
+                self._utility_url,
+                {"prediction": prediction},
+                params={"anonymizer": self._anon_id, "data_split": data_split},
+            )
         resp.status = falcon.HTTP_CREATED
         resp.media = {
             "message": f"The anonymizer has been evaluated based on {data_split} data.",
@@ -400,12 +498,12 @@ class InferenceResource:
         what = f"the challenge's {split} features (shape {X.shape}, dtype {X.dtype})"
         if X.ndim == 0 or len(X) == 0:
             raise rejected_data(what, url, ValueError("they hold no rows"))
-        try:
-            anonymizer.validate_input(X)
-        except _VALIDATOR_REJECTIONS as exc:
-            raise rejected_data(
-                f"{what} were rejected by the anonymizer's validate_input", url, exc
-            ) from exc
+        _validate_challenge_data(
+            anonymizer,
+            X,
+            f"{what} were rejected by the anonymizer's validate_input",
+            url,
+        )
         try:
             with self._predicting:
                 return _predict(anonymizer, X, self._default_batch_size)

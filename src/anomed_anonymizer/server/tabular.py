@@ -17,11 +17,13 @@ from .operations import CONTROL_ROUTES, add_operational_routes
 from .privacy import PrivacyResource
 from .releases import PersistingTabularDataAnonymizer, Release
 from .resources import (
+    challenge_call,
     counted_fit,
     refits_refused,
     rejected_data,
     unasked_refit_refused,
 )
+from .urls import warn_about_urls
 
 __all__ = [
     "TabularDataResource",
@@ -71,7 +73,8 @@ class TabularFitResource:
         }
 
     def _fit(self, keep_existing: bool) -> Release:
-        leaky = self._client.fetch_table(self._url)
+        with challenge_call("leaky_data_url"):
+            leaky = self._client.fetch_table(self._url)
         shape = f"({leaky.shape[0]} rows x {leaky.shape[1]} columns)"
         try:
             release = self._anonymizer.anonymize(leaky, keep_existing=keep_existing)
@@ -116,12 +119,13 @@ class TabularEvaluationResource:
         # Table and scheme of one version: a /fit finishing meanwhile cannot
         # pair the old table with the new scheme.
         release = self._anonymizer.release()
-        evaluation = self._client.post_table_and_scheme(
-            self._url,
-            release.parquet,
-            release.scheme,
-            params={"anonymizer": self._anon_id},
-        )
+        with challenge_call("utility_evaluation_url"):
+            evaluation = self._client.post_table_and_scheme(
+                self._url,
+                release.parquet,
+                release.scheme,
+                params={"anonymizer": self._anon_id},
+            )
         resp.status = falcon.HTTP_CREATED
         resp.media = {
             "message": "The anonymized data's utility has been evaluated.",
@@ -204,6 +208,12 @@ def tabular_data_anonymizer_server_factory(
             "anonymize(table) method: pass a TabularDataAnonymizer, e.g. "
             "anomed_anonymizer.tabular.MondrianKAnonymizer(quasi_identifiers, k=10)"
         )
+    warn_about_urls(
+        {
+            "leaky_data_url": leaky_data_url,
+            "utility_evaluation_url": utility_evaluation_url,
+        }
+    )
     persisting = PersistingTabularDataAnonymizer(anonymizer_obj, output_dir)
     settings = (settings or current_settings()).replace(
         download_timeout=download_timeout, upload_timeout=upload_timeout
@@ -218,6 +228,7 @@ def tabular_data_anonymizer_server_factory(
         "Anonymizer server is alive!",
         control_routes=CONTROL_ROUTES,
         control_token=settings.control_token,
+        debug=settings.debug,
     )
     add_operational_routes(app, "tabular", persisting.saved_at)
     app.add_route(

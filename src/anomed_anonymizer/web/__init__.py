@@ -28,6 +28,8 @@ from .middleware import (
 )
 from .resources import AliveResource
 from .settings import (
+    DEBUG_ENV,
+    DEBUG_WARNING,
     DEFAULT_MAX_REQUEST_BYTES,
     REFIT_ENV,
     ServerSettings,
@@ -37,6 +39,8 @@ from .settings import (
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
+    "DEBUG_ENV",
+    "DEBUG_WARNING",
     "DEFAULT_MAX_REQUEST_BYTES",
     "REFIT_ENV",
     "STATUSES",

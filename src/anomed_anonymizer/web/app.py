@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import falcon
@@ -9,6 +10,7 @@ import falcon
 from .errors import register_error_handlers
 from .middleware import ControlAccess, RequestLogger, configure_logging
 from .resources import AliveResource
+from .settings import DEBUG_WARNING
 
 __all__ = ["create_app"]
 
@@ -18,6 +20,7 @@ def create_app(
     *,
     control_routes: Iterable[str] = (),
     control_token: str | None = None,
+    debug: bool = False,
 ) -> falcon.App:
     """A Falcon app that gives every request an id, logs and counts it,
     answers every error as JSON (see :func:`register_error_handlers`) and
@@ -34,6 +37,10 @@ def create_app(
         The secret those routes need (a
         :class:`~.settings.ServerSettings`' ``control_token``); ``None``:
         open.
+    debug : bool, optional
+        Debug mode (a :class:`~.settings.ServerSettings`' ``debug``): error
+        answers add the exception and the failing URL; logs
+        :data:`~.settings.DEBUG_WARNING`.
 
     Returns
     -------
@@ -46,6 +53,8 @@ def create_app(
     if control_routes:
         middleware.append(ControlAccess(control_routes, control_token))
     app = falcon.App(middleware=middleware)
-    register_error_handlers(app)
+    register_error_handlers(app, debug=debug)
+    if debug:
+        logging.getLogger("anomed_anonymizer.web").warning("%s", DEBUG_WARNING)
     app.add_route("/", AliveResource(alive_message))
     return app

@@ -22,6 +22,7 @@ collection.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from typing import Any
@@ -123,8 +124,23 @@ def _see_the_log() -> str:
     return f"the server log has the details (request {current_request_id()})"
 
 
+def _debug_details(resp: falcon.Response, ex: Exception) -> None:
+    """Debug mode: the answer adds the exception and the failing URL."""
+    media = dict(resp.media)
+    media["exception"] = f"{type(ex).__name__}: {ex}"
+    url = getattr(ex, "url", None)
+    if url:
+        media["url"] = url
+    resp.media = media
+
+
 def _handle_vocabulary(
-    req: falcon.Request, resp: falcon.Response, ex: AnomedError, params: Any
+    req: falcon.Request,
+    resp: falcon.Response,
+    ex: AnomedError,
+    params: Any,
+    *,
+    debug: bool = False,
 ) -> None:
     status = status_of(ex)
     message = str(ex)
@@ -140,6 +156,8 @@ def _handle_vocabulary(
         {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(ex, BusyError) else None
     )
     compose_error(resp, status, ex.title, description, headers)
+    if debug:
+        _debug_details(resp, ex)
 
 
 def _handle_http_error(
@@ -166,7 +184,12 @@ def _default_description(req: falcon.Request, ex: falcon.HTTPError) -> str:
 
 
 def _handle_unexpected(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+    req: falcon.Request,
+    resp: falcon.Response,
+    ex: Exception,
+    params: Any,
+    *,
+    debug: bool = False,
 ) -> None:
     # The traceback as text, not exc_info: a record that keeps the exception
     # would keep the frames (and the request's arrays) with it.
@@ -183,19 +206,27 @@ def _handle_unexpected(
         f"{req.method} {req.path} failed unexpectedly ({type(ex).__name__}); "
         f"{_see_the_log()}",
     )
+    if debug:
+        _debug_details(resp, ex)
 
 
-def register_error_handlers(app: falcon.App) -> None:
+def register_error_handlers(app: falcon.App, *, debug: bool = False) -> None:
     """Install the package's exception-to-status mapping on ``app``.
 
     Parameters
     ----------
     app : falcon.App
         The application to configure.
+    debug : bool, optional
+        Debug mode (local work only): the JSON answers of the vocabulary's
+        errors and of unexpected ones add ``"exception"`` (type and message)
+        and, for a peer's failure, ``"url"``.
     """
     # Falcon picks the handler of the most specific matching class, so the
     # catch-all for Exception shadows neither Falcon's errors nor the
     # vocabulary's.
-    app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(Exception, functools.partial(_handle_unexpected, debug=debug))
     app.add_error_handler(falcon.HTTPError, _handle_http_error)
-    app.add_error_handler(AnomedError, _handle_vocabulary)
+    app.add_error_handler(
+        AnomedError, functools.partial(_handle_vocabulary, debug=debug)
+    )

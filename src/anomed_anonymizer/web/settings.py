@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "CONTROL_TOKEN_ENV",
+    "DEBUG_ENV",
+    "DEBUG_WARNING",
     "DEFAULT_MAX_REQUEST_BYTES",
     "REFIT_ENV",
     "ServerSettings",
@@ -40,6 +42,18 @@ REFIT_ENV = "ANOMED_REFIT"
 answers 409 unless it asks with ``?refit=true``. Each refit of a DP model on
 the same data spends its privacy budget again."""
 
+DEBUG_ENV = "ANOMED_DEBUG"
+"""``1`` (or ``true``/``yes``/``on``): debug mode, for local work only: error
+answers add the exception (type and message) and the failing URL."""
+
+DEBUG_WARNING = (
+    "debug mode: error answers include exception messages and URLs; "
+    "never use it on the platform"
+)
+"""What is logged (WARNING) when a server starts in debug mode."""
+
+_TRUE = ("1", "true", "yes", "on")
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -59,6 +73,9 @@ class ServerSettings:
         Answer 409 to ``POST /fit`` without ``?refit=true`` once fitted.
     download_timeout, upload_timeout : float
         Seconds to wait for the challenge.
+    debug : bool
+        Error answers add ``"exception"`` (type and message) and ``"url"``
+        (the peer URL that failed): for local work, never on the platform.
 
     Raises
     ------
@@ -69,7 +86,7 @@ class ServerSettings:
     --------
     >>> ServerSettings(control_token="secret")
     ServerSettings(max_request_bytes=268435456, max_response_bytes=None, \
-refuse_refits=False, download_timeout=10.0, upload_timeout=10.0)
+refuse_refits=False, download_timeout=10.0, upload_timeout=10.0, debug=False)
     >>> ServerSettings(max_request_bytes=2 << 30).response_limit
     2147483648
     """
@@ -80,6 +97,7 @@ refuse_refits=False, download_timeout=10.0, upload_timeout=10.0)
     refuse_refits: bool = False
     download_timeout: float = 10.0
     upload_timeout: float = 10.0
+    debug: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_request_bytes", "download_timeout", "upload_timeout"):
@@ -99,8 +117,8 @@ refuse_refits=False, download_timeout=10.0, upload_timeout=10.0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
-        """The settings the environment gives: :data:`CONTROL_TOKEN_ENV` and
-        :data:`REFIT_ENV`; the rest default.
+        """The settings the environment gives: :data:`CONTROL_TOKEN_ENV`,
+        :data:`REFIT_ENV` and :data:`DEBUG_ENV`; the rest default.
 
         Raises
         ------
@@ -114,6 +132,7 @@ refuse_refits=False, download_timeout=10.0, upload_timeout=10.0)
         return cls(
             control_token=environ.get(CONTROL_TOKEN_ENV) or None,
             refuse_refits=refits == "refuse",
+            debug=environ.get(DEBUG_ENV, "").strip().lower() in _TRUE,
         )
 
     def replace(self, **changes: object) -> ServerSettings:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ...runtime.serving import ServeOptions
-from ...web import CONTROL_TOKEN_ENV
+from ...web import CONTROL_TOKEN_ENV, DEBUG_ENV, DEBUG_WARNING
 from .._common import CommandError, run_server, serve_options
 
 
@@ -64,6 +64,14 @@ from .._common import CommandError, run_server, serve_options
     "limit where it sets none itself; default 256 MiB.",
 )
 @click.option(
+    "--debug",
+    envvar=DEBUG_ENV,
+    is_flag=True,
+    default=False,
+    help="Local work only: error answers add the exception's type and message "
+    "and the failing URL; never use it on the platform [env ANOMED_DEBUG].",
+)
+@click.option(
     "--chdir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=Path("."),
@@ -82,6 +90,7 @@ def serve(
     request_timeout,
     refits,
     max_body_bytes,
+    debug,
     chdir,
 ) -> None:
     """Serve APP (MODULE:VARIABLE, e.g. app:application) under gunicorn.
@@ -97,7 +106,9 @@ def serve(
     # Before the app is loaded (here and in every worker, which inherits it):
     # what the factories use where the app passes no settings of its own.
     settings = current_settings().replace(
-        refuse_refits=refits.lower() == "refuse", max_request_bytes=max_body_bytes
+        refuse_refits=refits.lower() == "refuse",
+        max_request_bytes=max_body_bytes,
+        debug=True if debug else None,
     )
     use_settings(settings)
 
@@ -107,17 +118,22 @@ def serve(
         raise click.BadParameter(
             "expected MODULE:VARIABLE, e.g. app:application", param_hint="APP"
         )
+    _refuse_call_syntax(app)
     try:
-        import_app(app)  # fail here, in one line, rather than in every worker
+        loaded = import_app(app)  # fail here, in one line, not in every worker
     except (AppImportError, ImportError, SyntaxError) as exc:
         if ctx.obj["verbose"]:
             traceback.print_exc()
+        if "must be callable" in str(exc):
+            raise CommandError(_not_an_app(app)) from exc
         raise CommandError(
             f"cannot import {app!r} from {chdir}: {type(exc).__name__}: {exc}"
         ) from exc
-    warnings = ()
+    if _looks_like_an_anonymizer(loaded):
+        raise CommandError(_not_an_app(app))
+    warnings: tuple[str, ...] = (DEBUG_WARNING,) if settings.debug else ()
     if not settings.control_token:
-        warnings = (
+        warnings += (
             f"{CONTROL_TOKEN_ENV} is not set: anyone who can reach this server can "
             "call /fit and /evaluate (each refit of a differentially private model "
             "spends its privacy budget again); set it to require 'Authorization: "
@@ -135,3 +151,33 @@ def serve(
     )
     banner = f"serving {app} ({workers} workers)"
     run_server(lambda: import_app(app), options, banner, warnings)
+
+
+_PASS_THE_APP = (
+    "pass the object the factory returns, e.g. app:application "
+    "(application = supervised_learning_anonymizer_server_factory(...))"
+)
+
+
+def _refuse_call_syntax(app: str) -> None:
+    """``app:application()``: the variable is named, not called."""
+    if "(" in app.partition(":")[2]:
+        raise CommandError(
+            f"{app!r} calls the object; {_PASS_THE_APP}, without parentheses"
+        )
+
+
+def _looks_like_an_anonymizer(obj: object) -> bool:
+    """An anonymizer (``fit``/``predict`` or ``anonymize``) rather than the
+    WSGI app a factory made of it."""
+    import falcon
+
+    if isinstance(obj, falcon.App):
+        return False
+    return callable(getattr(obj, "anonymize", None)) or (
+        callable(getattr(obj, "fit", None)) and callable(getattr(obj, "predict", None))
+    )
+
+
+def _not_an_app(app: str) -> str:
+    return f"{app!r} is not a WSGI app (an anonymizer?); {_PASS_THE_APP}"

@@ -25,6 +25,9 @@ PYCANON := --no-deps "pycanon==1.3.6"
 # .venv-numpy1 resolves the extra as a user's pip does.
 ANONYMETER_DEPS := "numba>=0.59" "polars>=1.8" "matplotlib>=3.8"
 ANONYMETER := --no-deps "anonymeter==1.1.0"
+# What upstream's own tests (tests/upstream, run in the NumPy 1 environment)
+# import besides this package: the peers' pins (tests/interop/requirements-peers.txt).
+UPSTREAM_TEST_DEPS := "anomed-challenge==0.0.21" "anomed-utils==0.3.8" "pytest-mock==3.17.0"
 # The lower ends of pyproject's server-stack ranges.
 SERVER_STACK_LOWEST := "uvicorn==0.30.6" "uvicorn-worker==0.2.0" "httptools==0.6.4"
 
@@ -72,6 +75,11 @@ $(NUMPY1)/.installed: pyproject.toml
 	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	touch $@
 
+# Upstream's own tests (tests/upstream) run there, with what they import.
+$(NUMPY1)/.upstream-tests: $(NUMPY1)/.installed
+	$(NUMPY1)/bin/python -m pip install $(PIP_FLAGS) $(UPSTREAM_TEST_DEPS)
+	touch $@
+
 # smartnoise-synth (DP synthesis) caps pandas below 3, so it gets its own
 # environment rather than holding .venv back; torch is pinned to the CPU build.
 $(SYNTH)/.installed: pyproject.toml
@@ -97,8 +105,8 @@ unit: $(VENV)/.installed
 interop: $(VENV)/.installed $(PEERS)/.installed
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest tests/interop
 
-unit-numpy1: $(NUMPY1)/.installed
-	$(NUMPY1)/bin/python -m pytest tests/unit src
+unit-numpy1: $(NUMPY1)/.installed $(NUMPY1)/.upstream-tests
+	$(NUMPY1)/bin/python -m pytest tests/unit src tests/upstream
 
 # A competitor's path, as a user walks it: the wheel built from this checkout,
 # each install line of the README in a fresh environment outside the
@@ -115,13 +123,14 @@ constraints: $(VENV)/.installed
 # The user's path (mostly pip installs into fresh environments, waiting on
 # disk) walks beside the other runs; its log is printed once they end.
 test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
-		$(NUMPY1)/.installed $(SYNTH)/.installed lint
+		$(NUMPY1)/.installed $(NUMPY1)/.upstream-tests $(SYNTH)/.installed lint
 	@walk_log=$$(mktemp); \
 	echo "tests/user_path/walk.py runs beside the test runs (log: $$walk_log)"; \
 	$(VENV)/bin/python tests/user_path/walk.py > $$walk_log 2>&1 & walk=$$!; \
 	$(NUMPY1)/bin/python --version; \
 	$(NUMPY1)/bin/python -c 'import uvicorn, httptools; print("NumPy 1 run: uvicorn", uvicorn.__version__, "httptools", httptools.__version__)'; \
-	$(NUMPY1)/bin/python -m pytest -q tests/unit src tests/cli/test_slow_clients.py; numpy1=$$?; \
+	$(NUMPY1)/bin/python -m pytest -q tests/unit src tests/cli/test_slow_clients.py \
+		tests/upstream; numpy1=$$?; \
 	$(SYNTH)/bin/python -m pytest -q tests/unit/tabular tests/unit/test_tabular_routes.py \
 		tests/unit/table_audit/test_dp_synthesis.py src/anomed_anonymizer/tabular; synth=$$?; \
 	ANOMED_REQUIRE_PEERS=1 $(VENV)/bin/python -m pytest --durations=15; main=$$?; \

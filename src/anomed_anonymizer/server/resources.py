@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
 import traceback
@@ -97,15 +98,67 @@ def validator_bug(exc: Exception, what: str = "request") -> falcon.HTTPError:
 
 
 def _validator_bug_description(exc: Exception, what: str) -> str:
-    """What a validator's crash means, for the client.
-
-    Hook for more specific messages (e.g. an ``AttributeError`` naming a NumPy
-    alias that NumPy 2 removed): return them here, before the generic one.
-    """
+    """What a validator's crash means, for the client: for an
+    ``AttributeError`` on a name NumPy 2.0 removed (upstream's README
+    validator compares with ``np.float_``), that name and what to write."""
+    removed = _numpy2_removal(exc)
+    if removed is not None:
+        name, advice = removed
+        return (
+            f"the feature array validator raised AttributeError: `np.{name}` was "
+            f"removed in NumPy 2.0 (this server runs NumPy {np.__version__}); "
+            f"{advice} — a bug in the validator, not in the {what}; its traceback "
+            "is in the server log"
+        )
     return (
         f"the feature array validator raised {type(exc).__name__}: {exc} — a bug "
         f"in the validator, not in the {what}; its traceback is in the server log"
     )
+
+
+# NumPy 2's own message for a removed name ("`np.float_` was removed in the
+# NumPy 2.0 release. Use `np.float64` instead.").
+_NUMPY2_REMOVED = re.compile(
+    r"`np\.(?P<name>\w+)` was removed in the NumPy 2\.0 release\.\s*(?P<advice>.*)",
+    re.DOTALL,
+)
+_USE_INSTEAD = re.compile(r"Use (?P<what>`[^`]+`) instead\.?", re.DOTALL)
+# The plain "module 'numpy' has no attribute 'float_'" (an access that
+# bypasses NumPy's module __getattr__): the removals a validator meets most.
+_NUMPY2_REPLACEMENTS = {
+    "float_": "np.float64",
+    "complex_": "np.complex128",
+    "cfloat": "np.complex128",
+    "longfloat": "np.longdouble",
+    "string_": "np.bytes_",
+    "unicode_": "np.str_",
+    "NaN": "np.nan",
+    "Inf": "np.inf",
+    "Infinity": "np.inf",
+    "infty": "np.inf",
+    "PINF": "np.inf",
+    "NINF": "-np.inf",
+}
+_NO_NUMPY_ATTRIBUTE = re.compile(r"module 'numpy' has no attribute '(?P<name>\w+)'")
+
+
+def _numpy2_removal(exc: Exception) -> tuple[str, str] | None:
+    """The NumPy name an ``AttributeError`` says NumPy 2.0 removed, and
+    what to write instead; ``None`` for any other error."""
+    if not isinstance(exc, AttributeError):
+        return None
+    message = str(exc)
+    match = _NUMPY2_REMOVED.search(message)
+    if match is not None:
+        advice = match["advice"].strip()
+        use = _USE_INSTEAD.fullmatch(advice)
+        if use is not None:
+            advice = f"write {use['what']}"
+        return match["name"], advice or "see NumPy 2.0's migration guide"
+    match = _NO_NUMPY_ATTRIBUTE.search(message)
+    if match is not None and match["name"] in _NUMPY2_REPLACEMENTS:
+        return match["name"], f"write `{_NUMPY2_REPLACEMENTS[match['name']]}`"
+    return None
 
 
 def validate_anonymizer_input_or_raise(

@@ -19,7 +19,7 @@ from anomed_anonymizer.audit.attribute import (
 )
 from anomed_anonymizer.emulator import glucose_curves
 
-from ..conftest import serve_in_thread
+from .test_black_box import served
 
 SENSITIVE = 4
 
@@ -160,22 +160,8 @@ def test_glucose_served_over_http_gives_the_in_process_result(tmp_path):
         feature_array_validator=validate_glucose,
     )
     model.fit(Xm, ym)
-    path = tmp_path / "model.pkl"
-    anon.pickle_anonymizer(model, path)
-    unused = "http://127.0.0.1:9/unused"
-    app = anon.supervised_learning_anonymizer_server_factory(
-        anonymizer_identifier="audited",
-        anonymizer_obj=model,
-        model_filepath=path,
-        default_batch_size=256,
-        training_data_url=unused,
-        tuning_data_url=unused,
-        validation_data_url=unused,
-        utility_evaluation_url=unused,
-        model_loader=anon.unpickle_anonymizer,
-    )
     local = attribute_inference(model.predict, Xa, ya, Xm, ym, 8, n_bootstrap=200)
-    with serve_in_thread(app) as url:
+    with served(model, tmp_path) as url:
         remote = attribute_inference(
             f"{url}/predict", Xa, ya, Xm, ym, 8, n_bootstrap=200
         )

@@ -1,5 +1,7 @@
 """What the commands share: the one-line error, the group that turns every
-failure into one, the listen options, and serving an app under gunicorn."""
+failure into one, the options several commands take (each written once: its
+type, default and help), the one ``MODULE:OBJECT`` loader, and serving an app
+under gunicorn."""
 
 from __future__ import annotations
 
@@ -9,23 +11,37 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from ..runtime.serving import ServeOptions, ensure_port_free, run_gunicorn
 from . import processes
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = [
     "CommandError",
     "Group",
+    "chdir_option",
+    "dataset_options",
+    "file_option",
+    "host_option",
+    "json_option",
+    "kind_option",
     "load_object",
     "missing_extra",
+    "port_option",
     "quiet_request_logs",
     "require",
+    "rows_option",
     "run_server",
+    "seed_option",
     "serve_options",
+    "stack",
+    "task_option",
 ]
 
 
@@ -57,36 +73,142 @@ class Group(click.Group):
             raise CommandError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def serve_options(function):
-    """``--host``, ``--port`` and ``--workers``, for every command that serves."""
-    options = [
+def stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator of several, applied as if written in this order above a
+    function (the first outermost, as click lists the options in --help)."""
+
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def host_option(show_envvar: bool = False) -> Callable[[F], F]:
+    """``--host``: the interface to bind, 127.0.0.1 unless told."""
+    return click.option(
+        "--host",
+        show_envvar=show_envvar,
+        default="127.0.0.1",
+        show_default=True,
+        help="Interface to bind.",
+    )
+
+
+def port_option(
+    default: int, help: str = "Port to listen on.", show_envvar: bool = False
+) -> Callable[[F], F]:
+    """``--port``: 0 to 65535."""
+    return click.option(
+        "--port",
+        show_envvar=show_envvar,
+        type=click.IntRange(0, 65535),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+serve_options = stack(
+    host_option(show_envvar=True),
+    port_option(8000, show_envvar=True),
+    click.option(
+        "--workers",
+        show_envvar=True,
+        type=click.IntRange(1),
+        default=2,
+        show_default=True,
+        help="Worker processes.",
+    ),
+)
+"""``--host``, ``--port`` and ``--workers``, for every command that serves
+under gunicorn."""
+
+
+def chdir_option(what: str = "MODULE") -> Callable[[F], F]:
+    """``--chdir``: the folder ``what`` is imported from (default: here)."""
+    return click.option(
+        "--chdir",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=f"Import {what} from this folder.",
+    )
+
+
+def file_option(flag: str, dest: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    """An output file (``--json``, ``--html``, ``--plot``, ...), a ``Path``
+    parameter named ``dest``."""
+    return click.option(
+        flag, dest, type=click.Path(dir_okay=False, path_type=Path), help=help, **kwargs
+    )
+
+
+json_option = file_option("--json", "json_path", "Write the JSON report here.")
+"""``--json``: where the command writes its JSON report."""
+
+
+def seed_option(default: int, help: str | None = None) -> Callable[[F], F]:
+    """``--seed``: an integer, shown with its default."""
+    return click.option(
+        "--seed", type=int, default=default, show_default=True, help=help
+    )
+
+
+def rows_option(minimum: int, help: str) -> Callable[[F], F]:
+    """``--rows``: rows of the synthetic Adult-like table (2000 unless told;
+    at least ``minimum``, what the command's audit or split needs)."""
+    return click.option(
+        "--rows",
+        type=click.IntRange(minimum),
+        default=2000,
+        show_default=True,
+        help=help,
+    )
+
+
+def dataset_options(
+    default: str | None, dataset_help: str, target_help: str
+) -> Callable[[F], F]:
+    """``--dataset`` (an embedded name or a file) and ``--target`` (its
+    target column or array)."""
+    return stack(
         click.option(
-            "--host",
-            show_envvar=True,
-            default="127.0.0.1",
-            show_default=True,
-            help="Interface to bind.",
+            "--dataset",
+            default=default,
+            show_default=default is not None,
+            help=dataset_help,
         ),
-        click.option(
-            "--port",
-            show_envvar=True,
-            type=click.IntRange(0, 65535),
-            default=8000,
-            show_default=True,
-            help="Port to listen on.",
-        ),
-        click.option(
-            "--workers",
-            show_envvar=True,
-            type=click.IntRange(1),
-            default=2,
-            show_default=True,
-            help="Worker processes.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+        click.option("--target", help=target_help),
+    )
+
+
+def kind_option(help: str) -> Callable[[F], F]:
+    """``--kind``: the supervised (MIA) challenge, the default, or the tabular
+    one."""
+    return click.option(
+        "--kind",
+        type=click.Choice(["supervised", "tabular"]),
+        default="supervised",
+        show_default=True,
+        help=help,
+    )
+
+
+def task_option(
+    help: str, auto: bool = True, show_default: bool = True
+) -> Callable[[F], F]:
+    """``--task``: classification or regression (and ``auto``, the default,
+    where the command can tell from the target)."""
+    choices = ["classification", "regression"]
+    return click.option(
+        "--task",
+        type=click.Choice(["auto", *choices] if auto else choices),
+        default="auto" if auto else None,
+        show_default=auto and show_default,
+        help=help,
+    )
 
 
 def quiet_request_logs(ctx: click.Context) -> None:

@@ -14,8 +14,8 @@ import click
 
 from ..web import install_request_id_logging
 from ._common import CommandError, Group
-from .audit_table import audit_table_command
 from .commands.audit import audit
+from .commands.audit_table import audit_table_command
 from .commands.demo import demo
 from .commands.emulate_challenge import emulate_challenge
 from .commands.init import init

@@ -4,11 +4,18 @@ in :mod:`..audit`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from .._common import CommandError, quiet_request_logs
+from .._common import (
+    CommandError,
+    chdir_option,
+    dataset_options,
+    file_option,
+    json_option,
+    quiet_request_logs,
+    seed_option,
+    task_option,
+)
 
 
 @click.command(short_help="Attack your anonymizer: how much does it leak?")
@@ -35,22 +42,16 @@ from .._common import CommandError, quiet_request_logs
     metavar="FILE",
     help="With --url: .npz/.csv/.parquet of samples it was not trained on.",
 )
-@click.option(
-    "--dataset",
-    default="iris",
-    show_default=True,
-    help="The population to audit on: iris, breast-cancer, wine, digits or a "
+@dataset_options(
+    "iris",
+    "The population to audit on: iris, breast-cancer, wine, digits or a "
     ".npz/.csv/.parquet file; half of it trains the target.",
+    "Target column of a .csv/.parquet (array of a .npz).",
 )
-@click.option("--target", help="Target column of a .csv/.parquet (array of a .npz).")
-@click.option(
-    "--task",
-    type=click.Choice(["auto", "classification", "regression"]),
-    default="auto",
-    show_default=True,
-    help="What the model does; auto: a float (or multi-column) target is "
+@task_option(
+    "What the model does; auto: a float (or multi-column) target is "
     "regression, attacked through its loss (loss threshold, ART on the loss, "
-    "LiRA), the report giving MSE and MAE on held-out rows.",
+    "LiRA), the report giving MSE and MAE on held-out rows."
 )
 @click.option(
     "--attribute",
@@ -93,43 +94,18 @@ from .._common import CommandError, quiet_request_logs
     show_default=True,
     help="Reference models trained in parallel (joblib; -1: every core).",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seeds the member split, every fit, the attacks and the intervals.",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the JSON report here.",
-)
+@seed_option(0, "Seeds the member split, every fit, the attacks and the intervals.")
+@json_option
 @click.option(
     "--scores",
     is_flag=True,
     help="Also write every sample's score and row, per attack, into --json.",
 )
-@click.option(
-    "--markdown",
-    "markdown_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the Markdown summary here.",
+@file_option("--markdown", "markdown_path", "Write the Markdown summary here.")
+@file_option(
+    "--plot", "plot_path", "Draw every attack's ROC curve (log-log) into this PNG."
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw every attack's ROC curve (log-log) into this PNG.",
-)
-@click.option(
-    "--chdir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Import MODULE from this folder.",
-)
+@chdir_option()
 @click.pass_context
 def audit(ctx, anonymizer, **options) -> None:
     """Measure how much an anonymizer leaks about its training data.

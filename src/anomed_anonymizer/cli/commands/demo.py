@@ -9,18 +9,26 @@ from pathlib import Path
 import click
 
 from .. import processes
-from .._common import CommandError, quiet_request_logs, require
+from .._common import (
+    CommandError,
+    dataset_options,
+    kind_option,
+    quiet_request_logs,
+    require,
+    rows_option,
+    seed_option,
+    task_option,
+)
 
 
 @click.command(short_help="Run challenge, anonymizer and attack locally.")
-@click.option(
-    "--dataset",
-    default=None,
-    help="Data of the emulated challenge: iris, breast-cancer, wine, digits or "
+@dataset_options(
+    None,
+    "Data of the emulated challenge: iris, breast-cancer, wine, digits or "
     "a .npz/.csv/.parquet file [default: breast-cancer]. With --challenge: the "
     "data it serves [default: the embedded dataset with as many features].",
+    "Target column of a .csv/.parquet dataset.",
 )
-@click.option("--target", help="Target column of a .csv/.parquet dataset.")
 @click.option(
     "--epsilon",
     "epsilons",
@@ -29,13 +37,7 @@ from .._common import CommandError, quiet_request_logs, require
     help="Privacy budget of a DP model shown beside the non-private baseline; "
     "repeat for several (e.g. --epsilon 0.1 --epsilon 1) [default: 1].",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=42,
-    show_default=True,
-    help="Seeds the emulated challenge's splits, the baseline and the audit.",
-)
+@seed_option(42, "Seeds the emulated challenge's splits, the baseline and the audit.")
 @click.option(
     "--model",
     type=click.Choice(["nb-dp", "mlp-dp"]),
@@ -62,30 +64,18 @@ from .._common import CommandError, quiet_request_logs, require
     is_flag=True,
     help="Leave the servers up (their URLs and logs are printed) until Ctrl-C.",
 )
-@click.option(
-    "--task",
-    type=click.Choice(["classification", "regression"]),
-    default=None,
-    help="supervised: regression shows an MLP without DP beside DP-SGD MLPs on "
+@task_option(
+    "supervised: regression shows an MLP without DP beside DP-SGD MLPs on "
     "a regression challenge, scored by MSE/MAE and audited with the "
     "loss-threshold attack [default: regression for diabetes, linnerud and "
     "glucose (the default with --task regression), else classification].",
+    auto=False,
 )
-@click.option(
-    "--kind",
-    type=click.Choice(["supervised", "tabular"]),
-    default="supervised",
-    show_default=True,
-    help="tabular: the tabular challenge instead; serves and audits Mondrian "
-    "k=5/10/25, MDAV and DP synthesis, and prints them side by side.",
+@kind_option(
+    "tabular: the tabular challenge instead; serves and audits Mondrian "
+    "k=5/10/25, MDAV and DP synthesis, and prints them side by side."
 )
-@click.option(
-    "--rows",
-    type=click.IntRange(50),
-    default=2000,
-    show_default=True,
-    help="tabular: rows of the Adult-like table.",
-)
+@rows_option(50, "tabular: rows of the Adult-like table.")
 @click.pass_context
 def demo(
     ctx,

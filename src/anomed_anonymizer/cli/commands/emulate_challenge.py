@@ -12,41 +12,39 @@ from ...scoring import (
     REGRESSION_METRICS,
     regression_evaluator,
 )
-from .._common import CommandError, missing_extra, run_server, serve_options
+from .._common import (
+    CommandError,
+    dataset_options,
+    kind_option,
+    missing_extra,
+    rows_option,
+    run_server,
+    seed_option,
+    serve_options,
+    task_option,
+)
 
 
 @click.command(
     "emulate-challenge", short_help="Run a local challenge on dummy or own data."
 )
-@click.option(
-    "--kind",
-    type=click.Choice(["supervised", "tabular"]),
-    default="supervised",
-    show_default=True,
-    help="supervised: the MIA challenge (arrays); tabular: the data-"
-    "reconstruction challenge (tables).",
+@kind_option(
+    "supervised: the MIA challenge (arrays); tabular: the data-"
+    "reconstruction challenge (tables)."
 )
-@click.option(
-    "--dataset",
-    default=None,
-    help="supervised: iris (default; glucose with --task regression), "
+@dataset_options(
+    None,
+    "supervised: iris (default; glucose with --task regression), "
     "breast-cancer, wine, digits; regression: diabetes (1 output), linnerud "
     "(3), glucose (synthetic post-meal glucose curves, 12 outputs); or a "
     ".npz/.csv/.parquet file; tabular: adult (a synthetic Adult-like "
     "table, default) or a .csv/.parquet file.",
-)
-@click.option(
-    "--target",
-    help="Target column of a .csv/.parquet, or several separated by commas "
+    "Target column of a .csv/.parquet, or several separated by commas "
     "for a multi-output target (target array of a .npz).",
 )
-@click.option(
-    "--task",
-    type=click.Choice(["auto", "classification", "regression"]),
-    default="auto",
-    show_default=True,
-    help="supervised: what the challenge scores. auto: regression for "
-    "floating-point targets, else classification (strict accuracy).",
+@task_option(
+    "supervised: what the challenge scores. auto: regression for "
+    "floating-point targets, else classification (strict accuracy)."
 )
 @click.option(
     "--metric",
@@ -65,20 +63,8 @@ from .._common import CommandError, missing_extra, run_server, serve_options
     "stays text only if a value has a leading zero (01234) or a leading + "
     "(identifiers such as zip codes or phone numbers).",
 )
-@click.option(
-    "--rows",
-    type=click.IntRange(10),
-    default=2000,
-    show_default=True,
-    help="tabular: rows of the synthetic Adult-like table.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=42,
-    show_default=True,
-    help="Seeds the splits and member partition (same in every worker).",
-)
+@rows_option(10, "tabular: rows of the synthetic Adult-like table.")
+@seed_option(42, "Seeds the splits and member partition (same in every worker).")
 @click.option(
     "--mia-length",
     type=click.IntRange(1),

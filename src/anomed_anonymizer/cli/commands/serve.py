@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import sys
 import traceback
-from pathlib import Path
 
 import click
 
 from ...runtime.serving import ServeOptions
 from ...web import CONTROL_TOKEN_ENV, DEBUG_ENV, DEBUG_WARNING
-from .._common import CommandError, run_server, serve_options
+from .._common import CommandError, chdir_option, run_server, serve_options
 
 
 @click.command(short_help="Serve your app under gunicorn.")
@@ -71,13 +70,7 @@ from .._common import CommandError, run_server, serve_options
     help="Local work only: error answers add the exception's type and message "
     "and the failing URL; never use it on the platform [env ANOMED_DEBUG].",
 )
-@click.option(
-    "--chdir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Import APP from this folder.",
-)
+@chdir_option("APP")
 @click.pass_context
 def serve(
     ctx,

@@ -10,7 +10,7 @@ import warnings
 import click
 
 from ...runtime.serving import ServeOptions
-from .._common import missing_extra, run_server
+from .._common import host_option, missing_extra, port_option, run_server
 from ..addresses import ADDRESS
 
 
@@ -51,16 +51,8 @@ from ..addresses import ADDRESS
     show_default=True,
     help="The anonymizer's identifier at the challenge (picks the evaluation set).",
 )
-@click.option(
-    "--host", default="127.0.0.1", show_default=True, help="Interface to bind."
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8002,
-    show_default=True,
-    help="Port to bind.",
-)
+@host_option()
+@port_option(8002, "Port to bind.")
 def serve_attack(
     anonymizer_address,
     challenge_address,

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from ._common import CommandError, load_object
+from .._common import (
+    CommandError,
+    chdir_option,
+    file_option,
+    json_option,
+    load_object,
+    rows_option,
+    seed_option,
+)
 
 __all__ = ["audit_table_command"]
 
@@ -32,13 +40,7 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     help="The leaky table: adult (the emulator's synthetic Adult-like table) or a "
     ".csv/.parquet file.",
 )
-@click.option(
-    "--rows",
-    type=click.IntRange(20),
-    default=2000,
-    show_default=True,
-    help="adult: rows of the table (as emulate-challenge --rows).",
-)
+@rows_option(20, "adult: rows of the table (as emulate-challenge --rows).")
 @click.option(
     "--quasi-identifiers",
     "-q",
@@ -54,18 +56,8 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     help="The column attackers try to recover [default: the anonymizer's "
     "sensitive_column; for adult: income].",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the JSON report here.",
-)
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the HTML page (tables and plots) here.",
-)
+@json_option
+@file_option("--html", "html_path", "Write the HTML page (tables and plots) here.")
 @click.option(
     "--control-fraction",
     type=click.FloatRange(0, 0.9),
@@ -101,14 +93,8 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     help="Skip Anonymeter's attacks (the slow part); risk, reconstruction and "
     "utility still run.",
 )
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option(
-    "--chdir",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Import MODULE from this folder.",
-)
+@seed_option(42)
+@chdir_option()
 @click.pass_context
 def audit_table_command(
     ctx: click.Context,
@@ -136,9 +122,9 @@ def audit_table_command(
     the sensitive column (risks with 95% intervals), and utility as the
     challenge scores it. Prints one table; --json and --html write the report.
     """
-    from ..emulator import load_table
-    from ..emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
-    from ..table_audit import audit_table
+    from ...emulator import load_table
+    from ...emulator.adult import ADULT_QUASI_IDENTIFIERS, ADULT_SENSITIVE
+    from ...table_audit import audit_table
 
     if ":" not in anonymizer:
         raise click.BadParameter(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._targets import check_regression_targets
 from .base import SupervisedLearningAnonymizer
 from .batching import batch_views
 
@@ -547,20 +548,8 @@ class TFKerasWrapper(SupervisedLearningAnonymizer):
 
 def _check_keras_targets(y: np.ndarray, n: int) -> np.ndarray:
     """Regression targets ``y`` of shape ``(n,)`` or ``(n, k)``, as float."""
-    if y.ndim not in (1, 2) or len(y) != n or (y.ndim == 2 and y.shape[1] == 0):
-        raise ValueError(
-            f"regression targets y must have shape ({n},) or ({n}, k) with k >= 1, "
-            f"one row per row of X; got shape {y.shape}"
-        )
-    if y.dtype.kind not in "biuf":
-        raise ValueError(
-            f"regression targets y must be real numbers, got dtype {y.dtype}"
-        )
-    if y.dtype.kind != "f":
-        y = y.astype(np.float64)
-    if not np.isfinite(y).all():
-        raise ValueError("the regression targets y hold NaN or infinite values")
-    return y
+    y = check_regression_targets(y, n)
+    return y if y.dtype.kind == "f" else y.astype(np.float64)
 
 
 def _output_shape(output: Any) -> tuple[Any, ...]:

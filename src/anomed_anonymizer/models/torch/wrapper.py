@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._targets import check_regression_targets
 from ..base import SupervisedLearningAnonymizer
 from ..privacy import PrivacyBudget
 from . import weights
@@ -547,7 +548,7 @@ def _check_training_data(
     if task == "auto":
         task = "regression" if y.dtype.kind == "f" else "classification"
     if task == "regression":
-        return X, _check_targets(y, len(X)), task
+        return X, check_regression_targets(y, len(X)), task
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(
             f"y must be 1-d with one label per row of X ({len(X)}), got shape {y.shape}"
@@ -558,21 +559,6 @@ def _check_training_data(
             f'{y.dtype}; pass task="regression" to regress it'
         )
     return X, y, task
-
-
-def _check_targets(y: np.ndarray, n: int) -> np.ndarray:
-    if y.ndim not in (1, 2) or len(y) != n or (y.ndim == 2 and y.shape[1] == 0):
-        raise ValueError(
-            f"regression targets y must have shape ({n},) or ({n}, k) with k >= 1, "
-            f"one row per row of X; got shape {y.shape}"
-        )
-    if y.dtype.kind not in "biuf":
-        raise ValueError(
-            f"regression targets y must be real numbers, got dtype {y.dtype}"
-        )
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("the regression targets y hold NaN or infinite values")
-    return y
 
 
 def _scale_pair(value: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -308,16 +308,8 @@ class MembershipAudit:
         if self.reference_models == 0:
             notes.append("LiRA and RMIA skipped: --reference-models 0.")
         else:
-            design = membership_design(len(X), self.reference_models, self.seed)
-            reference = train_reference_models(
-                anonymizer,
-                X,
-                y,
-                design,
-                n_jobs=self.n_jobs,
-                seed=self.seed + 1,
-                progress=progress,
-                signal=residuals,
+            design, reference = self._reference_models(
+                anonymizer, X, y, progress, signal=residuals
             )
             for online in (False, True):
                 mode = "online" if online else "offline"
@@ -521,16 +513,7 @@ class MembershipAudit:
                 "wraps) has neither predict_proba nor decision_function."
             )
             return []
-        design = membership_design(len(X), self.reference_models, self.seed)
-        reference = train_reference_models(
-            anonymizer,
-            X,
-            y,
-            design,
-            n_jobs=self.n_jobs,
-            seed=self.seed + 1,
-            progress=progress,
-        )
+        design, reference = self._reference_models(anonymizer, X, y, progress)
         target = true_label_probability(self.target_, X, y)
         m, n = self.members_, self.non_members_
         results = []
@@ -554,6 +537,25 @@ class MembershipAudit:
         return results
 
     # -- helpers ---------------------------------------------------------------
+
+    def _reference_models(
+        self, anonymizer, X, y, progress, signal=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The design (who trains on which half) and the reference models'
+        signal (``signal``, default: their outputs) for LiRA and RMIA; the
+        models are seeded after the design, from ``seed + 1``."""
+        design = membership_design(len(X), self.reference_models, self.seed)
+        reference = train_reference_models(
+            anonymizer,
+            X,
+            y,
+            design,
+            n_jobs=self.n_jobs,
+            seed=self.seed + 1,
+            progress=progress,
+            signal=signal,
+        )
+        return design, reference
 
     def _result(
         self, name, threat_model, member_scores, non_member_scores, details=None

@@ -133,7 +133,10 @@ class _Table:
         resp.data = self._body
 
 
-class _AnonymizerUtility:
+class _Scoring:
+    """A route that scores an upload: the challenge, where its score is
+    forwarded, and the largest upload it reads."""
+
     def __init__(
         self, challenge: ReconstructionChallenge, forward, max_upload_bytes: int
     ) -> None:
@@ -141,6 +144,8 @@ class _AnonymizerUtility:
         self._forward = forward
         self._max_upload_bytes = max_upload_bytes
 
+
+class _AnonymizerUtility(_Scoring):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = self._max_upload_bytes
         refuse_larger(req.content_length, limit)
@@ -159,14 +164,7 @@ class _AnonymizerUtility:
         answer_with_score(req, resp, evaluation, self._forward)
 
 
-class _DeanonymizerUtility:
-    def __init__(
-        self, challenge: ReconstructionChallenge, forward, max_upload_bytes: int
-    ) -> None:
-        self._challenge = challenge
-        self._forward = forward
-        self._max_upload_bytes = max_upload_bytes
-
+class _DeanonymizerUtility(_Scoring):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         table = parquet_body(req, self._max_upload_bytes, invalid=_malformed)
         evaluation = scored(self._challenge.evaluate_privacy, table)

@@ -9,9 +9,8 @@ import falcon
 
 from ..models.base import SupervisedLearningAnonymizer
 from ..models.wrappers import check_servable
-from ..web import ServerSettings, create_app, current_settings
-from ..wire import PeerClient
-from .operations import CONTROL_ROUTES, add_operational_routes
+from ..web import ServerSettings, current_settings
+from .operations import anonymizer_app
 from .privacy import PrivacyResource
 from .resources import FitResource, InferenceResource
 from .storage import ModelStore
@@ -125,12 +124,6 @@ def supervised_learning_anonymizer_server_factory(
         download_timeout=download_timeout,
         upload_timeout=upload_timeout,
     )
-    client = PeerClient(
-        download_timeout=settings.download_timeout,
-        upload_timeout=settings.upload_timeout,
-        max_response_bytes=settings.response_limit,
-        peer="the challenge",
-    )
     warn_about_urls(
         {
             "training_data_url": training_data_url,
@@ -140,13 +133,7 @@ def supervised_learning_anonymizer_server_factory(
         }
     )
     store = ModelStore(model_filepath, model_loader)
-    app = create_app(
-        "Anonymizer server is alive!",
-        control_routes=CONTROL_ROUTES,
-        control_token=settings.control_token,
-        debug=settings.debug,
-    )
-    add_operational_routes(app, "supervised", store.saved_at)
+    app, client = anonymizer_app(settings, "supervised", store.saved_at)
     app.add_route(
         "/fit",
         FitResource(

@@ -9,13 +9,15 @@ from importlib import resources
 
 import falcon
 
-from ..web import MetricsResource
+from ..web import MetricsResource, ServerSettings, create_app
+from ..wire import PeerClient
 
 __all__ = [
     "CONTROL_ROUTES",
     "OpenAPIResource",
     "ReadinessResource",
     "add_operational_routes",
+    "anonymizer_app",
 ]
 
 CONTROL_ROUTES = ("/fit", "/evaluate")
@@ -74,6 +76,36 @@ class OpenAPIResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self._body
+
+
+def anonymizer_app(
+    settings: ServerSettings, template: str, saved_at: Callable[[], float | None]
+) -> tuple[falcon.App, PeerClient]:
+    """What both server templates start from: the app (its alive message, the
+    control token on :data:`CONTROL_ROUTES`, the operator's routes) and the
+    client its resources reach the challenge with, both as ``settings`` say.
+
+    Parameters
+    ----------
+    settings : ServerSettings
+        The server's settings (timeouts, response limit, token, debug).
+    template, saved_at
+        As :func:`add_operational_routes`.
+    """
+    client = PeerClient(
+        download_timeout=settings.download_timeout,
+        upload_timeout=settings.upload_timeout,
+        max_response_bytes=settings.response_limit,
+        peer="the challenge",
+    )
+    app = create_app(
+        "Anonymizer server is alive!",
+        control_routes=CONTROL_ROUTES,
+        control_token=settings.control_token,
+        debug=settings.debug,
+    )
+    add_operational_routes(app, template, saved_at)
+    return app, client
 
 
 def add_operational_routes(

@@ -11,9 +11,9 @@ import falcon
 from ..errors import VerificationError
 from ..models.privacy import budget_from_record, privacy_json
 from ..models.tabular import TabularDataAnonymizer
-from ..web import ServerSettings, create_app, current_settings
+from ..web import ServerSettings, current_settings
 from ..wire import PeerClient, PeerProtocolError
-from .operations import CONTROL_ROUTES, add_operational_routes
+from .operations import anonymizer_app
 from .privacy import PrivacyResource
 from .releases import PersistingTabularDataAnonymizer, Release
 from .resources import (
@@ -218,19 +218,7 @@ def tabular_data_anonymizer_server_factory(
     settings = (settings or current_settings()).replace(
         download_timeout=download_timeout, upload_timeout=upload_timeout
     )
-    client = PeerClient(
-        download_timeout=settings.download_timeout,
-        upload_timeout=settings.upload_timeout,
-        max_response_bytes=settings.response_limit,
-        peer="the challenge",
-    )
-    app = create_app(
-        "Anonymizer server is alive!",
-        control_routes=CONTROL_ROUTES,
-        control_token=settings.control_token,
-        debug=settings.debug,
-    )
-    add_operational_routes(app, "tabular", persisting.saved_at)
+    app, client = anonymizer_app(settings, "tabular", persisting.saved_at)
     app.add_route(
         "/fit",
         TabularFitResource(

@@ -15,8 +15,9 @@ exactly as upstream.
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 import falcon
@@ -144,16 +145,10 @@ def npz_body(
         If it is no usable archive (or ``invalid(error)``, if given).
     """
     body = read_body_file(req, max_bytes)
-    try:
+    with _invalid_as(invalid):
         return decode_named_arrays(
             body, required=required, only=only, max_decompressed_bytes=max_bytes
         )
-    except PayloadTooLargeError:
-        raise
-    except PayloadError as exc:
-        if invalid is None:
-            raise
-        raise invalid(exc) from exc
 
 
 def parquet_body(
@@ -177,8 +172,16 @@ def parquet_bytes(
         If it is no usable Parquet file (or ``invalid(error)``, if given).
     """
     refuse_larger(len(data), max_bytes)
-    try:
+    with _invalid_as(invalid):
         return decode_table(data, max_decompressed_bytes=max_bytes)
+
+
+@contextlib.contextmanager
+def _invalid_as(invalid: Invalid | None) -> Iterator[None]:
+    """A body's :class:`PayloadError` raised as ``invalid(error)`` (if given);
+    :class:`PayloadTooLargeError` always as itself, the 413."""
+    try:
+        yield
     except PayloadTooLargeError:
         raise
     except PayloadError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..._install import install_hint
 from .._common import CommandError, quiet_request_logs
 
 
@@ -168,7 +169,7 @@ def audit(ctx, anonymizer, **options) -> None:
     except ImportError as exc:
         raise CommandError(
             f"the audit needs the 'audit' extra ({exc.name} is missing): "
-            "pip install 'anomed-anonymizer[audit]'"
+            f"{install_hint('audit')}"
         ) from exc
     except (ValueError, TypeError, ChallengeError) as exc:
         raise CommandError(str(exc)) from exc

@@ -61,6 +61,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
+from ._install import install_hint
+
 if TYPE_CHECKING:
     import falcon
     import falcon.testing
@@ -316,7 +318,7 @@ def _challenge_of(
     except ImportError as exc:  # scikit-learn is the emulator extra
         raise ImportError(
             f"the local challenge needs the emulator extra ({exc}): "
-            "pip install 'anomed-anonymizer[emulator]'"
+            f"{install_hint('emulator')}"
         ) from exc
     if table is not None:
         if X is not None or y is not None or dataset is not None:

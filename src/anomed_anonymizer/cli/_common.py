@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .._install import install_hint
 from ..runtime.serving import ServeOptions, ensure_port_free, run_gunicorn
 from . import processes
 
@@ -229,7 +230,7 @@ def require(what: str, extra: str, *modules: str) -> None:
 def missing_extra(exc: ModuleNotFoundError, extra: str, what: str) -> CommandError:
     return CommandError(
         f"{what} needs the '{extra}' extra ({exc.name} is missing): "
-        f"pip install 'anomed-anonymizer[{extra}]'"
+        f"{install_hint(extra)}"
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import click
 import requests
 
+from .._install import wheel_install_line
 from .processes import ServerProcess, free_port, start_server
 
 __all__ = ["CONFIGURATIONS", "TabularDemoResult", "run_tabular_demo"]
@@ -43,9 +44,9 @@ CONFIGURATIONS: list[tuple[str, dict[str, str]]] = [
 
 SYNTH_MISSING = (
     "DP synthesis skipped: smartnoise-synth is not importable here. It caps "
-    "pandas below 3, so install it in its own environment: pip install "
-    "'anomed-anonymizer[synth,audit-table]' torch==2.13.0 (torch's CPU build), "
-    "then run the demo from there."
+    "pandas below 3, so install it in its own environment (README 'Install'): "
+    "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
+    f"&& {wheel_install_line('synth,audit-table')}, then run the demo from there."
 )
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from .._install import install_hint
 from ..tabular._checks import ColumnKind
 from ._release import TOLERANCE, ReleasedCells
 
@@ -42,7 +43,9 @@ _logger = logging.getLogger(__name__)
 
 ANONYMETER_MISSING = (
     "Anonymeter's attacks need the 'audit-table' extra: "
-    "pip install 'anomed-anonymizer[audit-table]'"
+    f"{install_hint('audit-table')} (anonymeter pins numpy<1.27: pip moves "
+    "NumPy 2 back to 1.26; to keep NumPy 2, README 'Install' installs "
+    "anonymeter with --no-deps)"
 )
 
 # A numeric sensitive value counts as recovered within this share of the

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._install import install_hint
 from .report import ATTACK_TITLES
 
 if TYPE_CHECKING:
@@ -68,8 +69,7 @@ def render_html(audit: TableAudit) -> str:
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise ImportError(
-            "the HTML page's plots need matplotlib: "
-            "pip install 'anomed-anonymizer[audit-table]'"
+            f"the HTML page's plots need matplotlib: {install_hint('audit-table')}"
         ) from exc
     sections = (_header, _risk_section, _attack_section, _utility_section)
     parts = [part for section in sections for part in section(audit)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from ..._install import install_hint
 from .._common import (
     CommandError,
     chdir_option,
@@ -144,7 +145,7 @@ def audit(ctx, anonymizer, **options) -> None:
     except ImportError as exc:
         raise CommandError(
             f"the audit needs the 'audit' extra ({exc.name} is missing): "
-            "pip install 'anomed-anonymizer[audit]'"
+            f"{install_hint('audit')}"
         ) from exc
     except (ValueError, TypeError, ChallengeError) as exc:
         raise CommandError(str(exc)) from exc

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._install import install_hint
+
 __all__ = [
     "estimate_bounds",
     "fit_and_sample",
@@ -28,7 +30,8 @@ __all__ = [
 _logger = logging.getLogger(__name__.rsplit(".", 1)[0])
 
 _SYNTH_EXTRA_MESSAGE = (
-    "DPSynthesizer needs the 'synth' extra: pip install 'anomed-anonymizer[synth]'"
+    f"DPSynthesizer needs the 'synth' extra: {install_hint('synth')} "
+    "--extra-index-url https://download.pytorch.org/whl/cpu (torch's CPU build)"
 )
 
 

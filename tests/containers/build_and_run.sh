@@ -30,7 +30,7 @@ command -v "$ENGINE" >/dev/null || skip "$ENGINE is not installed"
 
 WORK=$(mktemp -d)
 cleanup() {
-    for c in "$RUN-platform" "$RUN-anonymizer" "$RUN-challenge"; do
+    for c in "$RUN-platform" "$RUN-attack" "$RUN-anonymizer" "$RUN-challenge"; do
         "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
     done
     "$ENGINE" volume rm -f "$RUN-data" >/dev/null 2>&1 || true
@@ -40,11 +40,15 @@ cleanup() {
 trap cleanup EXIT
 step() { printf '\n== %s (%ss)\n' "$*" "$SECONDS"; }
 logs() {
-    for c in "$RUN-challenge" "$RUN-anonymizer" "$RUN-platform"; do
+    for c in "$RUN-challenge" "$RUN-anonymizer" "$RUN-attack" "$RUN-platform"; do
         echo "--- $c log ends:"; "$ENGINE" logs --tail 40 "$c" 2>&1 || true
     done
 }
-fail() { echo "FAIL: $*"; logs; exit 1; }
+fail() {
+    echo "FAIL: $*"; logs
+    [ -s "$WORK/engine.log" ] && { echo "--- engine messages:"; tail -20 "$WORK/engine.log"; }
+    exit 1
+}
 
 if ! "$ENGINE" image exists "$BASE_IMAGE" 2>/dev/null; then
     command -v debootstrap >/dev/null || skip "no $BASE_IMAGE and no debootstrap to build it"
@@ -85,6 +89,21 @@ step "build $TAG FROM $BASE_IMAGE"
 build_format=(); [ "$(basename "$ENGINE")" = podman ] && build_format=(--format docker)
 "$ENGINE" build "${ENGINE_FLAGS[@]}" "${build_format[@]}" --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$TAG" "$WORK/app" >/dev/null
 
+attack=()
+if [ -f "$WORK/app/Dockerfile.attack" ]; then
+    step "build $TAG-attack (Dockerfile.attack) FROM $BASE_IMAGE"
+    "$ENGINE" build "${ENGINE_FLAGS[@]}" "${build_format[@]}" --quiet \
+        --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "$WORK/app/Dockerfile.attack" \
+        -t "$TAG-attack" "$WORK/app" >/dev/null
+    # The attack's command, as compose.yaml gives it.
+    mapfile -t attack < <("$PYTHON" -c '
+import re, sys, json
+text = open(sys.argv[1]).read()
+block = text.split("\n  attack:\n", 1)[1]
+print("\n".join(json.loads(re.search(r"command: (\[.*\])", block).group(1))))
+' "$WORK/app/compose.yaml")
+fi
+
 step "run: challenge, anonymizer (volume at /persistent_data), on network $RUN"
 "$ENGINE" network create "$RUN" >/dev/null
 "$ENGINE" volume create "$RUN-data" >/dev/null
@@ -97,11 +116,11 @@ case "$TEMPLATE" in
 esac
 "$ENGINE" run -d --name "$RUN-challenge" --network-alias challenge "${port80[@]}" \
     -e ANOMED_HOST=platform "$TAG" anomed-anonymizer emulate-challenge \
-    "${challenge_args[@]}" --host 0.0.0.0 --port 80 --workers 1 >/dev/null
+    "${challenge_args[@]}" --host 0.0.0.0 --port 80 --workers 1 >/dev/null 2>>"$WORK/engine.log"
 start_anonymizer() {
     "$ENGINE" run -d --name "$RUN-anonymizer" --network-alias anonymizer "${port80[@]}" \
         -e CHALLENGE_HOST=challenge -v "$RUN-data:/persistent_data" \
-        -p "127.0.0.1:$PORT:80" "$TAG" >/dev/null
+        -p "127.0.0.1:$PORT:80" "$TAG" >/dev/null 2>>"$WORK/engine.log"
 }
 start_anonymizer
 wait_alive() {  # URL: GET / answers 200 within 300 s
@@ -113,12 +132,25 @@ wait_alive() {  # URL: GET / answers 200 within 300 s
 }
 wait_alive "http://127.0.0.1:$PORT/"
 echo "GET / -> $(curl -fsS "http://127.0.0.1:$PORT/")"
+if [ "$(basename "$ENGINE")" = podman ]; then  # the image's HEALTHCHECK, run once
+    "$ENGINE" healthcheck run "$RUN-anonymizer" 2>>"$WORK/engine.log" \
+        || fail "the image's HEALTHCHECK failed"
+    echo "HEALTHCHECK: healthy"
+fi
+echo "runs as: $("$ENGINE" exec "$RUN-anonymizer" id -u) (uid), /persistent_data: $("$ENGINE" exec "$RUN-anonymizer" stat -c %u /persistent_data)"
+
+stub_targets=(--anonymizer anonymizer:80)
+if [ ${#attack[@]} -gt 0 ]; then
+    "$ENGINE" run -d --name "$RUN-attack" --network-alias attack "${port80[@]}" \
+        -e ATTACK_TARGET_HOST=anonymizer "$TAG-attack" "${attack[@]}" >/dev/null 2>>"$WORK/engine.log"
+    stub_targets+=(--attack attack:80)
+fi
 
 step "the platform stub drives /fit and /evaluate (a container, --exit-when-done)"
 "$ENGINE" run --name "$RUN-platform" --network-alias platform "${port80[@]}" \
     -p "127.0.0.1:$STUB_PORT:80" "$TAG" anomed-anonymizer platform-stub \
-    --anonymizer anonymizer:80 "${splits[@]}" --host 0.0.0.0 --port 80 \
-    --wait 300 --exit-when-done 2>&1 | grep 'platform stub' \
+    "${stub_targets[@]}" "${splits[@]}" --host 0.0.0.0 --port 80 \
+    --wait 300 --exit-when-done 2>&1 | grep 'platform stub' | cut -c1-300 \
     || true
 status=$("$ENGINE" inspect --format '{{.State.ExitCode}}' "$RUN-platform")
 [ "$status" = 0 ] || fail "the platform stub's run failed (exit $status)"
@@ -137,7 +169,7 @@ code=$(curl -sS -o "$WORK/evaluate.json" -w '%{http_code}' -X POST --max-time 30
 echo "POST /evaluate$query -> $code $(cat "$WORK/evaluate.json")"
 
 step "a re-created anonymizer container keeps its state on the volume"
-"$ENGINE" rm -f "$RUN-anonymizer" >/dev/null
+"$ENGINE" rm -f "$RUN-anonymizer" >/dev/null 2>>"$WORK/engine.log"
 start_anonymizer
 wait_alive "http://127.0.0.1:$PORT/"
 code=$(curl -sS -o "$WORK/evaluate2.json" -w '%{http_code}' -X POST --max-time 300 \

@@ -117,8 +117,9 @@ def test_the_scaffold_compose_file_runs_the_platform_as_it_runs(tmp_path, templa
     jsonschema.Draft201909Validator(schema).validate(compose)
 
     services = compose["services"]
-    expected = {"challenge", "anonymizer"} | (
-        {"attack"} if template in ("supervised", "torch") else set()
+    attacked = template in ("supervised", "torch")
+    expected = {"platform", "challenge", "anonymizer"} | (
+        {"attack"} if attacked else set()
     )
     assert set(services) == expected
     for name, service in services.items():
@@ -137,6 +138,22 @@ def test_the_scaffold_compose_file_runs_the_platform_as_it_runs(tmp_path, templa
     assert anonymizer["environment"]["CHALLENGE_HOST"] == "challenge"  # no port
     assert "anonymizer-data:/persistent_data" in anonymizer["volumes"]
     assert "anonymizer-data" in compose["volumes"]
+    # The platform stub receives the challenge's scores (ANOMED_HOST, no
+    # port) and drives the anonymizer, then the attack, on port 80.
+    assert services["challenge"]["environment"]["ANOMED_HOST"] == "platform"
+    stub = services["platform"]["command"]
+    assert stub[:2] == ["anomed-anonymizer", "platform-stub"]
+    assert stub[stub.index("--anonymizer") + 1] == "anonymizer:80"
+    assert stub[stub.index("--port") + 1] == "80"
+    assert ("--attack" in stub) == attacked
+    if attacked:
+        assert stub[stub.index("--attack") + 1] == "attack:80"
+    if template == "tabular":  # its /evaluate takes no data_split
+        assert stub[stub.index("--splits") + 1] == ""
+    assert set(services["platform"]["depends_on"]) == expected - {
+        "platform",
+        "challenge",
+    }
     if "attack" in services:
         attack = services["attack"]
         assert attack["environment"]["ATTACK_TARGET_HOST"] == "anonymizer"

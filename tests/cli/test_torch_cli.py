@@ -126,4 +126,4 @@ def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path, template):
         timeout=600,
     )
     assert smoke.returncode == 0, smoke.stdout + smoke.stderr
-    assert "3 passed" in smoke.stdout
+    assert "4 passed" in smoke.stdout

@@ -19,6 +19,7 @@ from .commands.audit_table import audit_table_command
 from .commands.demo import demo
 from .commands.emulate_challenge import emulate_challenge
 from .commands.init import init
+from .commands.platform_stub import platform_stub
 from .commands.predict import predict
 from .commands.serve import serve
 from .commands.serve_attack import serve_attack
@@ -55,6 +56,7 @@ for command in (
     audit,
     audit_table_command,
     serve_attack,
+    platform_stub,
     init,
     predict,
 ):

@@ -392,7 +392,24 @@ def test_demo_shows_baseline_and_dp_models_audited_and_cleans_up(tmp_path):
             r"(\d\.\d\d/\d\.\d\d)\s+gap\s+(\d\.\d\d) \[", row
         ).groups()
         assert all(0.0 <= float(v) <= 1.0 for v in [*accuracy.split("/"), auc])
-    assert out.count("ART black-box (baseline)") == 3
+    assert out.count("ART black-box (baseline)") == 3 * 2  # table and why
+    # The non-private forest memorises its members: the score-based attack
+    # finds it with its interval; the DP models are capped by their epsilon.
+    scored = re.findall(
+        r"^\s+confidence \(scores\)\s+(\d\.\d\d) \[(\d\.\d\d), (\d\.\d\d)\]"
+        r".*  (\S.*)$",
+        out,
+        flags=re.MULTILINE,
+    )
+    assert len(scored) == 3, out
+    auc, low, high, verdict = scored[0]
+    assert float(low) > 0.5 and float(low) <= float(auc) <= float(high)
+    assert verdict == "leaks"
+    assert "Why each verdict:" in out
+    assert "  random forest, no DP: leaks; no privacy guarantee" in out
+    assert "    confidence (scores): leaks, because members score higher" in out
+    assert "  DP naive Bayes, ε=0.5: " in out
+    assert "ε = 0.5 caps any attack's AUC at 0.62" in out
     assert "random forest, no DP: Privacy budget: none reported" in out
     assert "DP naive Bayes, ε=0.5: Privacy budget spent: epsilon = 0.5" in out
     assert "advantage" in out and "cannot tell" not in out

@@ -33,9 +33,17 @@ never saw (non-members).
   candidate matches equally) the attack is the baseline. Its advantage is
   what the model adds.
 
-ART's ``AttributeInferenceBlackBox`` is not run: it trains an attack model
-on the model's outputs for the auxiliary rows, which needs an ART estimator
-around ``predict``; the candidate-value attack needs only ``predict``.
+- Second attack, ART's ``AttributeInferenceBlackBox`` (the attack the
+  platform's templates would run): ``predict`` wrapped in ART's
+  ``BlackBoxClassifier`` / ``BlackBoxRegressor``, an attack model (a seeded
+  random forest by default; a classifier for a categorical column, a
+  regressor for a continuous one, ``is_continuous``) trained on the
+  auxiliary rows to predict ``s`` from the other features, the model's
+  prediction and the true ``y`` (the knowledge the baseline has, plus the
+  model), then run on each split. It is scored against the same baseline,
+  with the same paired bootstrap. ART takes one prediction column and one
+  ``y`` column: a classifier's label index; for a regressor of ``k > 1``
+  outputs, the mean over outputs of each.
 """
 
 from __future__ import annotations
@@ -51,7 +59,9 @@ from .regression import resolve_task
 from .targets import RemotePredictor
 
 __all__ = [
+    "ART_ATTACK_MODELS",
     "ATTRIBUTE_TASKS",
+    "ARTAttributeOutcome",
     "AttributeInferenceResult",
     "SplitOutcome",
     "attribute_inference",
@@ -59,6 +69,9 @@ __all__ = [
 
 #: What ``task_of_attribute`` may be.
 ATTRIBUTE_TASKS = ("auto", "categorical", "continuous")
+
+#: ART's attack models (``attack_model_type`` of ``AttributeInferenceBlackBox``).
+ART_ATTACK_MODELS = ("rf", "gb", "lr", "dt", "knn", "svm", "nn")
 
 #: At most this many distinct integer-like values make a column categorical
 #: under ``task_of_attribute="auto"``.
@@ -103,6 +116,24 @@ class SplitOutcome:
 
 
 @dataclass(frozen=True)
+class ARTAttributeOutcome:
+    """ART's ``AttributeInferenceBlackBox`` against the same baseline.
+
+    ``members`` and ``non_members`` are scored as the candidate-value
+    attack's (:class:`SplitOutcome`, advantage over the same baseline
+    guesses, paired bootstrap); their ``uninformative`` is 0 (ART's attack
+    model always gets the model's answer). ``verdict`` reads as
+    :attr:`AttributeInferenceResult.verdict`.
+    """
+
+    attack: str
+    attack_model: str
+    members: SplitOutcome
+    non_members: SplitOutcome | None
+    verdict: str
+
+
+@dataclass(frozen=True)
 class AttributeInferenceResult:
     """What :func:`attribute_inference` found.
 
@@ -131,6 +162,9 @@ class AttributeInferenceResult:
         ``"leaks: ..."`` only where the members' advantage interval lies
         above 0; otherwise ``"no advantage over imputation ..."`` (or too
         few rows to tell), always with ``n``.
+    art : ARTAttributeOutcome or None
+        ART's ``AttributeInferenceBlackBox`` on the same rows, or ``None``
+        when not run (``art_attack_model=None``).
     """
 
     sensitive: int
@@ -143,6 +177,7 @@ class AttributeInferenceResult:
     members: SplitOutcome
     non_members: SplitOutcome | None
     verdict: str
+    art: ARTAttributeOutcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready built-in types."""
@@ -168,6 +203,7 @@ def attribute_inference(
     n_grid: int = 20,
     seed: int = 0,
     n_bootstrap: int = 1000,
+    art_attack_model: str | None = "rf",
 ) -> AttributeInferenceResult:
     """Infer column ``sensitive`` of each target row, with and without the model.
 
@@ -199,6 +235,11 @@ def attribute_inference(
         Seeds the baseline and the bootstrap.
     n_bootstrap : int, optional
         Bootstrap resamples per interval (at least 100).
+    art_attack_model : str or None, optional
+        The attack model of ART's ``AttributeInferenceBlackBox``, one of
+        :data:`ART_ATTACK_MODELS` (``"rf"``, a random forest seeded by
+        ``seed``, by default; ART's own default is ``"nn"``); ``None`` runs
+        the candidate-value attack only.
 
     Returns
     -------
@@ -245,6 +286,11 @@ def attribute_inference(
         raise ValueError(f"n_grid must be at least 2, got {n_grid}")
     if n_bootstrap < 100:
         raise ValueError(f"n_bootstrap must be at least 100, got {n_bootstrap}")
+    if art_attack_model is not None and art_attack_model not in ART_ATTACK_MODELS:
+        raise ValueError(
+            f"art_attack_model must be one of {', '.join(ART_ATTACK_MODELS)} "
+            f"or None, got {art_attack_model!r}"
+        )
     target_task = resolve_task(y_aux, task)
     column = np.asarray(X_aux[:, sensitive], dtype=np.float64)
     if not np.all(np.isfinite(column)):
@@ -275,9 +321,11 @@ def attribute_inference(
     noise = _model_noise(predictor, X_aux, y_aux, target_task)
     rng = np.random.default_rng(seed)
     outcomes = []
+    base_guesses = []
     for _, X, y in splits:
         truth = np.asarray(X[:, sensitive], dtype=np.float64)
         base_guess, log_prior = baseline.guess(X, y)
+        base_guesses.append(base_guess)
         log_likelihood, informative = _candidate_likelihoods(
             predictor, X, y, sensitive, candidates, target_task, noise
         )
@@ -298,6 +346,39 @@ def attribute_inference(
         )
     members = outcomes[0]
     non_members = outcomes[1] if len(outcomes) > 1 else None
+    art = None
+    if art_attack_model is not None:
+        art_attack = _ARTAttack(
+            predictor,
+            X_aux,
+            y_aux,
+            sensitive,
+            attribute_task,
+            target_task,
+            candidates,
+            art_attack_model,
+            seed,
+        )
+        art_outcomes = [
+            _score(
+                np.asarray(X[:, sensitive], dtype=np.float64),
+                art_attack.infer(X, y),
+                base_guess,
+                attribute_task,
+                0.0,
+                n_bootstrap,
+                rng,
+            )
+            for (_, X, y), base_guess in zip(splits, base_guesses, strict=True)
+        ]
+        art_non_members = art_outcomes[1] if len(art_outcomes) > 1 else None
+        art = ARTAttributeOutcome(
+            attack="ART AttributeInferenceBlackBox",
+            attack_model=art_attack_model,
+            members=art_outcomes[0],
+            non_members=art_non_members,
+            verdict=_verdict(art_outcomes[0], art_non_members, attribute_task),
+        )
     return AttributeInferenceResult(
         sensitive=int(sensitive),
         attribute_task=attribute_task,
@@ -309,6 +390,7 @@ def attribute_inference(
         members=members,
         non_members=non_members,
         verdict=_verdict(members, non_members, attribute_task),
+        art=art,
     )
 
 
@@ -449,6 +531,130 @@ class _Baseline:
         estimate = self.model.predict(features)
         distance = self.candidates[None, :] - estimate[:, None]
         return estimate, -(distance**2) / (2 * self.variance)
+
+
+def _art_attribute():
+    """ART's attack and black-box estimators, without ART's import noise."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*not found", category=UserWarning)
+        from art.attacks.inference.attribute_inference import (
+            AttributeInferenceBlackBox,
+        )
+        from art.estimators.classification import BlackBoxClassifier
+        from art.estimators.regression import BlackBoxRegressor
+    return AttributeInferenceBlackBox, BlackBoxClassifier, BlackBoxRegressor
+
+
+class _ARTAttack:
+    """ART's ``AttributeInferenceBlackBox`` around ``predict``, fitted on the
+    auxiliary rows (ART queries the model for them itself)."""
+
+    def __init__(
+        self,
+        predict: Callable[[np.ndarray], Any],
+        X: np.ndarray,
+        y: np.ndarray,
+        sensitive: int,
+        attribute_task: str,
+        target_task: str,
+        candidates: np.ndarray,
+        attack_model: str,
+        seed: int,
+    ) -> None:
+        from threadpoolctl import threadpool_limits
+
+        AttributeInferenceBlackBox, BlackBoxClassifier, BlackBoxRegressor = (
+            _art_attribute()
+        )
+        self.predict = predict
+        self.sensitive = sensitive
+        self.continuous = attribute_task == "continuous"
+        self.candidates = candidates
+        self.labels = np.unique(y) if target_task == "classification" else None
+        rows = np.asarray(X, dtype=np.float64)
+        width = rows.shape[1]
+        # ART queries the model in batches of 128 rows cast to float32: it
+        # gets the answers to one query of the auxiliary rows as they are,
+        # looked up by their float32 bytes.
+        answer = self.predict(rows)
+        if self.labels is None:
+            known = self._column(answer)
+            estimator_type, extra = BlackBoxRegressor, {}
+        else:
+            known = self._one_hot(answer)
+            estimator_type, extra = BlackBoxClassifier, {"nb_classes": len(self.labels)}
+        table = {
+            key.tobytes(): value
+            for key, value in zip(rows.astype(np.float32), known, strict=True)
+        }
+
+        def lookup(batch: np.ndarray) -> np.ndarray:
+            keys = np.asarray(batch, dtype=np.float32)
+            return np.array([table[key.tobytes()] for key in keys])
+
+        estimator = estimator_type(lookup, input_shape=(width,), **extra)
+        self.attack = AttributeInferenceBlackBox(
+            estimator,
+            attack_model_type=attack_model,
+            attack_feature=sensitive,
+            is_continuous=self.continuous,
+        )
+        model = self.attack.attack_model
+        if model is not None and "random_state" in model.get_params():
+            model.set_params(random_state=seed)
+        with threadpool_limits(1 if len(rows) < _THREADED_ROWS else None):
+            self.attack.fit(rows, y=self._y(y))
+
+    def _column(self, answer: Any) -> np.ndarray:
+        """A regressor's answer as ART's one column: the mean over outputs."""
+        answer = np.asarray(answer, dtype=np.float64)
+        return answer.reshape(len(answer), -1).mean(axis=1)
+
+    def _index(self, labels: Any) -> np.ndarray:
+        """Labels as their index among the auxiliary labels (-1 if unseen)."""
+        labels = np.asarray(labels)
+        if labels.ndim != 1:
+            raise ValueError(
+                f"predict answered shape {labels.shape[1:]} per row; a "
+                "classifier must give one label per row"
+            )
+        index = np.searchsorted(self.labels, labels)
+        index = np.clip(index, 0, len(self.labels) - 1)
+        return np.where(self.labels[index] == labels, index, -1)
+
+    def _one_hot(self, labels: Any) -> np.ndarray:
+        index = self._index(labels)
+        one_hot = np.zeros((len(index), len(self.labels)), dtype=np.float32)
+        seen = index >= 0
+        one_hot[np.flatnonzero(seen), index[seen]] = 1.0
+        return one_hot
+
+    def _y(self, y: np.ndarray) -> np.ndarray:
+        if self.labels is None:
+            return self._column(y)
+        return np.maximum(self._index(y), 0)
+
+    def infer(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """ART's guess of the sensitive column of each row of ``X``."""
+        from threadpoolctl import threadpool_limits
+
+        rows = np.asarray(X, dtype=np.float64)
+        answer = self.predict(rows)
+        if self.labels is None:
+            pred = self._column(answer).reshape(-1, 1)
+        else:  # ART's own feature in fit: the argmax of the one-hot answer
+            pred = np.argmax(self._one_hot(answer), axis=1).reshape(-1, 1)
+        others = np.delete(rows, self.sensitive, axis=1)
+        with threadpool_limits(1 if len(rows) < _THREADED_ROWS else None):
+            guess = self.attack.infer(
+                others,
+                y=self._y(y),
+                pred=pred.astype(np.float64),
+                values=None if self.continuous else self.candidates.tolist(),
+            )
+        return np.asarray(guess, dtype=np.float64).reshape(len(rows))
 
 
 def _answers(

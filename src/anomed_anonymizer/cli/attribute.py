@@ -79,16 +79,22 @@ def attribute_table(result: AttributeInferenceResult) -> str:
         f"{result.n_aux} auxiliary rows)",
         f"{'':10} {'n':>6}  {'attack':>22}  {'baseline':>22}  {'advantage':>24}",
     ]
-    rows = [("members", result.members), ("held out", result.non_members)]
-    for name, split in rows:
-        if split is None:
-            continue
-        lines.append(
-            f"{name:10} {split.n:>6}  {_cell(split.attack, split.attack_ci):>22}  "
-            f"{_cell(split.baseline, split.baseline_ci):>22}  "
-            f"{_cell(split.advantage, split.advantage_ci, '+'):>24}"
-        )
-    lines.append(f"verdict: {result.verdict}")
+    attacks = [("candidate values (Bayesian)", result)]
+    if result.art is not None:
+        attacks.append((f"{result.art.attack} ({result.art.attack_model})", result.art))
+    for title, attack in attacks:
+        lines.append(f"attack: {title}")
+        rows = [("members", attack.members), ("held out", attack.non_members)]
+        for name, split in rows:
+            if split is None:
+                continue
+            lines.append(
+                f"{name:10} {split.n:>6}  "
+                f"{_cell(split.attack, split.attack_ci):>22}  "
+                f"{_cell(split.baseline, split.baseline_ci):>22}  "
+                f"{_cell(split.advantage, split.advantage_ci, '+'):>24}"
+            )
+        lines.append(f"verdict: {attack.verdict}")
     return "\n".join(lines)
 
 

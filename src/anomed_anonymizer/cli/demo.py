@@ -7,7 +7,11 @@ loopback ports. The demo fits
 every model through the challenge, has the challenge score its utility, then
 audits each served ``/predict`` with the label-only attacks of
 :mod:`anomed_anonymizer.audit`: the model's training samples (members)
-against as many samples it never saw, every figure with its interval.
+against as many samples it never saw, every figure with its interval. A
+model with ``predict_proba`` is also attacked through its scores (the
+confidence attack of Yeom et al. 2018, on the model file its server wrote
+at ``/fit``): the non-private forest memorises its members, and that attack
+finds it; the DP models' ε caps what any attack can find.
 
 ``task="regression"`` does the same for a regression challenge (glucose
 curves by default): a non-private MLP beside DP-SGD MLPs
@@ -253,7 +257,10 @@ def _run(
     result.servers.update({spec.key: anonymizers[spec.label].url for spec in specs})
     for name, url in result.servers.items():
         click.echo(f"  {name:<18} {url}")
-    _run_steps(_steps(specs, anonymizers, task, seed, result))
+    envs = {
+        spec.key: _anonymizer_env(spec, task, challenge_url, work) for spec in specs
+    }
+    _run_steps(_steps(specs, anonymizers, task, seed, result, envs))
     click.echo("")
     epsilons = [float(spec.env["ANOMED_EPSILON"]) for spec in specs[1:]]
     click.echo(format_table(result, task, epsilons))
@@ -290,10 +297,20 @@ def _start_emulator(
 def _start_anonymizer(
     spec: ModelSpec, task: Task, challenge_url: str, work: Path
 ) -> ServerProcess:
+    port = free_port()
+    env = _anonymizer_env(spec, task, challenge_url, work)
+    argv = _cli("serve", spec.app, f"--port={port}", "--workers=1")
+    return start_server(spec.key, argv, port, work, env=env)
+
+
+def _anonymizer_env(
+    spec: ModelSpec, task: Task, challenge_url: str, work: Path
+) -> dict[str, str]:
+    """The environment the anonymizer's app reads (its server's, and the
+    demo's while it loads the model file the server wrote)."""
     import json
 
-    port = free_port()
-    env = {
+    return {
         "CHALLENGE_HOST": challenge_url.split("://", 1)[1],
         "ANOMED_FEATURE_BOUNDS": json.dumps(task.bounds),
         "ANOMED_N_CLASSES": str(task.n_classes),
@@ -304,8 +321,6 @@ def _start_anonymizer(
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         **spec.env,
     }
-    argv = _cli("serve", spec.app, f"--port={port}", "--workers=1")
-    return start_server(spec.key, argv, port, work, env=env)
 
 
 def _cli(*args: str) -> list[str]:
@@ -414,7 +429,9 @@ def _public_dataset(
 # -- the steps -----------------------------------------------------------------
 
 
-def _steps(specs, anonymizers, task: Task, seed: int, result: DemoResult) -> list:
+def _steps(
+    specs, anonymizers, task: Task, seed: int, result: DemoResult, envs: dict
+) -> list:
     steps: list[tuple[str, Callable[[], None]]] = []
     for spec in specs:
         server = anonymizers[spec.label]
@@ -430,7 +447,7 @@ def _steps(specs, anonymizers, task: Task, seed: int, result: DemoResult) -> lis
         steps.append(
             (
                 f"{spec.label}: audit /predict",
-                _auditor(server, spec, task, seed, result),
+                _auditor(server, spec, task, seed, result, envs[spec.key]),
             )
         )
     return steps
@@ -476,14 +493,16 @@ def _evaluator(server: ServerProcess, split: str, table: dict) -> Callable[[], N
     return step
 
 
-def _auditor(server, spec: ModelSpec, task: Task, seed: int, result: DemoResult):
+def _auditor(
+    server, spec: ModelSpec, task: Task, seed: int, result: DemoResult, env: dict
+):
     def step() -> None:
         from ..audit import MembershipAudit
         from ..wire import ChallengeError
 
         audit = MembershipAudit(reference_models=0, seed=seed)
         try:
-            result.reports[spec.label] = audit.run_black_box(
+            report = audit.run_black_box(
                 f"{server.url}/predict",
                 *task.members,
                 *task.non_members,
@@ -491,8 +510,85 @@ def _auditor(server, spec: ModelSpec, task: Task, seed: int, result: DemoResult)
             )
         except ChallengeError as exc:
             raise DemoError(f"auditing {spec.label} failed: {exc}", server) from exc
+        if task.kind == "classification":
+            report = _with_score_attack(report, audit, task, env)
+        result.reports[spec.label] = report
 
     return step
+
+
+#: The score-based attack the demo adds for a model with ``predict_proba``.
+SCORE_ATTACK = "confidence (scores)"
+
+
+def _with_score_attack(report, audit, task: Task, env: dict[str, str]):
+    """``report`` with the confidence attack (Yeom et al. 2018: members get
+    a higher probability of their true label) on the same balanced rows, if
+    the model file the server wrote at ``/fit`` is a pickle with
+    ``predict_proba``; Holm's correction then covers it too. Otherwise
+    ``report`` with a note saying why the attack did not run."""
+    import dataclasses
+
+    from ..audit.metrics import evaluate_scores
+    from ..audit.report import AttackResult
+    from ..audit.targets import probability_model, true_label_probability
+
+    path = Path(env["ANOMED_MODEL_FILE"])
+    model = None
+    if path.suffix == ".pkl" and path.is_file():
+        model = _load_own_model(path, env)
+    if model is None or probability_model(model) is None:
+        note = "Scores: no predict_proba in the model file, label-only attacks only."
+        return dataclasses.replace(report, notes=[*report.notes, note])
+    first = report.attacks[0]
+    (X_m, y_m), (X_n, y_n) = task.members, task.non_members
+    keep_m, keep_n = first.member_indices, first.non_member_indices
+    member = true_label_probability(model, X_m[keep_m], y_m[keep_m])
+    non_member = true_label_probability(model, X_n[keep_n], y_n[keep_n])
+    metrics = evaluate_scores(
+        member,
+        non_member,
+        confidence=audit.confidence,
+        n_bootstrap=audit.n_bootstrap,
+        delta=audit.delta,
+        seed=audit.seed,
+    )
+    attack = AttackResult(
+        SCORE_ATTACK,
+        "scores",
+        metrics,
+        member,
+        non_member,
+        {"score": "probability of the true label (Yeom et al. 2018)"},
+        member_indices=keep_m,
+        non_member_indices=keep_n,
+    )
+    note = (
+        "Scores: the confidence attack reads predict_proba of the model file "
+        "the server wrote at /fit (an attacker with scores; /predict gives "
+        "labels only)."
+    )
+    return dataclasses.replace(
+        report, attacks=[*report.attacks, attack], notes=[*report.notes, note]
+    )
+
+
+def _load_own_model(path: Path, env: dict[str, str]) -> Any:
+    """Unpickle the model file that the demo's own server wrote into the
+    demo's private temporary folder (never a file from elsewhere), with the
+    server's environment, which the app module reads when it is imported."""
+    from ..models.persistence import unpickle_anonymizer
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        return unpickle_anonymizer(path)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # -- what the demo prints ---------------------------------------------------------
@@ -518,8 +614,30 @@ def format_table(result: DemoResult, task: Task, epsilons: Sequence[float] = ())
                     label if index == 0 else "", accuracy if index == 0 else "", attack
                 )
             )
+    lines.append("Why each verdict:")
+    for label, report in result.reports.items():
+        lines.append(f"  {label}: {report.verdict}; {_bound(result, label)}")
+        for attack in report.attacks:
+            lines.append(
+                f"    {attack.name}: {attack.verdict}, because {attack.verdict_reason}"
+            )
+        scored = any(a.threat_model == "scores" for a in report.attacks)
+        if task.kind == "classification" and not scored:
+            lines.append("    no score-based attack: the model has no predict_proba")
     lines.append(_table_footer(n, epsilons, task.kind))
     return "\n".join(lines)
+
+
+def _bound(result: DemoResult, label: str) -> str:
+    """What the model's privacy budget guarantees, beside what was measured."""
+    epsilon = result.budgets.get(label, {}).get("epsilon")
+    if epsilon is None:
+        return "no privacy guarantee bounds what an attack can find"
+    cap = 1 / (1 + math.exp(-float(epsilon)))
+    return (
+        f"ε = {float(epsilon):.3g} caps any attack's AUC at {cap:.2f}, whatever "
+        "these samples can resolve (a guarantee, not a measurement)"
+    )
 
 
 def _utility(utility: dict[str, dict[str, float]], kind: str = "classification") -> str:
@@ -601,7 +719,7 @@ def _plot(result: DemoResult, path: Path, kind: str = "classification") -> Path:
         title=(
             "Loss-threshold attack per model"
             if kind == "regression"
-            else "Strongest label-only attack per model"
+            else "Strongest attack per model"
         ),
         attacks=strongest,
     )

@@ -168,6 +168,9 @@ def test_glucose_served_over_http_gives_the_in_process_result(tmp_path):
     assert remote.attribute_task == "continuous"  # BMI
     assert remote.members.attack == pytest.approx(local.members.attack)
     assert remote.members.advantage_ci == pytest.approx(local.members.advantage_ci)
+    # ART's row, a regression attack model on 12 outputs: the same over HTTP
+    assert remote.art.members.attack == pytest.approx(local.art.members.attack)
+    assert remote.art.members.baseline == pytest.approx(local.members.baseline)
 
 
 def test_a_classifier_that_memorises_beats_imputation():
@@ -198,6 +201,113 @@ def test_a_classifier_that_memorises_beats_imputation():
         SENSITIVE,
     )
     assert strings.members.attack == pytest.approx(result.members.attack)
+
+
+def strongly_predictive(n: int, rng: np.random.Generator):
+    """A binary secret (column 4) that drives ``y``: a model that memorises
+    its training rows answers with the secret's mark on them."""
+    X = rng.normal(size=(n, 4))
+    s = rng.integers(0, 2, n).astype(np.float64)
+    y = X[:, 0] + 3.0 * s + rng.normal(0, 0.5, n)
+    return np.column_stack([X, s]), y
+
+
+def _check_row(outcome, metric: str) -> None:
+    for split in (outcome.members, outcome.non_members):
+        assert split.n == 150
+        if metric == "accuracy":
+            assert 0 <= split.attack_ci[0] <= split.attack <= split.attack_ci[1] <= 1
+            assert -1 <= split.advantage_ci[0] <= split.advantage_ci[1] <= 1
+        else:
+            assert 0 <= split.attack_ci[0] <= split.attack <= split.attack_ci[1]
+        assert split.advantage_ci[0] <= split.advantage <= split.advantage_ci[1]
+        assert split.uninformative == 0.0
+
+
+def test_art_row_for_a_regressor_beats_chance_on_a_memorised_secret():
+    rng = np.random.default_rng(7)
+    (Xa, ya), (Xm, ym), (Xh, yh) = (strongly_predictive(150, rng) for _ in range(3))
+    model = KNeighborsRegressor(n_neighbors=1).fit(Xm, ym)
+    result = attribute_inference(
+        model.predict, Xa, ya, Xm, ym, SENSITIVE, X_heldout=Xh, y_heldout=yh
+    )
+    art = result.art
+    assert art is not None and art.attack == "ART AttributeInferenceBlackBox"
+    assert art.attack_model == "rf"
+    _check_row(art, "accuracy")
+    # Chance is about 0.5 for a balanced binary secret: ART guesses it.
+    assert art.members.attack_ci[0] > 0.6
+    # The same baseline and the same rows as the candidate-value attack.
+    assert art.members.baseline == result.members.baseline
+    assert art.members.advantage == pytest.approx(
+        art.members.attack - art.members.baseline
+    )
+    assert "n=150" in art.verdict
+    document = json.loads(result.to_json())
+    assert document["art"]["members"]["n"] == 150
+    assert document["art"]["verdict"] == art.verdict
+
+
+def test_art_row_without_the_model_signal_is_no_better_than_chance():
+    # The secret does not reach the model's answer nor y: ART's guess of it
+    # is a coin toss, and its interval says so.
+    rng = np.random.default_rng(8)
+    (Xa, ya), (Xm, ym), (Xh, yh) = (secret_data(150, rng) for _ in range(3))
+    ya, ym, yh = Xa[:, 0], Xm[:, 0], Xh[:, 0]  # y ignores the secret
+    model = KNeighborsRegressor(n_neighbors=1).fit(Xm[:, :1], ym)
+    result = attribute_inference(
+        lambda X: model.predict(X[:, :1]),
+        Xa,
+        ya,
+        Xm,
+        ym,
+        SENSITIVE,
+        X_heldout=Xh,
+        y_heldout=yh,
+    )
+    low, high = result.art.members.attack_ci
+    assert low < 0.5 + 0.05 and high > 0.5 - 0.05
+    assert not result.art.verdict.startswith("leaks")
+
+
+def test_art_row_for_a_classifier_and_a_continuous_secret():
+    rng = np.random.default_rng(9)
+
+    def labelled(n: int):
+        X, y = strongly_predictive(n, rng)
+        return X, np.where(y > 1.5, "high", "low")
+
+    (Xa, ya), (Xm, ym), (Xh, yh) = labelled(150), labelled(150), labelled(150)
+    tree = DecisionTreeClassifier(random_state=0).fit(Xm, ym)
+    result = attribute_inference(
+        tree.predict, Xa, ya, Xm, ym, SENSITIVE, X_heldout=Xh, y_heldout=yh
+    )
+    assert result.target_task == "classification"
+    _check_row(result.art, "accuracy")
+    assert result.art.members.attack_ci[0] > 0.6  # chance is about 0.5
+    # A continuous secret (column 0): ART's regression attack model, MAE.
+    result = attribute_inference(
+        tree.predict, Xa, ya, Xm, ym, 0, X_heldout=Xh, y_heldout=yh
+    )
+    assert result.attribute_task == "continuous" and result.metric == "mae"
+    _check_row(result.art, "mae")
+    assert result.art.members.advantage == pytest.approx(
+        result.art.members.baseline - result.art.members.attack
+    )
+
+
+def test_art_can_be_left_out_and_a_bad_attack_model_is_named():
+    rng = np.random.default_rng(0)
+    X, y = secret_data(40, rng)
+    result = attribute_inference(
+        lambda X: X[:, 0], X, y, X, y, SENSITIVE, art_attack_model=None
+    )
+    assert result.art is None
+    assert json.loads(result.to_json())["art"] is None
+    with pytest.raises(ValueError, match="art_attack_model must be one of rf"):
+        attribute_inference(
+            lambda X: X[:, 0], X, y, X, y, SENSITIVE, art_attack_model="forest"
+        )
 
 
 @pytest.mark.parametrize(
@@ -303,12 +413,17 @@ def test_cli_audit_attribute_prints_a_table_and_writes_the_json(tmp_path):
     assert "members " in (result.stdout + result.stderr) and "held out" in (
         result.stdout + result.stderr
     )
+    assert "attack: ART AttributeInferenceBlackBox (rf)" in result.stdout
     report = json.loads((tmp_path / "audit.json").read_text())
     attribute = report["attribute_inference"]
     assert attribute["sensitive"] == 6
     assert attribute["members"]["n"] == report["n_members"]
     assert attribute["n_aux"] + attribute["non_members"]["n"] == report["n_non_members"]
     assert f"n={report['n_members']}" in attribute["verdict"]
+    art = attribute["art"]
+    assert art["members"]["n"] == report["n_members"]
+    assert art["members"]["baseline"] == attribute["members"]["baseline"]
+    assert 0 <= art["members"]["attack"] <= 1
     assert report["attacks"]  # the membership report is still all there
     result = _cli(*command, "--attribute=10")
     assert result.returncode == 1

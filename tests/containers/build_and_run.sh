@@ -62,7 +62,7 @@ if ! "$ENGINE" image exists "$BASE_IMAGE" 2>/dev/null; then
     cp /etc/ssl/certs/ca-certificates.crt "$WORK/rootfs/etc/ssl/certs/ca-certificates.crt"
     rm -rf "$WORK/rootfs/var/cache/apt/archives/"*.deb "$WORK/rootfs/var/lib/apt/lists/"*
     tar -C "$WORK/rootfs" -c . | "$ENGINE" import \
-        --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+        --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null 2>>"$WORK/engine.log"
     rm -rf "$WORK/rootfs"
 fi
 

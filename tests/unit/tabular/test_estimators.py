@@ -30,7 +30,7 @@ def test_mondrian_params_clone_and_repr(mixed_table):
 
 def test_mdav_params_clone_and_repr():
     anonymizer = MDAVMicroaggregator(columns=["age"], k=3)
-    assert anonymizer.get_params() == {"columns": ["age"], "k": 3, "method": "exact"}
+    assert anonymizer.get_params() == {"columns": ["age"], "k": 3, "method": "auto"}
     assert repr(anonymizer) == "MDAVMicroaggregator(columns=['age'], k=3)"
     assert repr(MDAVMicroaggregator()) == "MDAVMicroaggregator()"
     assert repr(MDAVMicroaggregator(method="knn")) == (

@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from anomed_anonymizer.emulator import adult_like
-from anomed_anonymizer.tabular import MDAVMicroaggregator, sum_of_squares
+from anomed_anonymizer.tabular import (
+    MDAVMicroaggregator,
+    microaggregation,
+    sum_of_squares,
+)
 
 
 def reference_mdav(x: np.ndarray, k: int) -> set[frozenset[int]]:
@@ -254,5 +258,77 @@ def test_knn_method_loses_about_what_exact_mdav_loses():
 
 
 def test_unknown_method_is_refused(numeric_table):
-    with pytest.raises(ValueError, match="method must be one of 'exact', 'knn'"):
+    with pytest.raises(
+        ValueError, match="method must be one of 'auto', 'exact', 'knn'"
+    ):
         MDAVMicroaggregator(method="fast").anonymize(numeric_table)
+
+
+@pytest.mark.parametrize("n_rows, expected", [(60, "exact"), (61, "knn")])
+def test_auto_method_is_exact_up_to_the_threshold_and_knn_above(
+    monkeypatch, n_rows, expected
+):
+    monkeypatch.setattr(microaggregation, "AUTO_EXACT_MAX_ROWS", 60)
+    rng = np.random.default_rng(11)
+    table = pd.DataFrame(
+        {"x": rng.lognormal(size=n_rows), "y": rng.integers(0, 4, n_rows)}
+    )
+    auto = MDAVMicroaggregator(k=4)
+    anon, _ = auto.anonymize(table)
+    assert auto.method == "auto"
+    assert auto.method_ == expected and auto.report_["method"] == expected
+    chosen = MDAVMicroaggregator(k=4, method=expected)
+    chosen_anon, _ = chosen.anonymize(table)
+    np.testing.assert_array_equal(auto.group_, chosen.group_)
+    pd.testing.assert_frame_equal(anon, chosen_anon)
+
+
+def test_auto_threshold_is_documented_default():
+    assert microaggregation.AUTO_EXACT_MAX_ROWS == 20_000
+    assert MDAVMicroaggregator().method == "auto"
+
+
+def skewed_table(n_rows: int, seed: int) -> pd.DataFrame:
+    """Heavy tails and heavy ties: what the k-d tree must stay correct on."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "income": rng.lognormal(10, 1.0, n_rows),
+            "dose": rng.gamma(0.5, 20.0, n_rows),
+            "visits": rng.poisson(2.0, n_rows),
+            "age": rng.integers(18, 90, n_rows),
+            "children": rng.poisson(0.3, n_rows),
+            "ward": rng.choice(["a", "b"], n_rows),
+        },
+        index=pd.RangeIndex(7, 7 + n_rows),
+    )
+
+
+@pytest.mark.parametrize("method", ["auto", "exact", "knn"])
+@pytest.mark.parametrize("k", [3, 5])
+def test_skewed_tied_columns_keep_groups_of_k_and_the_representation(method, k):
+    table = skewed_table(3_001, seed=k)
+    numeric = ["income", "dose", "visits", "age", "children"]
+    aggregator = MDAVMicroaggregator(k=k, method=method)
+    anon, _ = aggregator.anonymize(table)
+    sizes = np.sort(np.bincount(aggregator.group_))
+    assert sizes.sum() == len(table)
+    assert (sizes[:-1] == k).all() and k <= sizes[-1] < 2 * k
+    assert np.bincount(groups_of(anon, numeric)).min() >= k
+    assert anon.shape == table.shape and list(anon.columns) == list(table.columns)
+    assert anon.index.equals(table.index)
+    assert (anon[numeric].dtypes == np.float64).all()
+    pd.testing.assert_series_equal(anon["ward"], table["ward"])
+    for column in numeric:
+        means = table[column].astype(np.float64).groupby(aggregator.group_)
+        np.testing.assert_allclose(anon[column], means.transform("mean"))
+
+
+def test_knn_loses_about_what_exact_loses_on_skewed_columns():
+    table = skewed_table(6_000, seed=2)
+    losses = {}
+    for method in ("exact", "knn"):
+        aggregator = MDAVMicroaggregator(k=5, method=method)
+        aggregator.anonymize(table)
+        losses[method] = aggregator.report_["information_loss"]
+    assert losses["knn"] <= 1.1 * losses["exact"]

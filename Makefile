@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine with Python >= 3.10:
 #   make demo   - .venv, install, run the example anonymizer end to end
-#   make test   - .venv, the peers' .venv-peers, ruff, every test
+#   make test   - .venv, the peers' .venv-peers, ruff, the docs site, every test
 PYTHON ?= python3
 # The NumPy 1 environment runs on the oldest Python this package supports
 # (3.10; pyproject's requires-python), where one is found: 3.10 lacks what
@@ -36,7 +36,7 @@ UPSTREAM_TEST_DEPS := "anomed-challenge==0.0.21" "anomed-utils==0.3.8" "pytest-m
 # The lower ends of pyproject's server-stack ranges.
 SERVER_STACK_LOWEST := "uvicorn==0.30.6" "uvicorn-worker==0.2.0" "httptools==0.6.4"
 
-.PHONY: demo test lint unit unit-numpy1 interop peers venv clean stress user-path constraints bench container-test
+.PHONY: demo docs test lint unit unit-numpy1 interop peers venv clean stress user-path constraints bench container-test
 
 venv: $(VENV)/.installed
 peers: $(PEERS)/.installed
@@ -44,7 +44,7 @@ peers: $(PEERS)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev]" $(ANONYMETER_DEPS)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e ".[dev,docs]" $(ANONYMETER_DEPS)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) $(PYCANON)
 	$(VENV)/bin/python -m pip install $(PIP_FLAGS) $(ANONYMETER)
 	touch $@
@@ -104,6 +104,13 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/lint-imports
 
+# The documentation site (mkdocs.yml, docs/, the API reference from the
+# docstrings) into site/; --strict fails on any warning (a broken link, a
+# docstring mkdocstrings cannot parse, a missing page). NO_MKDOCS_2_WARNING
+# quiets Material's banner about MkDocs 2.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
 unit: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/unit src
 
@@ -137,7 +144,7 @@ constraints: $(VENV)/.installed
 # The user's path (mostly pip installs into fresh environments, waiting on
 # disk) walks beside the other runs; its log is printed once they end.
 test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
-		$(NUMPY1)/.installed $(NUMPY1)/.upstream-tests $(SYNTH)/.installed lint
+		$(NUMPY1)/.installed $(NUMPY1)/.upstream-tests $(SYNTH)/.installed lint docs
 	@walk_log=$$(mktemp); \
 	echo "tests/user_path/walk.py runs beside the test runs (log: $$walk_log)"; \
 	$(VENV)/bin/python tests/user_path/walk.py > $$walk_log 2>&1 & walk=$$!; \
@@ -172,4 +179,4 @@ bench: $(VENV)/.installed $(PEERS)/.installed
 	$(VENV)/bin/python benchmarks/bench_tabular_scale.py $(BENCH_FLAGS)
 
 clean:
-	rm -rf $(VENV) $(PEERS) $(NUMPY1) $(SYNTH) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) $(NUMPY1) $(SYNTH) .pytest_cache .ruff_cache site

@@ -21,6 +21,7 @@ import requests
 
 from anomed_anonymizer.cli.processes import free_port, start_server
 from anomed_anonymizer.wire import encode_named_arrays
+from docs_blocks import doc_block, doc_lines
 
 CLI = str(Path(sys.executable).with_name("anomed-anonymizer"))
 OUR_APPS = Path(__file__).resolve().parents[1] / "interop" / "our_apps"
@@ -548,12 +549,10 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
 
 @pytest.mark.slow
 def test_audit_runs_the_readme_command_on_the_readme_example(tmp_path):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
-    (tmp_path / "app.py").write_text(example)
+    (tmp_path / "app.py").write_text(doc_block("supervised-example"))
     command = next(
         line
-        for line in readme.splitlines()
+        for line in doc_lines()
         if line.startswith("anomed-anonymizer audit app:example_anon")
     )
     args = shlex.split(command.split("#")[0])[1:]

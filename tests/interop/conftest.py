@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from docs_blocks import doc_block
 from helpers import (
     PEER_APPS,
-    REPO_ROOT,
     ServerProcess,
     free_port,
     gunicorn_argv,
@@ -121,9 +120,8 @@ def challenge(request):
 
 
 def readme_example() -> str:
-    """The first Python code block of the README, exactly as written."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    """The README's supervised example, exactly as written."""
+    return doc_block("supervised-example")
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,13 @@ the real anomed-deanonymizer attacks its /predict."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 import pytest
 import requests
 
-from helpers import PEER_APPS, REPO_ROOT, free_port, gunicorn_argv, start_server
+from docs_blocks import doc_block
+from helpers import PEER_APPS, free_port, gunicorn_argv, start_server
 
 pytest.importorskip("keras", reason="install the 'keras' extra")
 
@@ -18,8 +18,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 
 def keras_example() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(r"<!-- keras-example -->\n```python\n(.*?)```", readme, re.S)[1]
+    return doc_block("keras-example")
 
 
 @pytest.fixture

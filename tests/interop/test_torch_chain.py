@@ -7,15 +7,14 @@ README block as written, gunicorn, 2 workers) <- real anomed-deanonymizer
 
 from __future__ import annotations
 
-import re
 import sys
 
 import pytest
 import requests
 
+from docs_blocks import doc_block
 from helpers import (
     PEER_APPS,
-    REPO_ROOT,
     free_port,
     gunicorn_argv,
     npz,
@@ -30,8 +29,7 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 
 def readme_torch_example() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(r"<!-- torch-example -->\n```python\n(.*?)```", readme, re.S)[1]
+    return doc_block("torch-example")
 
 
 def post(url: str, **kwargs) -> requests.Response:

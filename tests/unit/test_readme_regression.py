@@ -3,8 +3,6 @@ emulator's glucose challenge."""
 
 from __future__ import annotations
 
-import re
-
 import falcon.testing
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from anomed_anonymizer.emulator import (
     supervised_challenge_app,
 )
 from anomed_anonymizer.wire import decode_named_arrays, encode_named_arrays
-from helpers import REPO_ROOT
+from docs_blocks import doc_block
 
 from .conftest import serve_in_thread
 
@@ -24,9 +22,7 @@ pytest.importorskip("opacus", reason="install the 'torch' extra")
 
 
 def regression_example() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    pattern = r"<!-- torch-regression-example -->\n```python\n(.*?)```"
-    return re.search(pattern, readme, re.S)[1]
+    return doc_block("torch-regression-example")
 
 
 @pytest.mark.slow
@@ -38,7 +34,9 @@ def test_readme_regression_example_fits_evaluates_and_predicts_curves(
         monkeypatch.setenv("CHALLENGE_HOST", url.removeprefix("http://"))
         monkeypatch.chdir(tmp_path)
         namespace: dict = {}
-        exec(compile(regression_example(), "README.md", "exec"), namespace)
+        exec(
+            compile(regression_example(), "torch-regression-example", "exec"), namespace
+        )
         client = falcon.testing.TestClient(namespace["application"])
         fit = client.simulate_post("/fit")
         assert fit.status_code == 201, fit.text

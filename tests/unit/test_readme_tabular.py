@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import falcon.testing
 
 from anomed_anonymizer.emulator import (
@@ -12,14 +10,13 @@ from anomed_anonymizer.emulator import (
     tabular_challenge_app,
 )
 from anomed_anonymizer.wire import decode_table
-from helpers import REPO_ROOT
+from docs_blocks import doc_block
 
 from .conftest import serve_in_thread
 
 
 def tabular_example() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    return re.search(r"<!-- tabular-example -->\n```python\n(.*?)```", readme, re.S)[1]
+    return doc_block("tabular-example")
 
 
 def test_readme_tabular_example_fits_evaluates_and_releases(tmp_path, monkeypatch):
@@ -28,7 +25,7 @@ def test_readme_tabular_example_fits_evaluates_and_releases(tmp_path, monkeypatc
         monkeypatch.setenv("CHALLENGE_HOST", url.removeprefix("http://"))
         monkeypatch.chdir(tmp_path)
         namespace: dict = {}
-        exec(compile(tabular_example(), "README.md", "exec"), namespace)
+        exec(compile(tabular_example(), "tabular-example", "exec"), namespace)
         client = falcon.testing.TestClient(namespace["application"])
         assert client.simulate_post("/fit").status_code == 201
         evaluation = client.simulate_post("/evaluate")

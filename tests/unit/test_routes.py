@@ -503,17 +503,12 @@ def test_predict_ignores_extra_arrays_beside_x(fitted, fake_challenge):
 
 
 def test_readme_custom_server_example_runs_as_written(tmp_path, monkeypatch):
-    import re
+    from docs_blocks import doc_block
 
-    from helpers import REPO_ROOT
-
-    readme = (REPO_ROOT / "README.md").read_text()
-    block = re.search(
-        r"<!-- custom-server-example -->\n```python\n(.*?)```", readme, re.S
-    )[1]
+    block = doc_block("custom-server-example")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(block, "README.md", "exec"), namespace)
+    exec(compile(block, "custom-server-example", "exec"), namespace)
     client = falcon.testing.TestClient(namespace["app"])
     assert client.simulate_get("/").json == {"message": "Anonymizer server is alive!"}
     assert_json_error(predict(client, b""), 503, "not fitted")

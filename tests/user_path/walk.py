@@ -38,6 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))
 
 import requests  # noqa: E402
 
@@ -47,8 +48,8 @@ from anomed_anonymizer.cli.processes import (  # noqa: E402
     start_server,
     stop_servers,
 )
+from docs_blocks import DOC_FILES, doc_block  # noqa: E402
 
-README = REPO / "README.md"
 CONSTRAINTS = REPO / "src" / "anomed_anonymizer" / "cli" / "constraints"
 # PyTorch's CPU index is not reachable from CI; this machine's pip
 # configuration serves the same CPU build from local disk.
@@ -81,21 +82,20 @@ def sh(argv, cwd: Path, env: dict | None = None, timeout: float = 1800) -> str:
     return result.stdout + result.stderr
 
 
-# -- the README ----------------------------------------------------------------
+# -- the README and docs/ ------------------------------------------------------
 
 
 def readme_block(marker: str, language: str) -> str:
-    text = README.read_text()
-    match = re.search(rf"<!-- {marker} -->\n```{language}\n(.*?)```", text, re.S)
-    if match is None:
-        raise PathBrokenError(
-            f"README.md has no ```{language} block after <!-- {marker} -->"
-        )
-    return match[1]
+    """The block marked ``<!-- marker -->`` in README.md or docs/*.md."""
+    try:
+        return doc_block(marker, language)
+    except LookupError as error:
+        raise PathBrokenError(str(error)) from None
 
 
 def first_python_block() -> str:
-    return re.search(r"```python\n(.*?)```", README.read_text(), re.S)[1]
+    """The README's supervised example (marked ``supervised-example``)."""
+    return readme_block("supervised-example", "python")
 
 
 def install_steps() -> tuple[str, dict[str, list[str]]]:
@@ -448,7 +448,7 @@ def check_install_lines(wheel: Path, work: Path) -> int:
     sh([env.python, "-m", "pip", "install", "--quiet", wheel], work)
     baseline = sh([env.python, "-c", "import numpy; print(numpy.__version__)"], work)
     baseline = baseline.strip()
-    docs = [README, *sorted((REPO / "docs").rglob("*.md"))]
+    docs = DOC_FILES
     found: list[tuple[InstallLine, Path]] = []
     supervised = work / "lines-supervised"
     for path in docs:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-import re
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,7 @@ import pytest
 
 from anomed_anonymizer.tabular.synthesis import DPSynthesizer
 from anomed_anonymizer.tabular.synthesis.domains import BinnedCodec, CategoricalCodec
-from helpers import REPO_ROOT
+from docs_blocks import doc_block
 
 needs_snsynth = pytest.mark.skipif(
     importlib.util.find_spec("snsynth") is None,
@@ -507,18 +506,15 @@ def test_bad_domains(small, params, message):
         DPSynthesizer(**params).anonymize(small)
 
 
-# -- the README's example -----------------------------------------------------
+# -- the documented example (docs_blocks) ----------------------------------
 
 
 @needs_snsynth
 @pytest.mark.slow
 def test_readme_synthesis_example_runs_as_written():
-    readme = (REPO_ROOT / "README.md").read_text()
-    code = re.search(r"<!-- synthesis-example -->\n```python\n(.*?)```", readme, re.S)[
-        1
-    ]
+    code = doc_block("synthesis-example")
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "synthesis-example", "exec"), namespace)
     table, release, record = (namespace[k] for k in ("table", "release", "record"))
     assert namespace["scheme"] == "same"
     assert release.dtypes.equals(table.dtypes)

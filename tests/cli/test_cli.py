@@ -623,6 +623,17 @@ def test_audit_over_http_of_a_served_model(emulator, tmp_path):
     assert {a["threat_model"] for a in report["attacks"]} == {"label-only"}
     assert "Balanced from 105 members and 11 non-members" in result.stdout
     assert "verdict" in result.stdout.lower()
+    # Utility and the served budget (a random forest: none), as in-process.
+    accuracy = report["utility"]["held_out"]["accuracy"]
+    assert 0.5 < accuracy <= 1.0
+    assert f"Utility: held-out accuracy {accuracy:.2f}" in result.stdout
+    assert report["privacy"]["epsilon"] is None
+    assert report["settings"]["privacy_url"] == f"{server.url}/privacy"
+    assert "Privacy budget: none served" in result.stdout
+    assert report["trade_off"].startswith(
+        f"Trade-off: held-out accuracy {accuracy:.2f} at no ε served;"
+    )
+    assert report["trade_off"] in result.stdout
 
 
 # -- init ----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from .regression import (
 )
 from .report import AttackResult, AuditReport, Check
 from .score_based import lira_attack, rmia_scores
+from .served import served_privacy
 from .splits import balance_indices, member_split
 from .targets import (
     Predictor,
@@ -238,6 +239,10 @@ class MembershipAudit:
         Returns
         -------
         AuditReport
+            With ``utility`` (strict accuracy, or a regressor's MSE and MAE)
+            on the attacked members and non-members, and, for a URL, the
+            budget its server's ``GET /privacy`` serves (see
+            :func:`.served.served_privacy`).
         """
         task = resolve_task(y_members, self.task)
         X_m, y_m = _check_data(X_members, y_members, "members", task)
@@ -247,7 +252,19 @@ class MembershipAudit:
                 f"members have {X_m.shape[1]} features, non-members {X_n.shape[1]}"
             )
         if task == "regression":
-            return self._black_box_regression(predict, X_m, y_m, X_n, y_n, name)
+            report = self._black_box_regression(predict, X_m, y_m, X_n, y_n, name)
+        else:
+            report = self._black_box_classification(predict, X_m, y_m, X_n, y_n, name)
+        if isinstance(predict, str):  # a served model tells its budget
+            served = served_privacy(predict, timeout=self.timeout)
+            report.privacy = served.budget
+            report.settings["privacy_url"] = served.url
+            report.settings["privacy_problem"] = served.problem
+        return report
+
+    def _black_box_classification(self, predict, X_m, y_m, X_n, y_n, name):
+        """:meth:`run_black_box` for a classifier: the label-only attacks, and
+        strict accuracy on the (balanced) members and non-members."""
         self._check_boundary_queries()
         keep_m, keep_n = balance_indices(y_m, y_n, seed=self.seed)
         sets = X_m[keep_m], y_m[keep_m], X_n[keep_n], y_n[keep_n]
@@ -275,6 +292,7 @@ class MembershipAudit:
             "rows of X_members (non-members: of X_non_members) as given (CLI: "
             "--members/--non-members, or the challenge's training data/non-members)"
         )
+        report.utility = classification_utility(predict, *sets)
         return report
 
     # -- regression ------------------------------------------------------------

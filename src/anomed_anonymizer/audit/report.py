@@ -226,7 +226,9 @@ class AuditReport:
         training is randomized).
     privacy : dict | None
         The budget the audited model claims (the ``/privacy`` JSON), ``None``
-        without one or when unknown.
+        without one or when unknown. A black-box audit asks the server's
+        ``GET /privacy``; ``settings["privacy_url"]`` then says where, and
+        ``settings["privacy_problem"]`` why nothing usable came (else ``None``).
     one_run : dict | None
         The one-run DP audit's result (``OneRunResult.to_dict()``): "audited
         ε ≥ x" beside the claim; ``None`` where it did not run.
@@ -239,8 +241,8 @@ class AuditReport:
         (:func:`~.regression.regression_utility`), for a classifier audited
         in-process ``{"held_out": {"accuracy": ...}, "training": {...}}``
         (:func:`~.utility.classification_utility`, strict accuracy as the
-        challenge scores it); ``None`` where not measured (a served
-        classifier's black-box audit).
+        challenge scores it; a black-box audit: on the balanced members
+        and non-members it attacked); ``None`` where not measured.
     """
 
     n_members: int
@@ -320,6 +322,10 @@ class AuditReport:
             "attacks": [attack.to_dict(include_scores) for attack in self.attacks],
             "most_exposed_members": self._most_exposed(),
         }
+        if self.attacks:
+            from .summary import trade_off_line
+
+            report["trade_off"] = trade_off_line(self)
         if self.utility is not None:  # accuracy, or a regressor's MSE and MAE
             report["utility"] = self.utility
         return report

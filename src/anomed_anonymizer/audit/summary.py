@@ -9,6 +9,7 @@ from .metrics import EPSILON_QUANTILES, FPR_LEVELS
 
 if TYPE_CHECKING:
     from .report import AttackResult, AuditReport
+    from .served import ServedPrivacy
 
 __all__ = ["format_interval", "markdown_summary", "tpr_cell"]
 
@@ -115,8 +116,12 @@ def trade_off_line(report: AuditReport) -> str:
         utility = f"held-out {label} {value:{spec}}"
     else:
         utility = "utility not measured"
-    epsilon = (report.privacy or {}).get("epsilon")
-    budget = "no ε claimed" if epsilon is None else f"ε = {epsilon:.3g} (claimed)"
+    served = _served(report)
+    if served is not None:  # a black-box audit: what GET /privacy says
+        budget = served.summary
+    else:
+        epsilon = (report.privacy or {}).get("epsilon")
+        budget = "no ε claimed" if epsilon is None else f"ε = {epsilon:.3g} (claimed)"
     strongest = report.strongest()
     low, high = strongest.metrics.auc_ci
     return (
@@ -178,7 +183,10 @@ def _privacy_lines(report: AuditReport) -> list[str]:
     """The claimed budget and the checks, a failed check first and in bold."""
     lines = []
     privacy = report.privacy
-    if privacy and privacy.get("epsilon") is not None:
+    served = _served(report)
+    if served is not None:
+        lines.append(f"- {served.line()}")
+    elif privacy and privacy.get("epsilon") is not None:
         lines.append(
             f"- Claimed: ε = {privacy['epsilon']:.3g}, δ = {privacy['delta']:.3g} "
             f"({privacy['mechanism']}, {privacy['accountant']})."
@@ -194,6 +202,16 @@ def _privacy_lines(report: AuditReport) -> list[str]:
         text = f"Check {check.name}: {check.status} ({check.detail})."
         lines.append(f"- **{text}**" if check.status == "failed" else f"- {text}")
     return lines
+
+
+def _served(report: AuditReport) -> ServedPrivacy | None:
+    """What the served model's ``GET /privacy`` said, in a black-box audit."""
+    url = report.settings.get("privacy_url")
+    if url is None:
+        return None
+    from .served import ServedPrivacy
+
+    return ServedPrivacy(url, report.privacy, report.settings.get("privacy_problem"))
 
 
 def _reference_clause(settings: dict) -> str:

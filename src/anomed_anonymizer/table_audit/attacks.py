@@ -36,6 +36,7 @@ __all__ = [
     "TableAttackResult",
     "anonymeter_attacks",
     "anonymeter_available",
+    "inference_contributions",
     "reconstruction_attack",
 ]
 
@@ -223,6 +224,54 @@ def anonymeter_attacks(
     return results
 
 
+def inference_contributions(
+    original: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    control: pd.DataFrame,
+    *,
+    sensitive: Hashable,
+    risk: float,
+    n_attacks: int = 500,
+    confidence_level: float = 0.95,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> dict[str, float]:
+    """How much each auxiliary column drives the inference risk: ``risk``
+    minus the risk of the same attack (same seed) without that column, most
+    first.
+
+    Runs Anonymeter's inference attack once per auxiliary column; with a
+    single auxiliary column nothing is left to compare (an empty answer).
+    """
+    import anonymeter.evaluators as evaluators
+
+    names = {label: str(label) for label in original.columns}
+    ori, syn, ctrl = (t.rename(columns=names) for t in (original, synthetic, control))
+    secret = names[sensitive]
+    aux = [c for c in ori.columns if c != secret]
+    n_targets = max(1, min(n_attacks, len(ori), len(ctrl)))
+    contributions = {}
+    for column in aux if len(aux) > 1 else []:
+        kept = [c for c in aux if c != column]
+        without = _evaluate(
+            "inference",
+            lambda kept=kept: evaluators.InferenceEvaluator(
+                ori=ori,
+                syn=syn,
+                control=ctrl,
+                aux_cols=kept,
+                secret=secret,
+                regression=_is_numeric(ori[secret]),
+                n_attacks=n_targets,
+            ).evaluate(n_jobs=n_jobs),
+            seed,
+            confidence_level,
+            [],
+        )
+        contributions[column] = risk - without.risk
+    return dict(sorted(contributions.items(), key=lambda item: -item[1]))
+
+
 def _is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
         column
@@ -265,12 +314,29 @@ def _evaluate(
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always")
-        outcome = run().results(confidence_level=confidence_level)
+        evaluator = run()
+        outcome = evaluator.results(confidence_level=confidence_level)
         risk = outcome.risk()
     messages = logged + [str(w.message) for w in caught] + notes
     result = _result(name, risk, outcome, messages)
+    if name.startswith("singling-out"):
+        result.details["columns"] = _query_columns(evaluator)
     _logger.debug("%s: risk %.3f %s", name, result.risk, result.ci)
     return result
+
+
+def _query_columns(evaluator: Any) -> dict[str, int]:
+    """In how many of the attack's *successful* singling-out queries each
+    column appears (most first): the columns that single records out."""
+    counts: dict[str, int] = {}
+    for query in evaluator.queries():
+        try:
+            columns = set(query.meta.root_names())  # a polars expression
+        except AttributeError:  # an older Anonymeter: pandas query strings
+            continue
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 class _Collect(logging.Handler):

@@ -18,8 +18,11 @@ from .attacks import (
     ANONYMETER_MISSING,
     anonymeter_attacks,
     anonymeter_available,
+    inference_contributions,
     reconstruction_attack,
 )
+from .guidance import BELOW, interval_verdict, risk_guidance
+from .guidance import search_k as search_larger_k
 from .report import TableAudit
 from .risk import reidentification_risk
 from .utility import release_utility
@@ -78,6 +81,7 @@ def audit_table(
     control_fraction: float = 0.5,
     seed: int = 0,
     progress: Progress | None = None,
+    search_k: int = 3,
     **options: Any,
 ) -> TableAudit:
     """Anonymize ``table`` with ``anonymizer`` and audit the release.
@@ -110,6 +114,13 @@ def audit_table(
         Seeds the split, the decoding of ranges and the attacks.
     progress : callable or None
         Called with a short description before each step.
+    search_k : int, default 3
+        Where a risk is not wholly below the threshold and the anonymizer
+        has a ``k`` (scikit-learn ``get_params``, as Mondrian and MDAV), try
+        up to this many doublings of ``k`` on the same records, auditing each
+        release the same way, and name the first ``k`` that brings each risk
+        below the threshold (:func:`~.guidance.search_k`; the report's
+        ``guidance`` and ``k_search``); ``0`` skips it.
     **options
         Passed to :func:`audit_release` (``threshold``, ``n_attacks``,
         ``n_cols``, ``linkability_columns``, ``attacks``, ``n_jobs``).
@@ -164,18 +175,53 @@ def audit_table(
         time.perf_counter() - started,
         scheme,
     )
-    return audit_release(
+    common = {
+        "control": control if len(control) else None,
+        "quasi_identifiers": quasi_identifiers,
+        "sensitive": sensitive,
+        "seed": seed,
+        **options,
+    }
+    audit = audit_release(
         original,
         release,
         scheme,
-        control=control if len(control) else None,
-        quasi_identifiers=quasi_identifiers,
-        sensitive=sensitive,
-        seed=seed,
         progress=progress,
         anonymizer=_describe(anonymizer),
-        **options,
+        **common,
     )
+    k = _k_of(anonymizer)
+    failing = [g.risk for g in audit.guidance if g.verdict != BELOW]
+    k_search = None
+    if failing and k is not None and search_k > 0:
+        _step(progress, f"try larger k for {', '.join(failing)}")
+        k_search = search_larger_k(
+            anonymizer,
+            original,
+            audit_release,
+            audit.threshold,
+            failing,
+            search_k,
+            contributions=False,
+            **common,
+        )
+        audit.k_search = k_search
+    audit.guidance = risk_guidance(
+        audit, audit.threshold, anonymizer_k=k, k_search=k_search
+    )
+    return audit
+
+
+def _k_of(anonymizer: Any) -> int | None:
+    """The anonymizer's ``k`` (a scikit-learn parameter), if it has one."""
+    get_params = getattr(anonymizer, "get_params", None)
+    if not callable(get_params):
+        return None
+    try:
+        k = get_params().get("k")
+    except (TypeError, ValueError, AttributeError):  # no k to search
+        return None
+    return k if isinstance(k, int) and not isinstance(k, bool) else None
 
 
 def audit_release(
@@ -195,6 +241,7 @@ def audit_release(
     n_jobs: int = 1,
     progress: Progress | None = None,
     anonymizer: str = "",
+    contributions: bool = True,
 ) -> TableAudit:
     """Audit a release of ``original``.
 
@@ -234,6 +281,10 @@ def audit_release(
         Called with a short description before each step.
     anonymizer : str
         A description of what made the release, for the report.
+    contributions : bool, default True
+        Where the inference risk is not wholly below ``threshold``, rerun the
+        inference attack once per auxiliary column left out (what each column
+        contributes; :func:`~.attacks.inference_contributions`).
 
     Returns
     -------
@@ -284,13 +335,26 @@ def audit_release(
             n_jobs=n_jobs,
             progress=(lambda name: _step(progress, f"attack: {name}")),
         )
+        inference = next(r for r in results if r.name == "inference")
+        if contributions and interval_verdict(inference.ci, threshold) != BELOW:
+            _step(progress, "attack: inference, one column left out at a time")
+            inference.details["column_contributions"] = inference_contributions(
+                original,
+                decoded,
+                control,
+                sensitive=sensitive,
+                risk=inference.risk,
+                n_attacks=n_attacks,
+                seed=seed,
+                n_jobs=n_jobs,
+            )
     _step(progress, "attack: reconstruction")
     results.append(
         reconstruction_attack(
             cells, decoded, original, control, qis, sensitive, kinds[sensitive]
         )
     )
-    return TableAudit(
+    audit = TableAudit(
         n_rows=len(original),
         scheme=scheme,
         quasi_identifiers=qis,
@@ -303,7 +367,10 @@ def audit_release(
         n_released=len(release),
         anonymizer=anonymizer,
         notes=[] if skipped is None else [skipped],
+        threshold=threshold,
     )
+    audit.guidance = risk_guidance(audit, threshold)
+    return audit
 
 
 def _anonymeter_skipped(attacks: bool, control: pd.DataFrame | None) -> str | None:
@@ -332,7 +399,7 @@ def _describe(anonymizer: Any) -> str:
     text = " ".join(repr(anonymizer).split())
     if text.startswith("<"):  # object.__repr__ says nothing useful
         return type(anonymizer).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text  # whole: the report's heading wraps it, never cuts it
 
 
 def _check_columns(

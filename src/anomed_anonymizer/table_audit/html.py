@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._install import install_hint
-from .report import ATTACK_TITLES
+from .report import ATTACK_TITLES, format_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -41,6 +41,11 @@ th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: right
 th:first-child, td:first-child { text-align: left; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 .meta { color: #555; } .note { color: #a33; }
+h1 { overflow-wrap: anywhere; }
+table.verdicts td { text-align: left; vertical-align: top; }
+tr.above td:nth-child(2) { color: #a33; }
+tr.inconclusive td:nth-child(2) { color: #b80; }
+tr.below td:nth-child(2) { color: #282; }
 """
 
 _SCRIPT = """
@@ -71,7 +76,13 @@ def render_html(audit: TableAudit) -> str:
         raise ImportError(
             f"the HTML page's plots need matplotlib: {install_hint('audit-table')}"
         ) from exc
-    sections = (_header, _risk_section, _attack_section, _utility_section)
+    sections = (
+        _header,
+        _verdict_section,
+        _risk_section,
+        _attack_section,
+        _utility_section,
+    )
     parts = [part for section in sections for part in section(audit)]
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts)
@@ -79,19 +90,51 @@ def render_html(audit: TableAudit) -> str:
 
 def _header(audit: TableAudit) -> list[str]:
     e = html.escape
-    title = e(audit.anonymizer or "release")
+    # The browser tab gets the class name; the heading the whole description
+    # (a long repr wraps instead of being cut).
+    described = audit.anonymizer or "release"
+    short = described.split("(", 1)[0] or described
     return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Table audit: {title}</title>",
+        f"<title>Table audit: {e(short)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Table audit: {title}</h1>",
+        f"<h1>Table audit: {e(described)}</h1>",
         f'<p class="meta">Scheme <b>{e(audit.scheme)}</b>; {audit.n_rows} records '
         f"anonymized, {audit.n_released} rows released, {audit.n_control} held "
         "out as control. Quasi-identifiers: "
         f"{e(', '.join(map(str, audit.quasi_identifiers)))}; sensitive column: "
         f"{e(str(audit.sensitive))}.</p>",
         *(f'<p class="note">{e(note)}</p>' for note in audit.notes),
+    ]
+
+
+def _verdict_section(audit: TableAudit) -> list[str]:
+    """Per risk: the verdict, why, the columns driving it, the remedy."""
+    if not audit.guidance:
+        return []
+    e = html.escape
+    rows = []
+    for g in audit.guidance:
+        cls = {"above threshold": "above", "inconclusive": "inconclusive"}.get(
+            g.verdict, "below"
+        )
+        rows.append(
+            f'<tr class="{cls}"><td>{e(ATTACK_TITLES.get(g.risk, g.risk))}</td>'
+            f"<td><b>{e(g.verdict)}</b></td><td>{e(g.reason)}</td>"
+            f"<td>{e(format_columns(g)) if g.columns else '-'}</td>"
+            f"<td>{e(g.remedy)}</td></tr>"
+        )
+    return [
+        '<h2 id="verdicts">Verdicts</h2>',
+        f"<p>Each risk against the threshold {audit.threshold:g}: an attack is "
+        "<i>above</i> or <i>below</i> it only when its whole 95% interval is; "
+        "an interval that straddles it is <i>inconclusive</i>. Re-identification "
+        "risks are exact on this release.</p>",
+        '<table class="verdicts"><tr><th>risk</th><th>verdict</th><th>why</th>'
+        "<th>driven by</th><th>to bring it under the threshold</th></tr>",
+        *rows,
+        "</table>",
     ]
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .attacks import TableAttackResult
+from .guidance import RiskGuidance
 from .risk import ReidentificationRisk
 from .utility import Marginal
 
-__all__ = ["ATTACK_TITLES", "TableAudit"]
+__all__ = ["ATTACK_TITLES", "TableAudit", "format_columns"]
 
 ATTACK_TITLES = {
     "singling-out-univariate": "singling out (univariate)",
@@ -21,6 +22,9 @@ ATTACK_TITLES = {
     "linkability": "linkability",
     "inference": "inference",
     "reconstruction": "reconstruction",
+    "k-anonymity": "k-anonymity (prosecutor)",
+    "journalist": "journalist risk",
+    "marketer": "marketer risk",
 }
 
 
@@ -57,6 +61,14 @@ class TableAudit:
         What was audited.
     notes : list of str
         What the audit could not do, and why.
+    threshold : float
+        The highest acceptable risk: a record's, and an attack's.
+    guidance : list of RiskGuidance
+        Per risk: its verdict against ``threshold`` (an interval that
+        straddles it is ``inconclusive``), the columns driving it, and what
+        would bring it under (:mod:`.guidance`).
+    k_search : dict or None
+        The larger ``k`` tried with the anonymizer, where that ran.
     """
 
     n_rows: int
@@ -71,6 +83,9 @@ class TableAudit:
     n_released: int = 0
     anonymizer: str = ""
     notes: list[str] = field(default_factory=list)
+    threshold: float = 0.1
+    guidance: list[RiskGuidance] = field(default_factory=list)
+    k_search: dict[str, Any] | None = None
 
     def attack(self, name: str) -> TableAttackResult | None:
         """The attack called ``name``, or ``None`` if it did not run."""
@@ -90,6 +105,9 @@ class TableAudit:
             "n_control": self.n_control,
             "n_released": self.n_released,
             "notes": self.notes,
+            "threshold": self.threshold,
+            "guidance": [g.to_dict() for g in self.guidance],
+            "k_search": self.k_search,
         }
 
     def write_json(self, path: str | Path) -> Path:
@@ -150,6 +168,14 @@ class TableAudit:
             f"  {'mean pairwise TVD':<28}{_cell(self.utility['mean_pairwise_tvd'])}",
             f"  {'challenge utility score':<28}{_cell(score['utility'])}",
         ]
+        if self.guidance:
+            lines += ["", f"verdicts (threshold {self.threshold:g})"]
+            for g in self.guidance:
+                title = ATTACK_TITLES.get(g.risk, g.risk)
+                lines.append(f"  {title:<28}{g.verdict}: {g.reason}")
+                if g.columns:
+                    lines.append(f"  {'':<28}driven by: {format_columns(g)}")
+                lines.append(f"  {'':<28}to fix: {g.remedy}")
         lines += [f"note: {note}" for note in self.notes]
         for attack in self.attacks:
             title = ATTACK_TITLES.get(attack.name, attack.name)
@@ -158,6 +184,19 @@ class TableAudit:
                 for message in attack.details.get("warnings", [])
             ]
         return "\n".join(lines)
+
+
+def format_columns(guidance: RiskGuidance, limit: int = 5) -> str:
+    """The columns driving a risk, most first: ``age (12 queries), ...``
+    for singling out (successful queries using the column), ``zip (+0.120
+    risk), ...`` for inference (the risk lost without the column)."""
+    shown = list(guidance.columns.items())[:limit]
+    if guidance.risk.startswith("singling-out"):
+        cells = [f"{c} ({v:.0f} queries)" for c, v in shown]
+    else:
+        cells = [f"{c} ({v:+.3f} risk)" for c, v in shown]
+    more = len(guidance.columns) - len(shown)
+    return ", ".join(cells) + (f", and {more} more" if more > 0 else "")
 
 
 def _cell(value: float | None) -> str:

@@ -101,6 +101,15 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     help="Skip Anonymeter's attacks (the slow part); risk, reconstruction and "
     "utility still run.",
 )
+@click.option(
+    "--search-k",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    help="Where a risk is not wholly below the threshold and the anonymizer "
+    "has a k: audit up to this many larger k on the same records and name the "
+    "first that brings each risk under (0: don't).",
+)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option(
     "--chdir",
@@ -124,6 +133,7 @@ def audit_table_command(
     n_attacks: int,
     link_columns: str | None,
     no_attacks: bool,
+    search_k: int,
     seed: int,
     chdir: Path,
 ) -> None:
@@ -164,6 +174,7 @@ def audit_table_command(
         "threshold": threshold,
         "n_attacks": n_attacks,
         "attacks": not no_attacks,
+        "search_k": search_k,
     }
     if link_columns:
         first = _columns((link_columns,)) or []

@@ -70,6 +70,14 @@ def test_audit_table_prints_the_table_and_writes_json_and_html(app_dir):
     assert len(report["attacks"]) == 5
     page = (app_dir / "audit.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and page.count("<img") == 3
+    # A verdict per risk, in the JSON, the text and the page.
+    verdicts = {g["risk"]: g["verdict"] for g in report["guidance"]}
+    assert list(verdicts)[:3] == ["k-anonymity", "journalist", "marketer"]
+    assert verdicts["k-anonymity"] == "below threshold"  # k = 10, threshold 0.1
+    assert "verdicts (threshold 0.1)" in result.stdout
+    assert '<h2 id="verdicts">Verdicts</h2>' in page
+    for g in report["guidance"]:
+        assert f"<td><b>{g['verdict']}</b></td>" in page
 
 
 def test_audit_table_without_attacks_on_a_csv(app_dir):
@@ -92,6 +100,7 @@ def test_audit_table_without_attacks_on_a_csv(app_dir):
     report = json.loads((app_dir / "out.json").read_text())
     assert [a["name"] for a in report["attacks"]] == ["reconstruction"]
     assert "attacks=False" in report["notes"][0]
+    assert [g["risk"] for g in report["guidance"]][-1] == "reconstruction"
     assert report["utility"]["ncp"] > 0
 
 

@@ -533,6 +533,11 @@ def test_audit_prints_the_table_and_writes_json_markdown_and_plot(tmp_path):
     assert len(report["attacks"]) == 8
     assert report["settings"]["dataset"] == "breast-cancer"
     assert report["privacy"] is None  # a non-private model claims nothing
+    accuracy = report["utility"]["held_out"]["accuracy"]
+    assert report["trade_off"].startswith(
+        f"Trade-off: held-out accuracy {accuracy:.2f} at no ε claimed;"
+    )
+    assert report["trade_off"] in result.stdout
     assert report["checks"][0]["status"] == "skipped"
     one_run = report["one_run"]
     assert one_run["m"] == 284 and one_run["claimed_epsilon"] is None

@@ -202,8 +202,7 @@ def audit_table(
             audit.threshold,
             failing,
             search_k,
-            contributions=False,
-            **common,
+            {**common, "contributions": False},
         )
         audit.k_search = k_search
     audit.guidance = risk_guidance(

@@ -19,7 +19,7 @@ the anonymizer's own release passed every risk (see :func:`search_k`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -326,14 +326,15 @@ def search_k(
     threshold: float,
     risks: Sequence[str],
     tries: int,
-    **options: Any,
+    options: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Try larger ``k`` with copies of ``anonymizer`` on the same records.
 
     ``tries`` values of ``k`` above the anonymizer's: the ``k`` that
     k-anonymity asks for (:func:`k_needed`) and doublings (never past half
     the records), in increasing order, and audits each release with ``audit_release``
-    (the same options, so the same attacks and seed), stopping at the first
+    (called with ``options``, the first audit's: the same control
+    records, attacks, threshold and seed), stopping at the first
     ``k`` with which every risk in ``risks`` is :data:`BELOW` the threshold
     (its interval wholly under it).
 

@@ -75,6 +75,23 @@ def test_every_attack_verdict_follows_its_interval(weak):
     assert names == ["k-anonymity", "journalist", "marketer", "reconstruction"]
 
 
+def test_the_threshold_given_is_the_one_judged_and_searched(adult):
+    audit = audit_table(
+        MondrianKAnonymizer(QUASI_IDENTIFIERS, k=2),
+        adult,
+        sensitive="income",
+        attacks=False,
+        threshold=0.25,
+        search_k=2,
+    )
+    assert audit.threshold == 0.25
+    assert all(g.threshold == 0.25 for g in audit.guidance)
+    k_anon = {g.risk: g for g in audit.guidance}["k-anonymity"]
+    assert "k ≥ 4" in k_anon.remedy  # 1/4 <= 0.25
+    assert audit.k_search["tried"][0]["k"] == 4
+    assert "k = 4 brings it below 0.25" in k_anon.remedy
+
+
 def test_a_release_without_classes_says_no_k_applies(adult):
     audit = audit_table(
         Identity(),

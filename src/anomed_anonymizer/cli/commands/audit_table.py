@@ -93,6 +93,15 @@ def _columns(values: tuple[str, ...]) -> list[str] | None:
     help="Skip Anonymeter's attacks (the slow part); risk, reconstruction and "
     "utility still run.",
 )
+@click.option(
+    "--search-k",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    help="Where a risk is not wholly below the threshold and the anonymizer "
+    "has a k: audit up to this many larger k on the same records and name the "
+    "first that brings each risk under (0: don't).",
+)
 @seed_option(42)
 @chdir_option()
 @click.pass_context
@@ -110,6 +119,7 @@ def audit_table_command(
     n_attacks: int,
     link_columns: str | None,
     no_attacks: bool,
+    search_k: int,
     seed: int,
     chdir: Path,
 ) -> None:
@@ -150,6 +160,7 @@ def audit_table_command(
         "threshold": threshold,
         "n_attacks": n_attacks,
         "attacks": not no_attacks,
+        "search_k": search_k,
     }
     if link_columns:
         first = _columns((link_columns,)) or []

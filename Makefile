@@ -121,7 +121,7 @@ unit-numpy1: $(NUMPY1)/.installed $(NUMPY1)/.upstream-tests
 	$(NUMPY1)/bin/python -m pytest $(NO_TORCH_DOCTESTS) tests/unit src tests/upstream
 
 # A competitor's path, as a user walks it: the wheel built from this checkout,
-# each install line of the README in a fresh environment outside the
+# each install line of docs/getting-started.md in a fresh environment outside the
 # repository (pip's cache is reused; torch comes from local disk), the
 # README's examples against emulate-challenge, init's scaffolds installed
 # with their own pins and passing their smoke tests.
@@ -167,7 +167,7 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 stress: $(VENV)/.installed
 	$(VENV)/bin/python tests/stress/campaign.py --profile long
 
-# Issue 11's comparisons, each printing its ratios (README, "Performance"):
+# Issue 11's comparisons, each printing its ratios (docs/operations.md, "Performance"):
 # /predict against upstream and the in-process limit, worker memory of /fit
 # and /evaluate on 1 GB, MDAV and Mondrian at scale. About 6 minutes on the
 # 2-core VM; `make bench BENCH_FLAGS=--quick` takes about 2 (smaller data,

@@ -44,7 +44,8 @@ CONFIGURATIONS: list[tuple[str, dict[str, str]]] = [
 
 SYNTH_MISSING = (
     "DP synthesis skipped: smartnoise-synth is not importable here. It caps "
-    "pandas below 3, so install it in its own environment (README 'Install'): "
+    "pandas below 3, so install it in its own environment "
+    "(docs/getting-started.md, use synth): "
     "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
     f"&& {wheel_install_line('synth,audit-table')}, then run the demo from there."
 )

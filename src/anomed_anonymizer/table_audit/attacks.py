@@ -45,8 +45,8 @@ _logger = logging.getLogger(__name__)
 ANONYMETER_MISSING = (
     "Anonymeter's attacks need the 'audit-table' extra: "
     f"{install_hint('audit-table')} (anonymeter pins numpy<1.27: pip moves "
-    "NumPy 2 back to 1.26; to keep NumPy 2, README 'Install' installs "
-    "anonymeter with --no-deps)"
+    "NumPy 2 back to 1.26; to keep NumPy 2, the docs' Getting started "
+    "(use audit-table-numpy2) installs anonymeter with --no-deps)"
 )
 
 # A numeric sensitive value counts as recovered within this share of the

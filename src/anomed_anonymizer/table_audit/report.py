@@ -92,7 +92,7 @@ class TableAudit:
         return next((a for a in self.attacks if a.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report (see the README's "Audit a table")."""
+        """The JSON report (see docs/audit-table.md)."""
         return {
             "n_rows": self.n_rows,
             "risk": self.risk.to_dict(),

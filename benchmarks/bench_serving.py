@@ -13,6 +13,14 @@ ours at most 1.15x the in-process limit, which decodes the same body,
 makes the same 64-row predict calls on the same fitted model and encodes
 the answer in this process.
 
+Issue 24 (where users are): the same app under a plain ``gunicorn
+app:application`` (gunicorn's sync worker, as upstream's README and the
+AnoMed templates serve it), under that command with the scaffolds'
+``gunicorn.conf.py`` (``serve``'s worker), and ``serve --workers 1`` against
+upstream's best one-worker gunicorn (sync or gthread), at 1 and 4 clients.
+``sync floor`` serves ``apps/floor_app.py`` (reads the body, answers fixed
+bytes) under the sync worker: the most any app reaches there.
+
 Both libraries serve ``benchmarks/apps/dp_predict_app.py`` (diffprivlib's
 LogisticRegression), fitted from one emulated challenge. Rounds alternate
 between the servers; each figure is the median of ``--rounds`` rounds.
@@ -111,6 +119,33 @@ def in_process(model_file: Path, body: bytes, batch_size: int) -> float:
     return time.perf_counter() - started
 
 
+#: name -> (which environment, command line after the interpreter).
+SERVERS = {
+    # Ours under its own runtime.
+    "serve": ("ours", ["-m", "anomed_anonymizer", "serve", "--workers=1"]),
+    # Ours as upstream's README (and the AnoMed templates) serve it.
+    "gunicorn": ("ours", ["-m", "gunicorn", "--workers=1"]),
+    # The same command line with the scaffolds' gunicorn.conf.py (serve's
+    # worker and hooks), which gunicorn reads from the folder it starts in.
+    "gunicorn+conf": (
+        "ours",
+        [
+            "-m",
+            "gunicorn",
+            "--config=python:anomed_anonymizer.runtime.gunicorn_conf",
+            "--workers=1",
+        ],
+    ),
+    # gunicorn's sync worker with an app that does nothing: its ceiling.
+    "sync floor": ("ours", ["-m", "gunicorn", "--workers=1"]),
+    "upstream sync": ("upstream", ["-m", "gunicorn", "--workers=1"]),
+    "upstream gthread": (
+        "upstream",
+        ["-m", "gunicorn", "--workers=1", "--worker-class=gthread", "--threads=4"],
+    ),
+}
+
+
 def start_servers(args, work: Path) -> tuple[list, dict[str, str], dict[str, Path]]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4_000, FEATURES))
@@ -120,38 +155,40 @@ def start_servers(args, work: Path) -> tuple[list, dict[str, str], dict[str, Pat
     servers.append(start_challenge(work, work / "data.npz"))
     challenge = servers[-1].host
     urls, models = {}, {}
-    for name in ("ours", "upstream"):
+    for name, (library, argv) in SERVERS.items():
         port = free_port()
-        models[name] = work / f"{name}.pkl"
+        models[name] = work / f"{name.replace(' ', '-')}.pkl"
         env = {"CHALLENGE_HOST": challenge, "MODEL_FILE": str(models[name])}
-        if name == "ours":
+        python = sys.executable if library == "ours" else args.peers_python
+        if argv[1] == "anomed_anonymizer":
             argv = [
-                sys.executable,
-                "-m",
-                "anomed_anonymizer",
-                "serve",
+                *argv,
                 "dp_predict_app:application",
                 f"--port={port}",
-                "--workers=1",
                 f"--chdir={HERE / 'apps'}",
             ]
         else:
             argv = [
-                args.peers_python,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers=1",
-                "--chdir",
-                str(HERE / "apps"),
-                "dp_predict_app:application",
+                *argv,
+                f"--bind=127.0.0.1:{port}",
+                f"--chdir={HERE / 'apps'}",
+                "floor_app:application"
+                if name == "sync floor"
+                else ("dp_predict_app:application"),
             ]
+        if library == "upstream":
             env["PYTHONPATH"] = ""  # upstream's package, not this checkout
-        servers.append(start_server(name, argv, port, work, env=env))
+        label = name.replace(" ", "-")
+        servers.append(start_server(label, [python, *argv], port, work, env=env))
         requests.post(f"{servers[-1].url}/fit", timeout=120).raise_for_status()
         urls[name] = f"{servers[-1].url}/predict"
     return servers, urls, models
+
+
+def row(work: str, measured: str, goal: str, ratio: float, passed: bool) -> str:
+    """One line of the table: what, measured, goal, ratio and PASS or MISS."""
+    verdict = "PASS" if passed else "MISS"
+    return f"| {work} | {measured} | {goal} | {ratio:.2f}x | {verdict} |"
 
 
 def main() -> None:
@@ -159,7 +196,9 @@ def main() -> None:
     parser.add_argument("--peers-python", default=str(REPO / ".venv-peers/bin/python"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=2_000, help="per round")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 4], help="client counts"
+    )
     parser.add_argument("--quick", action="store_true", help="3 rounds, fewer requests")
     args = parser.parse_args()
     if args.quick:
@@ -175,45 +214,115 @@ def main() -> None:
         small = encode_named_arrays(
             {"X": rng.normal(size=(64, FEATURES))}, compress=True
         )
-        rates: dict[str, list[float]] = {"ours": [], "upstream": []}
+        rates = {(n, c): [] for n in urls for c in args.clients}
         for url in urls.values():  # warm up: model loaded, caches filled
-            requests_per_second(url, small, 100, args.clients)
-        for _ in range(args.rounds):
-            for name, url in urls.items():
-                rates[name].append(
-                    requests_per_second(url, small, args.requests, args.clients)
-                )
-        ours, upstream = (statistics.median(rates[n]) for n in ("ours", "upstream"))
-        print(
-            f"POST /predict, 64 rows x {FEATURES} floats, {args.clients} keep-alive "
-            f"clients, one worker: ours {ours:.0f} req/s ({1e6 / ours:.0f} us), "
-            f"upstream {upstream:.0f} req/s ({1e6 / upstream:.0f} us): "
-            f"{ours / upstream:.2f}x (goal >= 2x)"
-        )
+            requests_per_second(url, small, 100, max(args.clients))
+        for _ in range(args.rounds):  # alternating: every server in every round
+            for clients in args.clients:
+                for name, url in urls.items():
+                    rates[name, clients].append(
+                        requests_per_second(url, small, args.requests, clients)
+                    )
+        rate = {key: statistics.median(values) for key, values in rates.items()}
 
         large = encode_named_arrays(
             {"X": rng.normal(size=(100_000, FEATURES))}, compress=True
         )
-        times: dict[str, list[float]] = {"ours": [], "upstream": [], "limit": []}
+        big = ("serve", "gunicorn", "upstream sync")
+        times: dict[str, list[float]] = {n: [] for n in (*big, "limit")}
         with requests.Session() as session:
-            for url in urls.values():
-                latency(session, f"{url}?batch_size=64", large)
+            for name in big:
+                latency(session, f"{urls[name]}?batch_size=64", large)
             for _ in range(args.rounds):
-                for name, url in urls.items():
-                    times[name].append(latency(session, f"{url}?batch_size=64", large))
-                times["limit"].append(in_process(models["ours"], large, 64))
-        ours, upstream, limit = (
-            statistics.median(times[n]) for n in ("ours", "upstream", "limit")
-        )
-        print(
-            f"POST /predict, 100,000 rows x {FEATURES} floats, batch 64: ours "
-            f"{ours * 1e3:.0f} ms, upstream {upstream * 1e3:.0f} ms, in-process "
-            f"limit {limit * 1e3:.0f} ms: ours {ours / limit:.2f}x the limit "
-            f"(goal <= 1.15x), upstream {upstream / limit:.2f}x"
-        )
+                for name in big:
+                    times[name].append(
+                        latency(session, f"{urls[name]}?batch_size=64", large)
+                    )
+                times["limit"].append(in_process(models["serve"], large, 64))
+        took = {name: statistics.median(values) for name, values in times.items()}
     finally:
         for server in reversed(servers):
             server.stop()
+
+    print(
+        f"\nPOST /predict, {FEATURES} floats per row, one worker, medians of "
+        f"{args.rounds} alternating rounds (req/s):"
+    )
+    for clients in args.clients:
+        print(
+            f"  {clients} client(s): "
+            + ", ".join(f"{n} {rate[n, clients]:.0f}" for n in urls)
+        )
+    print(
+        "  100,000 rows at batch 64: "
+        + ", ".join(f"{n} {took[n] * 1e3:.0f} ms" for n in took)
+    )
+    print("\n| work | measured | goal | ratio | |\n|---|---|---|---:|---|")
+    small_clients = min(args.clients)
+    ratio = rate["gunicorn", small_clients] / rate["upstream sync", small_clients]
+    print(
+        row(
+            f"64 rows, plain `gunicorn app:application` sync worker, "
+            f"{small_clients} client(s), against upstream's",
+            f"{rate['gunicorn', small_clients]:.0f} vs "
+            f"{rate['upstream sync', small_clients]:.0f} req/s",
+            ">= 2x upstream",
+            ratio,
+            ratio >= 2,
+        )
+    )
+    floor, upstream = (
+        rate["sync floor", small_clients],
+        rate["upstream sync", small_clients],
+    )
+    budget = 1e6 / (2 * upstream) - 1e6 / floor
+    print(
+        f"| (gunicorn's sync worker alone: an app that only reads the body "
+        f"answers {floor:.0f} req/s, {floor / upstream:.2f}x upstream; 2x needs "
+        f"an app under {max(budget, 0):.0f} us a request, ours takes "
+        f"{1e6 / rate['gunicorn', small_clients] - 1e6 / floor:.0f} us) | | | | |"
+    )
+    ratio = rate["gunicorn+conf", small_clients] / rate["upstream sync", small_clients]
+    print(
+        row(
+            f"64 rows, plain `gunicorn app:application` with the scaffolds' "
+            f"gunicorn.conf.py, {small_clients} client(s), against upstream's",
+            f"{rate['gunicorn+conf', small_clients]:.0f} vs "
+            f"{rate['upstream sync', small_clients]:.0f} req/s",
+            ">= 2x upstream",
+            ratio,
+            ratio >= 2,
+        )
+    )
+    for name in ("gunicorn", "serve"):
+        ratio = took[name] / took["limit"]
+        print(
+            row(
+                f"100,000 x {FEATURES} at batch 64, "
+                + ("plain gunicorn sync worker" if name == "gunicorn" else "serve"),
+                f"{took[name] * 1e3:.0f} ms (upstream "
+                f"{took['upstream sync'] * 1e3:.0f} ms, limit "
+                f"{took['limit'] * 1e3:.0f} ms)",
+                "<= 1.15x the in-process limit",
+                ratio,
+                ratio <= 1.15,
+            )
+        )
+    for clients in args.clients:
+        best = max(
+            ("upstream sync", "upstream gthread"), key=lambda n: rate[n, clients]
+        )
+        ratio = rate["serve", clients] / rate[best, clients]
+        print(
+            row(
+                f"64 rows, `serve --workers 1`, {clients} client(s), against "
+                f"upstream's best one-worker gunicorn ({best.split()[1]})",
+                f"{rate['serve', clients]:.0f} vs {rate[best, clients]:.0f} req/s",
+                ">= 2x upstream",
+                ratio,
+                ratio >= 2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -687,6 +687,7 @@ def test_init_scaffold_passes_its_own_smoke_test(tmp_path, template, smoke_tests
         "README.md",
         "app.py",
         "compose.yaml",
+        "gunicorn.conf.py",
         "requirements.txt",
         "test_smoke.py",
         "wheels",

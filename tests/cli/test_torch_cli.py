@@ -107,6 +107,7 @@ def test_init_torch_scaffold_passes_its_own_smoke_test(tmp_path, template):
         "README.md",
         "app.py",
         "compose.yaml",
+        "gunicorn.conf.py",
         "requirements.txt",
         "test_smoke.py",
         "wheels",

@@ -62,7 +62,8 @@ def scaffold(
     -------
     list[pathlib.Path]
         The files written: ``app.py``, ``test_smoke.py``, ``README.md``,
-        ``Dockerfile``, ``.dockerignore``, ``requirements.txt`` (the pins
+        ``Dockerfile``, ``.dockerignore``, ``gunicorn.conf.py`` (for a plain
+        ``gunicorn app:application``), ``requirements.txt`` (the pins
         this package ships, see :func:`pinned_requirements`) and this
         package's wheel in ``wheels/``, which ``requirements.txt`` names.
 
@@ -94,7 +95,9 @@ def scaffold(
         "wheel": wheel.name,
     }
     written = []
-    for entry in sorted(source.iterdir(), key=lambda e: e.name):
+    common = resources.files(__package__) / "templates" / "_common"
+    entries = [*source.iterdir(), *common.iterdir()]
+    for entry in sorted(entries, key=lambda e: e.name):
         if not entry.name.endswith(".tmpl"):
             continue
         name = entry.name.removesuffix(".tmpl")

@@ -27,7 +27,7 @@ from ..web.settings import DEFAULT_MAX_REQUEST_BYTES
 from . import lifetime, memory
 from .bridge import BufferingBridge, make_worker_class
 
-__all__ = ["ServeOptions", "ensure_port_free", "run_gunicorn"]
+__all__ = ["GunicornWorker", "ServeOptions", "ensure_port_free", "run_gunicorn"]
 
 DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES
 
@@ -117,6 +117,25 @@ def _forget_worker_metrics(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+class GunicornWorker(make_worker_class(ServeOptions.request_timeout)):
+    """``serve``'s worker for a gunicorn command line of your own:
+    ``gunicorn --worker-class anomed_anonymizer.runtime.serving.GunicornWorker
+    app:application`` serves the WSGI ``app:application`` as ``serve`` does
+    (uvicorn's loop, the bridge that reads each request completely, keep-alive
+    connections), with :class:`ServeOptions`' defaults (body limit from
+    ``ANOMED_SERVE_MAX_BODY_BYTES``) and gunicorn's ``--threads``.
+
+    gunicorn's own sync worker, which upstream's README uses, closes every
+    connection and parses requests in Python: a small ``/predict`` spends
+    more time there than in the app (``benchmarks/bench_serving.py``).
+    :mod:`.gunicorn_conf` sets this worker and ``serve``'s hooks.
+    """
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = ServeOptions(threads=max(1, self.cfg.threads)).wrap(self.wsgi)
 
 
 class _Application(BaseApplication):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import falcon
 
@@ -116,9 +116,12 @@ def read_body_file(req: falcon.Request, max_bytes: int) -> BinaryIO:
         If the declared or actual length exceeds ``max_bytes``.
     """
     stream = req.env.get("wsgi.input")
-    if not isinstance(stream, BodyHandover):
+    # What isinstance(stream, BodyHandover) tells, without the runtime
+    # Protocol check: about 25 us, a tenth of a small /predict, mostly spent
+    # on the plain streams of other servers, which fail it.
+    if not callable(getattr(stream, "take_file", None)):
         return io.BytesIO(read_body(req, max_bytes))
-    body = stream.take_file()
+    body = cast(BodyHandover, stream).take_file()
     size = body.seek(0, io.SEEK_END)
     body.seek(0)
     refuse_larger(size, max_bytes)

@@ -69,7 +69,8 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
     method : {"auto", "exact", "knn"}, default "auto"
         ``"exact"``: MDAV as described above, quadratic time. ``"knn"``:
         CBFS on k-d trees, ``O(n log n)`` time, for large tables (1,000,000
-        rows of 6 columns in about 10 s). ``"auto"``: ``"exact"`` for tables
+        rows of 6 columns, skewed or not, in about 11 s on two cores).
+        ``"auto"``: ``"exact"`` for tables
         of at most :data:`AUTO_EXACT_MAX_ROWS` (20,000) rows, where it takes
         well under a second, ``"knn"`` for larger ones; the method used is
         ``method_``.
@@ -355,10 +356,14 @@ def _cbfs_knn(z: np.ndarray, k: int) -> np.ndarray:
 # Seeds per batched neighbour query, and neighbours asked per unit of k: a
 # larger batch answers more seeds that an earlier seed of the batch groups
 # (wasted queries), fewer neighbours leave more seeds short of k - 1 ungrouped
-# ones (a single query each). Chosen on 1,000,000-row Adult-like and skewed
-# tables (benchmarks/bench_tabular_scale.py).
+# ones (a single query each, on one core). Chosen on 1,000,000-row Adult-like
+# and skewed tables (benchmarks/bench_tabular_scale.py): at 3 per k, 35,002
+# seeds of the skewed table fell back to single queries, at 6 per k 3,194,
+# and the whole run took 11 s instead of 14 s on two cores (the batched
+# queries use both), with the same groups there (on Adult-like rows, ties
+# between equidistant rows may fall to other groups: the same loss).
 _SEEDS_PER_QUERY = 512
-_NEIGHBOURS_PER_K = 3
+_NEIGHBOURS_PER_K = 6
 
 
 def _ungrouped_neighbours(

@@ -167,11 +167,14 @@ test: $(VENV)/.installed $(VENV)/.keras $(VENV)/.torch $(PEERS)/.installed \
 stress: $(VENV)/.installed
 	$(VENV)/bin/python tests/stress/campaign.py --profile long
 
-# Issue 11's comparisons, each printing its ratios (docs/operations.md, "Performance"):
-# /predict against upstream and the in-process limit, worker memory of /fit
-# and /evaluate on 1 GB, MDAV and Mondrian at scale. About 6 minutes on the
-# 2-core VM; `make bench BENCH_FLAGS=--quick` takes about 2 (smaller data,
-# fewer rounds: the ratios, not the goals' sizes).
+# Issues 11 and 24's comparisons, each printing its ratios (docs/operations.md,
+# "Performance"): /predict under serve, plain gunicorn (sync worker, and with
+# the scaffolds' gunicorn.conf.py) against upstream's sync and gthread workers
+# and the in-process limit; worker memory of /fit and /evaluate on 1 GB; MDAV
+# (default and knn, Adult-like and skewed) and Mondrian at scale. About 20
+# minutes on the 2-core VM (exact MDAV on 250,000 rows takes 2 of them);
+# `make bench BENCH_FLAGS=--quick` uses smaller data and fewer rounds (the
+# ratios, not the goals' sizes).
 BENCH_FLAGS ?=
 bench: $(VENV)/.installed $(PEERS)/.installed
 	$(VENV)/bin/python benchmarks/bench_serving.py --peers-python $(PEERS)/bin/python $(BENCH_FLAGS)

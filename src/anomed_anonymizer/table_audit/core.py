@@ -34,6 +34,19 @@ _logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
+def _given_or_named(
+    given: Any, anonymizer: object, attribute: str, lacking: str
+) -> Any:
+    """``given``, else the anonymizer's ``attribute``; neither: a ValueError
+    saying "<class> names no <lacking>"."""
+    if given is not None:
+        return given
+    named = getattr(anonymizer, attribute, None)
+    if named is None:
+        raise ValueError(f"{type(anonymizer).__name__} names no {lacking}")
+    return named
+
+
 def split_control(
     table: pd.DataFrame, control_fraction: float = 0.5, seed: int = 0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,20 +157,18 @@ def audit_table(
             "method anonymize(table) -> (release, scheme), e.g. an instance of "
             "MondrianKAnonymizer"
         )
-    if quasi_identifiers is None:
-        quasi_identifiers = getattr(anonymizer, "quasi_identifiers", None)
-        if quasi_identifiers is None:
-            raise ValueError(
-                f"{type(anonymizer).__name__} names no quasi-identifiers; "
-                "pass quasi_identifiers (the columns an attacker knows)"
-            )
-    if sensitive is None:
-        sensitive = getattr(anonymizer, "sensitive_column", None)
-        if sensitive is None:
-            raise ValueError(
-                f"{type(anonymizer).__name__} names no sensitive column; pass "
-                "sensitive (the column attackers try to recover)"
-            )
+    quasi_identifiers = _given_or_named(
+        quasi_identifiers,
+        anonymizer,
+        "quasi_identifiers",
+        "quasi-identifiers; pass quasi_identifiers (the columns an attacker knows)",
+    )
+    sensitive = _given_or_named(
+        sensitive,
+        anonymizer,
+        "sensitive_column",
+        "sensitive column; pass sensitive (the column attackers try to recover)",
+    )
     _check_columns(table, quasi_identifiers, sensitive)  # before the slow part
     original, control = split_control(table, control_fraction, seed)
     _step(progress, f"anonymize {len(original)} records")

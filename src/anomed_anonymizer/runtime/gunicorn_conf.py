@@ -25,11 +25,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .serving import (
-    _forget_worker_metrics,
-    _tune_allocator,
-    metrics_directory,
-)
+from .serving import metrics_directory, worker_child_exit, worker_post_fork
 
 __all__ = [
     "child_exit",
@@ -58,5 +54,6 @@ def on_exit(server: Any) -> None:
     _metrics.close()
 
 
-post_fork = _tune_allocator
-child_exit = _forget_worker_metrics
+# serve's own hooks (ServeOptions.gunicorn_settings names the same two).
+post_fork = worker_post_fork
+child_exit = worker_child_exit

@@ -27,7 +27,14 @@ from ..web.settings import DEFAULT_MAX_REQUEST_BYTES
 from . import lifetime, memory
 from .bridge import BufferingBridge, make_worker_class
 
-__all__ = ["GunicornWorker", "ServeOptions", "ensure_port_free", "run_gunicorn"]
+__all__ = [
+    "GunicornWorker",
+    "ServeOptions",
+    "ensure_port_free",
+    "run_gunicorn",
+    "worker_child_exit",
+    "worker_post_fork",
+]
 
 DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_REQUEST_BYTES
 
@@ -87,8 +94,8 @@ class ServeOptions:
             "loglevel": self.log_level,
             "accesslog": None,  # our middleware logs each request with sizes
             "control_socket_disable": True,
-            "child_exit": _forget_worker_metrics,
-            "post_fork": _tune_allocator,
+            "child_exit": worker_child_exit,
+            "post_fork": worker_post_fork,
         }
 
     def wrap(self, app: Any) -> BufferingBridge:
@@ -103,7 +110,7 @@ class ServeOptions:
         )
 
 
-def _tune_allocator(server: Any, worker: Any) -> None:
+def worker_post_fork(server: Any, worker: Any) -> None:
     """gunicorn's post_fork hook: the worker dies with its master (even one
     killed by SIGKILL), and memory a request frees goes back to the system
     (see :mod:`.memory`)."""
@@ -111,7 +118,7 @@ def _tune_allocator(server: Any, worker: Any) -> None:
     memory.tune()
 
 
-def _forget_worker_metrics(server: Any, worker: Any) -> None:
+def worker_child_exit(server: Any, worker: Any) -> None:
     """gunicorn's child_exit hook: drop a dead worker's live gauges."""
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess

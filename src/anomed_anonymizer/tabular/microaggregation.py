@@ -70,10 +70,9 @@ class MDAVMicroaggregator(TabularDataAnonymizer, BaseEstimator):
         ``"exact"``: MDAV as described above, quadratic time. ``"knn"``:
         CBFS on k-d trees, ``O(n log n)`` time, for large tables (1,000,000
         rows of 6 columns, skewed or not, in about 11 s on two cores).
-        ``"auto"``: ``"exact"`` for tables
-        of at most :data:`AUTO_EXACT_MAX_ROWS` (20,000) rows, where it takes
-        well under a second, ``"knn"`` for larger ones; the method used is
-        ``method_``.
+        ``"auto"``: ``"exact"`` for tables of at most
+        :data:`AUTO_EXACT_MAX_ROWS` (20,000) rows, where it takes well under
+        a second, ``"knn"`` for larger ones; the method used is ``method_``.
 
     Attributes
     ----------

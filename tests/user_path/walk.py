@@ -715,6 +715,48 @@ def check_examples(env: Env, work: Path) -> None:
             [fresh.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], scaffold
         )
         log(f"  scaffold {template}: {out.strip().splitlines()[-1]}")
+        if template == "supervised":
+            plain_gunicorn_in_scaffold(env, fresh, scaffold, work)
+
+
+def plain_gunicorn_in_scaffold(env: Env, fresh: Env, scaffold: Path, work: Path):
+    """The README's gunicorn command, run in the scaffold's folder with the
+    scaffold's own environment: its gunicorn.conf.py makes it serve as
+    ``serve`` does (keep-alive answers; the sync worker closes each one)."""
+    port = free_port()
+    # The README's command line; no -c: gunicorn finds ./gunicorn.conf.py.
+    gunicorn = [fresh.python, "-m", "gunicorn", "--workers=1", "--timeout=1800"]
+    started = [serve(env, "challenge", ["emulate-challenge", "--workers=1"], work)]
+    try:
+        started.append(
+            start_server(
+                "scaffold-gunicorn",
+                [*gunicorn, f"--bind=127.0.0.1:{port}", "app:application"],
+                port,
+                work,
+                env={"CHALLENGE_HOST": started[0].host},
+                cwd=scaffold,
+                timeout=180,
+            )
+        )
+        url = started[1].url
+        with requests.Session() as session:
+            expect(session.post(f"{url}/fit", timeout=900), 201, *started)
+            X = requests.get(
+                f"{started[0].url}/data/anonymizer/tuning", timeout=60
+            ).content
+            for _ in range(2):
+                response = session.post(f"{url}/predict", data=X, timeout=300)
+                expect(response, 201, *started)
+                if response.headers.get("Connection", "").lower() == "close":
+                    raise PathBrokenError(
+                        "gunicorn app:application in the scaffold closed the "
+                        "connection: its gunicorn.conf.py was not applied\n"
+                        + started[1].log()[-3000:]
+                    )
+        log("  scaffold supervised: gunicorn app:application keeps connections")
+    finally:
+        stop_servers(started)
 
 
 def check_audit(env: Env, work: Path) -> None:

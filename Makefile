@@ -14,6 +14,13 @@ NUMPY1 := .venv-numpy1
 SYNTH := .venv-synth
 LINT_PATHS := src tests $(wildcard benchmarks)
 PIP_FLAGS := --disable-pip-version-check --quiet
+# The registry's connection breaks now and then in the middle of a large wheel
+# (CI failed once on pyarrow at 17.6 of 55 MB): pip retries and resumes
+# instead of failing the run. Exported, so that the user-path walk's own
+# venvs get the same; a pip older than 25.1 ignores PIP_RESUME_RETRIES.
+export PIP_RETRIES ?= 10
+export PIP_TIMEOUT ?= 60
+export PIP_RESUME_RETRIES ?= 20
 # pycanon checks k-anonymity and l-diversity of releases in the tests. Every
 # release of it pins numpy==2.0.2 and an exact pandas, which no environment
 # here can satisfy (NumPy 2.4/pandas 3, NumPy 1.26): it is installed without

@@ -159,6 +159,10 @@ def test_the_scaffold_compose_file_runs_the_platform_as_it_runs(tmp_path, templa
         assert attack["environment"]["ATTACK_TARGET_HOST"] == "anonymizer"
         command = attack["command"]
         assert command[command.index("--anonymizer") + 1] == "anonymizer:80"
+        # The challenge picks the attack's evaluation rows by the anonymizer's
+        # identifier: the attack must name the one the anonymizer gives.
+        assert f'"ANONYMIZER_ID", "{target.name}"' in (target / "app.py").read_text()
+        assert command[command.index("--anonymizer-id") + 1] == target.name
 
 
 def _can_bind_port_80() -> bool:

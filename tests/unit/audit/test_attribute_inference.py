@@ -393,6 +393,7 @@ memorising = anon.WrappedAnonymizer(
 """
 
 
+@pytest.mark.slow  # two console-script runs of the audit (~25 s)
 def test_cli_audit_attribute_prints_a_table_and_writes_the_json(tmp_path):
     (tmp_path / "app.py").write_text(GLUCOSE_APP)
     X, y, _ = glucose_curves(n_people=60, meals_per_person=4, seed=5)

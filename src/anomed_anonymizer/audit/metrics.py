@@ -4,6 +4,12 @@ Every figure comes with the interval the data supports:
 
 - ROC AUC with a stratified bootstrap interval (members and non-members are
   resampled separately, so every resample keeps the evaluation's balance);
+  for an attack whose scores take two values (a label-only attack such as
+  "correctly classified"), where the AUC is ``0.5 + (TPR - FPR) / 2``,
+  Newcombe's hybrid score interval of that difference instead (see
+  :func:`binary_auc_interval`): the bootstrap cannot vary a group whose
+  scores all tie, which is exactly the memorising model's members, and its
+  95 % interval then covered the true AUC 89 % of the time;
 - TPR at fixed FPR levels (0.1 %, 1 %, 10 %), each with a bootstrap interval,
   and ``None`` where the non-members are too few to resolve the level at all
   (an FPR of 0.1 % needs at least 1000 non-members);
@@ -30,6 +36,7 @@ is not reported: for scores without any signal it still grows like
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +47,7 @@ __all__ = [
     "EPSILON_QUANTILES",
     "FPR_LEVELS",
     "AttackMetrics",
+    "binary_auc_interval",
     "clopper_pearson",
     "evaluate_scores",
     "holm",
@@ -63,7 +71,8 @@ class AttackMetrics:
     Attributes
     ----------
     auc, auc_ci : float, tuple[float, float]
-        ROC AUC and its bootstrap interval.
+        ROC AUC and its interval: Newcombe's where the scores take two
+        values (``auc_counts``), else the bootstrap's.
     tpr_at_fpr, tpr_at_fpr_ci : dict
         Per FPR level: the TPR and its bootstrap interval, ``None`` where
         ``n_non_members * level < 1`` (the level cannot be resolved).
@@ -88,6 +97,10 @@ class AttackMetrics:
     auc_bootstrap : numpy.ndarray
         The bootstrap AUCs ``auc_ci`` was read from, kept so that a report
         can widen the interval for the number of attacks it compares.
+    auc_counts : tuple[int, int, int, int] | None
+        For scores of two values: members with the higher one, members,
+        non-members with the higher one, non-members; ``auc_ci`` and
+        :meth:`auc_interval` are then Newcombe's. ``None`` otherwise.
     """
 
     auc: float
@@ -105,14 +118,18 @@ class AttackMetrics:
     auc_bootstrap: np.ndarray = field(
         default_factory=lambda: np.empty(0), repr=False, compare=False
     )
+    auc_counts: tuple[int, int, int, int] | None = None
 
     def auc_upper(self, confidence: float) -> float:
-        """Upper end of a two-sided bootstrap AUC interval at ``confidence``."""
+        """Upper end of the two-sided AUC interval at ``confidence``."""
         return self.auc_interval(confidence)[1]
 
     def auc_interval(self, confidence: float) -> tuple[float, float]:
-        """Two-sided bootstrap AUC interval at ``confidence`` (``auc_ci``
-        where the bootstrap AUCs were not kept)."""
+        """Two-sided AUC interval at ``confidence``: Newcombe's for scores
+        of two values, else the bootstrap's (``auc_ci`` where the bootstrap
+        AUCs were not kept)."""
+        if self.auc_counts is not None:
+            return binary_auc_interval(*self.auc_counts, confidence=confidence)
         if self.auc_bootstrap.size == 0:
             return self.auc_ci
         return _interval(self.auc_bootstrap, confidence)
@@ -161,6 +178,62 @@ def clopper_pearson(
         low = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
         high = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
     return low, high
+
+
+def binary_auc_interval(
+    member_hits: int,
+    n_members: int,
+    non_member_hits: int,
+    n_non_members: int,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """AUC interval of an attack whose scores take two values.
+
+    Such an attack's AUC is ``0.5 + (TPR - FPR) / 2``, with TPR and FPR the
+    shares of members and non-members given the higher score. The interval
+    is Newcombe's hybrid score interval of ``TPR - FPR`` (Newcombe 1998,
+    "Interval estimation for the difference between independent
+    proportions", method 10), from the Wilson intervals of both shares
+    (``scipy.stats.binomtest(...).proportion_ci(method="wilson")``), mapped
+    to the AUC. Unlike a bootstrap, it keeps its level where a share is 0
+    or 1 (every member correctly classified, say).
+
+    Parameters
+    ----------
+    member_hits, n_members : int
+        Members given the higher score, and members.
+    non_member_hits, n_non_members : int
+        The same for non-members.
+    confidence : float, optional
+        Two-sided level, by default 0.95.
+
+    Returns
+    -------
+    tuple[float, float]
+        The AUC's interval, within [0, 1].
+
+    Examples
+    --------
+    >>> low, high = binary_auc_interval(171, 171, 165, 171)
+    >>> round(low, 3), round(high, 3)
+    (0.503, 0.537)
+    """
+
+    def wilson(hits: int, n: int) -> tuple[float, float]:
+        ci = stats.binomtest(int(hits), int(n)).proportion_ci(
+            confidence_level=confidence, method="wilson"
+        )
+        return float(ci.low), float(ci.high)
+
+    tpr, fpr = member_hits / n_members, non_member_hits / n_non_members
+    (tpr_low, tpr_high), (fpr_low, fpr_high) = (
+        wilson(member_hits, n_members),
+        wilson(non_member_hits, n_non_members),
+    )
+    difference = tpr - fpr
+    low = difference - math.hypot(tpr - tpr_low, fpr_high - fpr)
+    high = difference + math.hypot(tpr_high - tpr, fpr - fpr_low)
+    return max(0.0, 0.5 + low / 2), min(1.0, 0.5 + high / 2)
 
 
 def tpr_at_fpr(
@@ -338,6 +411,16 @@ def evaluate_scores(
         raise ValueError("attack scores contain NaN")
     rng = np.random.default_rng(seed)
     boot_auc, boot_tpr = _bootstrap(members, non_members, n_bootstrap, rng)
+    values = np.unique(np.concatenate([members, non_members]))
+    counts = None
+    if values.size == 2:
+        high_score = values[1]
+        counts = (
+            int(np.count_nonzero(members == high_score)),
+            n1,
+            int(np.count_nonzero(non_members == high_score)),
+            n0,
+        )
     tprs, tpr_cis = {}, {}
     for level in FPR_LEVELS:
         resolvable = n0 * level >= 1 - 1e-9
@@ -347,12 +430,17 @@ def evaluate_scores(
         tpr_cis[level] = _interval(boot_tpr[level], confidence) if resolvable else None
     return AttackMetrics(
         auc=float(_auc(members, non_members)),
-        auc_ci=_interval(boot_auc, confidence),
+        auc_ci=(
+            binary_auc_interval(*counts, confidence=confidence)
+            if counts is not None
+            else _interval(boot_auc, confidence)
+        ),
         tpr_at_fpr=tprs,
         tpr_at_fpr_ci=tpr_cis,
         **_threshold_metrics(members, non_members, rng, delta, confidence),
         p_value=_p_value(members, non_members),
         auc_bootstrap=boot_auc,
+        auc_counts=counts,
     )
 
 

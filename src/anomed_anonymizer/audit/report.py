@@ -157,6 +157,7 @@ class AttackResult:
             "threat_model": self.threat_model,
             "auc": m.auc,
             "auc_ci": list(m.auc_ci),
+            "auc_ci_method": "newcombe" if m.auc_counts is not None else "bootstrap",
             "tpr_at_fpr": {str(level): m.tpr_at_fpr[level] for level in FPR_LEVELS},
             "tpr_at_fpr_ci": {
                 str(level): _list_or_none(m.tpr_at_fpr_ci[level])

@@ -56,7 +56,10 @@ def test_an_interval_of_no_width_is_inconclusive():
     members, non_members = np.r_[np.zeros(19), 1.0], np.r_[np.zeros(19), 1.0]
     attack = result("flat", members, non_members)
     flat = dataclasses.replace(
-        attack.metrics, auc_ci=(0.5, 0.5), auc_bootstrap=np.full(400, 0.5)
+        attack.metrics,
+        auc_ci=(0.5, 0.5),
+        auc_bootstrap=np.full(400, 0.5),
+        auc_counts=None,  # the bootstrap's interval, not Newcombe's
     )
     attack = AttackResult("flat", "scores", flat, members, non_members)
     assert attack.verdict == "inconclusive"
